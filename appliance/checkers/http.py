@@ -1,0 +1,171 @@
+"""http and https monitors: a GET answered with 2xx/3xx (or expected_status), within the timeout,
+containing the keyword if one is set. https with ssl_check also verifies the certificate (chain,
+host name, expiry) and reports its expiry.
+
+Built on http.client rather than requests: a check costs ~5x less CPU that way, and we need our
+own control of the overall deadline, redirects and how much is read anyway.
+"""
+
+from __future__ import annotations
+
+import http.client
+import select
+import socket
+import ssl
+import time
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+from appliance import __version__
+from appliance.checkers.base import CheckerContext, CheckResult
+from appliance.checkers.netio import DeadlineExceeded, DeadlineSocket, connect, remaining
+
+MAX_REDIRECTS = 10
+MAX_BODY_BYTES = 4 * 1024 * 1024  # read at most this much looking for a keyword
+USER_AGENT = f"StatusCore/{__version__} (uptime check)"
+
+
+class HttpChecker:
+    def __init__(self, context: CheckerContext | None = None):
+        self.context = context or CheckerContext()
+        self._verify = ssl.create_default_context()
+        if self.context.ca_file:
+            self._verify.load_verify_locations(cafile=self.context.ca_file)
+        self._no_verify = ssl.create_default_context()
+        self._no_verify.check_hostname = False
+        self._no_verify.verify_mode = ssl.CERT_NONE
+
+    def check(self, spec) -> CheckResult:
+        started = time.monotonic()
+        deadline = started + spec.timeout
+        url = spec.target
+        cert: dict | None = None
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                status, location, body_has_keyword, peer_cert = self._request(url, spec, deadline)
+                if peer_cert is not None and cert is None:
+                    cert = peer_cert
+                if location and 300 <= status < 400 and status != 304 and spec.expected_status != status:
+                    url = urljoin(url, location)
+                    if urlsplit(url).scheme not in ("http", "https"):
+                        return self._fail(started, f"redirected to an unsupported URL {url[:200]}", cert)
+                    continue
+                break
+            else:
+                return self._fail(started, f"more than {MAX_REDIRECTS} redirects (last to {url[:200]})", cert)
+        except DeadlineExceeded:
+            return self._fail(started, f"no complete answer within {spec.timeout} s", cert)
+        except ssl.SSLCertVerificationError as exc:
+            return self._fail(started, f"TLS certificate is not valid: {exc.verify_message or exc.reason}",
+                              {"valid": False, "error": exc.verify_message or str(exc.reason)})
+        except ssl.SSLError as exc:
+            return self._fail(started, f"TLS handshake failed: {exc.reason or exc}", cert)
+        except socket.timeout:
+            return self._fail(started, f"no answer within {spec.timeout} s", cert)
+        except ConnectionRefusedError:
+            return self._fail(started, "connection refused", cert)
+        except socket.gaierror as exc:
+            return self._fail(started, f"cannot resolve the host name ({exc.strerror})", cert)
+        except (OSError, http.client.HTTPException) as exc:
+            return self._fail(started, _describe(exc), cert)
+
+        elapsed = (time.monotonic() - started) * 1000
+        details = {"status_code": status}
+        if cert is not None:
+            details["ssl"] = cert
+        if spec.expected_status is not None:
+            if status != spec.expected_status:
+                return CheckResult(False, elapsed, f"HTTP {status}, expected {spec.expected_status}", details)
+        elif not 200 <= status < 400:
+            return CheckResult(False, elapsed, f"HTTP {status}", details)
+        if spec.keyword and not body_has_keyword:
+            return CheckResult(False, elapsed, f"keyword {spec.keyword!r} not found in the response", details)
+        return CheckResult(True, elapsed, None, details)
+
+    def _request(self, url: str, spec, deadline: float):
+        parts = urlsplit(url)
+        host = parts.hostname
+        if not host:
+            raise http.client.InvalidURL(f"no host in {url[:200]}")
+        tls = parts.scheme == "https"
+        port = parts.port or (443 if tls else 80)
+        raw = connect(host, port, deadline, self.context.source_address)
+        cert = None
+        try:
+            sock = raw
+            if tls:
+                verify = spec.ssl_check
+                sock = _handshake(raw, self._verify if verify else self._no_verify, host, deadline)
+                if verify:
+                    cert = _cert_info(sock.getpeercert())
+            conn = http.client.HTTPConnection(host, port)
+            conn.sock = DeadlineSocket(sock, deadline)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            conn.putrequest("GET", path, skip_accept_encoding=True)
+            conn.putheader("User-Agent", USER_AGENT)
+            conn.putheader("Accept", "*/*")
+            conn.putheader("Connection", "close")
+            conn.endheaders()
+            response = conn.getresponse()
+            found = False
+            if spec.keyword and not (300 <= response.status < 400 and response.getheader("Location")):
+                found = _body_contains(response, spec.keyword.encode("utf-8"), deadline)
+            return response.status, response.getheader("Location"), found, cert
+        finally:
+            raw.close()
+
+    @staticmethod
+    def _fail(started: float, error: str, cert: dict | None) -> CheckResult:
+        details = {"ssl": cert} if cert is not None else {}
+        return CheckResult(False, (time.monotonic() - started) * 1000, error, details)
+
+
+def _handshake(sock: socket.socket, context: ssl.SSLContext, host: str, deadline: float) -> ssl.SSLSocket:
+    """TLS handshake bounded by the deadline as a whole (a peer that trickles bytes cannot stall it)."""
+    tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    tls.setblocking(False)
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            ready = select.select([tls], [], [], remaining(deadline))[0]
+        except ssl.SSLWantWriteError:
+            ready = select.select([], [tls], [], remaining(deadline))[1]
+        if not ready:
+            raise DeadlineExceeded("timed out")
+    tls.setblocking(True)
+    return tls
+
+
+def _body_contains(response: http.client.HTTPResponse, needle: bytes, deadline: float) -> bool:
+    seen = 0
+    tail = b""
+    while seen < MAX_BODY_BYTES:
+        chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+        if not chunk:
+            return False
+        seen += len(chunk)
+        window = tail + chunk
+        if needle in window:
+            return True
+        tail = window[-(len(needle) - 1):] if len(needle) > 1 else b""
+        remaining(deadline)
+    return False
+
+
+def _cert_info(peer: dict) -> dict:
+    expires = datetime.fromtimestamp(ssl.cert_time_to_seconds(peer["notAfter"]), tz=timezone.utc)
+    issuer = dict(pair[0] for pair in peer.get("issuer", ()) if pair)
+    name = issuer.get("organizationName") or issuer.get("commonName") or ""
+    days_left = int((expires - datetime.now(timezone.utc)).total_seconds() // 86400)
+    return {"valid": True, "expires_at": expires, "days_left": days_left, "issuer": name}
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(exc, http.client.HTTPException):
+        return f"invalid HTTP answer ({type(exc).__name__})"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return f"connection failed: {text}"

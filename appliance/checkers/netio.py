@@ -1,0 +1,64 @@
+"""Socket helpers shared by the checkers: connect and read under one overall deadline.
+
+A per-operation socket timeout is not enough: a peer that sends one byte a second keeps every
+single recv() under the timeout forever. Reads here check the remaining time before each recv.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+
+
+class DeadlineExceeded(socket.timeout):
+    pass
+
+
+def remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceeded("timed out")
+    return left
+
+
+def connect(host: str, port: int, deadline: float, source_address: str | None = None) -> socket.socket:
+    source = (source_address, 0) if source_address else None
+    return socket.create_connection((host, port), timeout=remaining(deadline), source_address=source)
+
+
+class _DeadlineRaw(io.RawIOBase):
+    def __init__(self, sock: socket.socket, deadline: float):
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self._sock.settimeout(remaining(self._deadline))
+        return self._sock.recv_into(buffer)
+
+
+class DeadlineSocket:
+    """The part of the socket API http.client uses, with every read bounded by the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self.sock = sock
+        self.deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.settimeout(remaining(self.deadline))
+        self.sock.sendall(data)
+
+    def makefile(self, mode: str = "rb", *args, **kwargs):
+        return io.BufferedReader(_DeadlineRaw(self.sock, self.deadline), buffer_size=16384)
+
+    def settimeout(self, value) -> None:  # http.client may call it; the deadline rules instead
+        pass
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,118 @@
+"""Settings: built once from `serve` flags over `STATUSCORE_*` environment variables over defaults.
+
+Nothing reads the environment after start-up; the Settings object is passed to whatever needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+ENV_PREFIX = "STATUSCORE_"
+_RATE = re.compile(r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*$", re.I)
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message says which and what to do."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "statuscore"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rate_limit: str = "100/minute"
+    login_rate_limit: str = "10/minute"
+    token_ttl_seconds: int = 24 * 3600
+    admin_email: str | None = None
+    admin_password: str | None = None
+    location: str = "local"
+    location_display_name: str = "Local"
+    dns_servers: tuple[str, ...] = ()
+    whois_server: str | None = None
+    ca_file: str | None = None  # extra CA certificates https checks trust (a private CA)
+    check_workers: int = 64
+    http_threads: int = 8
+    retention_days: int = 90
+    flush_interval: float = 0.5
+    secret: str | None = None  # only from STATUSCORE_SECRET; otherwise the data dir's secret file
+
+    @property
+    def entities_path(self) -> Path:
+        return self.data_dir / "statuscore.sqlite"
+
+    @property
+    def history_path(self) -> Path:
+        return self.data_dir / "history.duckdb"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "secret"
+
+    @property
+    def base_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> "Settings":
+        """Defaults, then the environment, then explicit overrides (CLI flags); None means 'not given'."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _convert(f.name, raw.strip())
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                values[name] = _convert(name, value) if isinstance(value, str) else value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not (1 <= self.port <= 65535):
+            raise ConfigError(f"port {self.port} is out of range; use 1-65535")
+        for name in ("rate_limit", "login_rate_limit"):
+            if not _RATE.match(getattr(self, name)):
+                raise ConfigError(
+                    f"{name} {getattr(self, name)!r} is not a rate; write it like '100/minute'"
+                )
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", self.location):
+            raise ConfigError(
+                f"location {self.location!r} is not a valid name; use lowercase letters, digits and hyphens"
+            )
+        if self.check_workers < 1 or self.http_threads < 1:
+            raise ConfigError("check_workers and http_threads must be at least 1")
+        if self.retention_days < 1:
+            raise ConfigError("retention_days must be at least 1")
+        if self.token_ttl_seconds < 60:
+            raise ConfigError("token_ttl_seconds must be at least 60")
+
+
+_INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days"}
+
+
+def _convert(name: str, raw: str) -> object:
+    try:
+        if name == "data_dir":
+            return Path(raw).expanduser()
+        if name in _INT_FIELDS:
+            return int(raw)
+        if name == "flush_interval":
+            return float(raw)
+        if name == "dns_servers":
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"setting {ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
+    return raw

@@ -1,0 +1,1 @@
+"""Storage: entities in SQLite (entities.py), check results in DuckDB (history.py)."""

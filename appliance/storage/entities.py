@@ -1,0 +1,235 @@
+"""EntityStore: the SQLModel engine on SQLite (WAL, foreign keys on) and its repositories.
+
+Objects returned are detached snapshots (expire_on_commit=False): callers may read them freely
+but change data only through the store's methods.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sqlalchemy import event, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from appliance.models import Incident, Monitor, StateChange, User
+from appliance.passwords import hash_password
+from appliance.timeutil import as_utc, utcnow
+
+
+class Conflict(ValueError):
+    """A unique value (email, slug) is taken."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What the engine asks the store to persist when a monitor's confirmed status changes."""
+
+    monitor_id: int
+    old_status: str
+    new_status: str
+    at: datetime
+    cause: str
+    locations: tuple[str, ...] = ()
+
+
+class EntityStore:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.engine = create_engine(
+            f"sqlite:///{self.path}",
+            connect_args={"check_same_thread": False, "timeout": 15},
+        )
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        SQLModel.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # ---- users -------------------------------------------------------------------------------
+    def count_users(self) -> int:
+        with self.session() as s:
+            return s.exec(select(func.count()).select_from(User)).one()
+
+    def create_user(self, email: str, password: str, full_name: str = "", tier: str = "free",
+                    is_admin: bool = False) -> User:
+        user = User(email=email.lower(), full_name=full_name, password_hash=hash_password(password),
+                    subscription_tier=tier, is_admin=is_admin)
+        with self.session() as s:
+            s.add(user)
+            try:
+                s.commit()
+            except IntegrityError:
+                raise Conflict(f"a user with email {email} already exists") from None
+            s.refresh(user)
+            return user
+
+    def get_user(self, user_id: int) -> User | None:
+        with self.session() as s:
+            return s.get(User, user_id)
+
+    def user_by_email(self, email: str) -> User | None:
+        with self.session() as s:
+            return s.exec(select(User).where(User.email == email.lower())).first()
+
+    def list_users(self) -> list[User]:
+        with self.session() as s:
+            return list(s.exec(select(User).order_by(User.id)))
+
+    def update_user(self, user_id: int, **changes) -> User | None:
+        """Apply column changes; `password` is hashed and bumps the token version."""
+        with self.session() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                return None
+            if "password" in changes:
+                user.password_hash = hash_password(changes.pop("password"))
+                user.token_version += 1
+            if "email" in changes:
+                changes["email"] = changes["email"].lower()
+            for key, value in changes.items():
+                setattr(user, key, value)
+            s.add(user)
+            try:
+                s.commit()
+            except IntegrityError:
+                raise Conflict("that email or status page slug is already taken") from None
+            s.refresh(user)
+            return user
+
+    def delete_user(self, user_id: int) -> list[int]:
+        """Delete a user and (by cascade) everything they own; returns their monitor ids."""
+        with self.session() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                return []
+            ids = list(s.exec(select(Monitor.id).where(Monitor.user_id == user_id)))
+            s.delete(user)
+            s.commit()
+            return ids
+
+    # ---- monitors ----------------------------------------------------------------------------
+    def create_monitor(self, user_id: int, fields: dict) -> Monitor:
+        monitor = Monitor(user_id=user_id, **fields)
+        if monitor.type == "heartbeat":
+            monitor.heartbeat_token = secrets.token_urlsafe(18)
+        with self.session() as s:
+            s.add(monitor)
+            s.commit()
+            s.refresh(monitor)
+            return monitor
+
+    def get_monitor(self, monitor_id: int, user_id: int | None = None) -> Monitor | None:
+        """With user_id, another user's monitor is simply not found."""
+        with self.session() as s:
+            monitor = s.get(Monitor, monitor_id)
+            if monitor is None or (user_id is not None and monitor.user_id != user_id):
+                return None
+            return monitor
+
+    def list_monitors(self, user_id: int | None = None) -> list[Monitor]:
+        with self.session() as s:
+            query = select(Monitor).order_by(Monitor.id)
+            if user_id is not None:
+                query = query.where(Monitor.user_id == user_id)
+            return list(s.exec(query))
+
+    def update_monitor(self, monitor_id: int, user_id: int, changes: dict) -> Monitor | None:
+        with self.session() as s:
+            monitor = s.get(Monitor, monitor_id)
+            if monitor is None or monitor.user_id != user_id:
+                return None
+            for key, value in changes.items():
+                setattr(monitor, key, value)
+            if changes.get("is_active") is False:
+                monitor.status, monitor.status_since = "pending", None
+            monitor.updated_at = utcnow()
+            s.add(monitor)
+            s.commit()
+            s.refresh(monitor)
+            return monitor
+
+    def delete_monitor(self, monitor_id: int, user_id: int) -> bool:
+        with self.session() as s:
+            monitor = s.get(Monitor, monitor_id)
+            if monitor is None or monitor.user_id != user_id:
+                return False
+            s.delete(monitor)
+            s.commit()
+            return True
+
+    # ---- transitions and incidents -----------------------------------------------------------
+    def record_transition(self, t: Transition) -> StateChange | None:
+        """Persist a confirmed status change, its outbox row and the incident, atomically.
+
+        Compare-and-set on the stored status: if another path already recorded this change
+        (or the monitor was deleted), nothing is written and None is returned.
+        """
+        with self.session() as s:
+            changed = s.exec(
+                update(Monitor)
+                .where(Monitor.id == t.monitor_id, Monitor.status == t.old_status)
+                .values(status=t.new_status, status_since=t.at)
+            ).rowcount
+            if not changed:
+                s.rollback()
+                return None
+            row = None
+            if t.new_status in ("up", "down") and t.old_status in ("up", "down"):
+                row = StateChange(
+                    monitor_id=t.monitor_id, created_at=t.at, old_status=t.old_status,
+                    new_status=t.new_status, event=f"monitor.{t.new_status}",
+                    details={"cause": t.cause, "locations": list(t.locations)},
+                )
+                s.add(row)
+            if t.new_status == "down":
+                s.add(Incident(monitor_id=t.monitor_id, started_at=t.at, cause=t.cause,
+                               locations=list(t.locations)))
+            elif t.old_status == "down":
+                for incident in s.exec(select(Incident).where(
+                        Incident.monitor_id == t.monitor_id, Incident.resolved_at.is_(None))):
+                    incident.resolved_at = t.at
+                    s.add(incident)
+            s.commit()
+            return row
+
+    def incidents(self, monitor_ids: Sequence[int], since: datetime | None = None,
+                  limit: int = 100) -> list[Incident]:
+        if not monitor_ids:
+            return []
+        with self.session() as s:
+            query = select(Incident).where(Incident.monitor_id.in_(list(monitor_ids)))
+            if since is not None:
+                query = query.where((Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since))
+            return list(s.exec(query.order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit)))
+
+    def close_open_incidents(self, monitor_ids: Iterable[int], at: datetime) -> None:
+        """Pausing a monitor ends its ongoing incident: nobody is checking any more."""
+        ids = list(monitor_ids)
+        if not ids:
+            return
+        with self.session() as s:
+            s.exec(update(Incident).where(Incident.monitor_id.in_(ids), Incident.resolved_at.is_(None))
+                   .values(resolved_at=at))
+            s.commit()
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)

@@ -1,0 +1,1 @@
+"""The Textual admin console (talks to the API only)."""

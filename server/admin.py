@@ -1,0 +1,63 @@
+"""Admin: user management (admins only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask_jwt_extended import current_user
+
+from appliance.storage.entities import Conflict
+from appliance.timeutil import iso
+from server.auth import appliance, require_admin, user_json
+from server.errors import ApiError, not_found
+from server.schemas import UserCreateBody, UserUpdateBody, parse_body
+
+bp = Blueprint("admin", __name__, url_prefix="/api/admin")
+bp.before_request(require_admin)
+
+
+def _admin_user_json(user) -> dict:
+    return {**user_json(user, full=True), "createdAt": iso(user.created_at)}
+
+
+@bp.get("/users")
+def list_users():
+    return jsonify([_admin_user_json(u) for u in appliance().entities.list_users()])
+
+
+@bp.post("/users")
+def create_user():
+    body = parse_body(UserCreateBody)
+    try:
+        user = appliance().entities.create_user(body.email, body.password, body.full_name,
+                                                body.subscription_tier, body.is_admin)
+    except Conflict as exc:
+        raise ApiError(409, f"A user with email {body.email.lower()} already exists.",
+                       {"email": "already taken"}) from exc
+    return jsonify(_admin_user_json(user)), 201
+
+
+@bp.patch("/users/<int:user_id>")
+def update_user(user_id: int):
+    body = parse_body(UserUpdateBody)
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    if user_id == current_user.id and changes.get("is_admin") is False:
+        raise ApiError(400, "You cannot remove your own administrator rights; ask another admin.",
+                       {"is_admin": "cannot demote yourself"})
+    entities = appliance().entities
+    if entities.get_user(user_id) is None:
+        raise not_found("user")
+    try:
+        user = entities.update_user(user_id, **changes)
+    except Conflict as exc:
+        raise ApiError(409, "That email is already taken.", {"email": "already taken"}) from exc
+    return jsonify(_admin_user_json(user))
+
+
+@bp.delete("/users/<int:user_id>")
+def delete_user(user_id: int):
+    if user_id == current_user.id:
+        raise ApiError(400, "You cannot delete your own account.")
+    if appliance().entities.get_user(user_id) is None:
+        raise not_found("user")
+    appliance().delete_user(user_id)
+    return "", 204

@@ -1,0 +1,118 @@
+"""Auth: login, me, password change; JWT set-up; the helpers other blueprints use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask, current_app, jsonify
+from flask_jwt_extended import JWTManager, create_access_token, current_user, verify_jwt_in_request
+
+from appliance.models import User
+from appliance.passwords import verify_password
+from server.errors import ApiError, error_response
+from server.limits import login_email, login_ip, only_failures
+from server.schemas import LoginBody, PasswordChangeBody, parse_body
+
+bp = Blueprint("auth", __name__, url_prefix="/api/auth")
+
+
+def init_jwt(app: Flask, appliance) -> None:
+    app.config.update(
+        JWT_SECRET_KEY=appliance.secret,
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=appliance.settings.token_ttl_seconds),
+        JWT_TOKEN_LOCATION=["headers"],
+    )
+    jwt = JWTManager(app)
+
+    @jwt.user_lookup_loader
+    def _load_user(_header, claims):
+        try:
+            user = appliance.entities.get_user(int(claims["sub"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if user is None or claims.get("ver") != user.token_version:
+            return None  # deleted, or the password changed since the token was issued
+        return user
+
+    @jwt.user_lookup_error_loader
+    def _gone(_header, _claims):
+        return error_response(401, "This token is no longer valid (account changed or removed); log in again.")
+
+    @jwt.unauthorized_loader
+    def _missing(_reason):
+        return error_response(401, "Authentication required: send 'Authorization: Bearer <token>' "
+                                   "from POST /api/auth/login.")
+
+    @jwt.invalid_token_loader
+    def _invalid(_reason):
+        return error_response(401, "The token is invalid; log in again to get a new one.")
+
+    @jwt.expired_token_loader
+    def _expired(_header, _claims):
+        return error_response(401, "The token has expired; log in again.")
+
+
+def issue_token(user: User) -> str:
+    return create_access_token(identity=str(user.id), additional_claims={"ver": user.token_version})
+
+
+def user_json(user: User, full: bool = False) -> dict:
+    data = {"id": user.id, "email": user.email, "fullName": user.full_name,
+            "subscriptionTier": user.subscription_tier}
+    if full:
+        data["isAdmin"] = user.is_admin
+        data["statusPageSlug"] = user.status_page_slug
+    return data
+
+
+def require_login() -> None:
+    """before_request hook for blueprints whose every endpoint needs a logged-in user."""
+    verify_jwt_in_request()
+    _ = current_user.id  # resolves the user; a stale token ends here with a 401
+
+
+def require_admin() -> None:
+    require_login()
+    if not current_user.is_admin:
+        raise ApiError(403, "This needs an administrator account.")
+
+
+def appliance():
+    return current_app.extensions["statuscore"]
+
+
+@bp.post("/login")
+def login():
+    body = parse_body(LoginBody)
+    user = appliance().entities.user_by_email(body.email.strip())
+    if not verify_password(body.password, user.password_hash if user else None):
+        raise ApiError(401, "Invalid email or password.")
+    return jsonify({"user": user_json(user), "token": issue_token(user)})
+
+
+@bp.get("/me")
+def me():
+    require_login()
+    return jsonify(user_json(current_user, full=True))
+
+
+@bp.post("/password")
+def change_password():
+    require_login()
+    body = parse_body(PasswordChangeBody)
+    if not verify_password(body.current_password, current_user.password_hash):
+        raise ApiError(400, "The current password is wrong.", {"current_password": "does not match"})
+    user = appliance().entities.update_user(current_user.id, password=body.new_password)
+    # Older tokens stop working now; hand back a fresh one so this session continues.
+    return jsonify({"message": "Password changed; other sessions must log in again.",
+                    "token": issue_token(user)})
+
+
+def register_login_limits(limiter, settings) -> None:
+    limit = settings.login_rate_limit
+    limiter.limit(limit, key_func=login_ip, deduct_when=only_failures,
+                  error_message="rate limit exceeded")(login)
+    limiter.limit(limit, key_func=login_email, deduct_when=only_failures,
+                  error_message="rate limit exceeded")(login)

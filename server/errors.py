@@ -1,0 +1,61 @@
+"""Every error leaves as {"error": "<one sentence>", "details": {...}}, whatever raised it."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("statuscore.api")
+
+_MESSAGES = {
+    400: "The request is malformed.",
+    401: "Authentication required: send 'Authorization: Bearer <token>' from /api/auth/login.",
+    403: "You are not allowed to do this.",
+    404: "Not found.",
+    405: "This method is not allowed on this path.",
+    413: "The request body is larger than 1 MiB.",
+    415: "Send the body as JSON (Content-Type: application/json).",
+    429: "rate limit exceeded",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+def not_found(what: str = "monitor") -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def error_response(status: int, message: str, details: dict | None = None):
+    body = {"error": message}
+    if details:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = exc.code or 500
+        response = error_response(code, _MESSAGES.get(code, exc.name))
+        if code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error while answering a request")
+        return error_response(500, "Internal error; the details are in the server log.")

@@ -1,0 +1,51 @@
+"""Rate limits (flask-limiter, in memory: one waitress process serves everything).
+
+- Every request counts against one application-wide limit, keyed on the token's user when a
+  valid token is sent and on the client IP otherwise.
+- Login failures are limited per IP and per email on top, against password guessing.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from appliance.config import Settings
+
+
+def user_or_ip() -> str:
+    try:
+        verify_jwt_in_request(optional=True)
+        claims = get_jwt()
+    except Exception:  # an invalid token is answered by the auth layer; limit by IP here
+        claims = None
+    if claims and claims.get("sub"):
+        return f"user:{claims['sub']}"
+    return f"ip:{get_remote_address()}"
+
+
+def login_email() -> str:
+    data = request.get_json(force=True, silent=True)
+    email = data.get("email") if isinstance(data, dict) else None
+    return f"email:{email.strip().lower()}" if isinstance(email, str) else f"ip:{get_remote_address()}"
+
+
+def login_ip() -> str:
+    return f"ip:{get_remote_address()}"
+
+
+def create_limiter(settings: Settings) -> Limiter:
+    return Limiter(
+        key_func=user_or_ip,
+        application_limits=[settings.rate_limit],
+        headers_enabled=True,
+        storage_uri="memory://",
+        strategy="fixed-window",
+        retry_after="delta-seconds",
+    )
+
+
+def only_failures(response) -> bool:
+    return response.status_code == 401

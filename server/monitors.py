@@ -1,0 +1,177 @@
+"""Monitors: CRUD, toggle, public flag, history and stats, each scoped to the logged-in user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, jsonify, request
+from flask_jwt_extended import current_user
+
+from appliance.models import Monitor
+from appliance.timeutil import iso, utcnow
+from appliance.validation import InvalidMonitor, normalize_monitor
+from server.auth import appliance, require_login
+from server.errors import ApiError, not_found
+from server.schemas import (MonitorCreateBody, MonitorUpdateBody, PublicBody, ToggleBody,
+                            parse_body)
+from server.serialize import monitor_json, percent, uptime_text
+
+bp = Blueprint("monitors", __name__, url_prefix="/api/monitors")
+bp.before_request(require_login)
+
+CREATE_DEFAULTS = {"interval": 60, "timeout": 10, "retries": 1, "is_active": True, "public_status": False}
+CONFIG_FIELDS = ("name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
+                 "retries", "grace", "keyword", "expected_status", "is_active", "public_status")
+
+
+def _owned(monitor_id: int) -> Monitor:
+    monitor = appliance().entities.get_monitor(monitor_id, current_user.id)
+    if monitor is None:
+        raise not_found()
+    return monitor
+
+
+def _normalized(fields: dict) -> dict:
+    try:
+        return normalize_monitor(fields, appliance().known_locations())
+    except InvalidMonitor as exc:
+        raise ApiError(400, f"Invalid monitor: {exc}.", exc.details) from None
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().lstrip("-").isdigit():
+        raise ApiError(400, f"Query parameter {name} must be a whole number.", {name: "not a number"})
+    value = int(raw)
+    if not low <= value <= high:
+        raise ApiError(400, f"Query parameter {name} must be between {low} and {high}.",
+                       {name: f"must be {low}-{high}"})
+    return value
+
+
+@bp.get("")
+def list_monitors():
+    app = appliance()
+    uptimes = app.uptime_24h()
+    monitors = app.entities.list_monitors(current_user.id)
+    return jsonify([monitor_json(m, app.live_state(m), uptimes.get(m.id)) for m in monitors])
+
+
+@bp.post("")
+def create_monitor():
+    body = parse_body(MonitorCreateBody)
+    given = body.model_dump(exclude_unset=True)
+    fields = {**CREATE_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
+    fields = _normalized({name: fields.get(name) for name in CONFIG_FIELDS})
+    monitor = appliance().create_monitor(current_user, fields)
+    return jsonify(monitor_json(monitor, appliance().live_state(monitor), None)), 201
+
+
+@bp.get("/<int:monitor_id>")
+def get_monitor(monitor_id: int):
+    monitor = _owned(monitor_id)
+    app = appliance()
+    return jsonify(monitor_json(monitor, app.live_state(monitor), app.uptime_24h().get(monitor.id)))
+
+
+@bp.put("/<int:monitor_id>")
+def update_monitor(monitor_id: int):
+    monitor = _owned(monitor_id)
+    body = parse_body(MonitorUpdateBody)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("type") not in (None, monitor.type):
+        raise ApiError(400, "A monitor's type cannot be changed; create a new monitor instead.",
+                       {"type": "cannot be changed"})
+    changes.pop("type", None)
+    for name in ("name", "interval", "timeout", "retries", "is_active", "public_status", "check_locations"):
+        if name in changes and changes[name] is None:
+            raise ApiError(400, f"Invalid {name}: must not be null.", {name: "must not be null"})
+    if "ssl_check" in changes and changes["ssl_check"] is None:
+        changes.pop("ssl_check")
+    current = {name: getattr(monitor, name) for name in CONFIG_FIELDS}
+    merged = _normalized({**current, **changes})
+    updates = {name: merged[name] for name in CONFIG_FIELDS if merged[name] != current[name]}
+    return _save(monitor, updates)
+
+
+@bp.delete("/<int:monitor_id>")
+def delete_monitor(monitor_id: int):
+    _owned(monitor_id)
+    appliance().delete_monitor(current_user, monitor_id)
+    return "", 204
+
+
+@bp.patch("/<int:monitor_id>/toggle")
+def toggle_monitor(monitor_id: int):
+    monitor = _owned(monitor_id)
+    body = parse_body(ToggleBody)
+    return _save(monitor, {"is_active": body.is_active})
+
+
+@bp.patch("/<int:monitor_id>/public")
+def publish_monitor(monitor_id: int):
+    monitor = _owned(monitor_id)
+    body = parse_body(PublicBody)
+    return _save(monitor, {"public_status": body.public_status})
+
+
+def _save(monitor: Monitor, updates: dict):
+    app = appliance()
+    if updates:
+        monitor = app.update_monitor(current_user, monitor.id, updates)
+        if monitor is None:
+            raise not_found()
+    return jsonify(monitor_json(monitor, app.live_state(monitor), app.uptime_24h().get(monitor.id)))
+
+
+@bp.get("/<int:monitor_id>/history")
+def history(monitor_id: int):
+    monitor = _owned(monitor_id)
+    hours = _int_arg("hours", 24, 1, 2160)
+    app = appliance()
+    since = utcnow() - timedelta(hours=hours)
+    rows = app.history.history(monitor.id, since)
+    summary = app.history.summary(monitor.id, since)
+    return jsonify({
+        "monitor": monitor_json(monitor, app.live_state(monitor), app.uptime_24h().get(monitor.id)),
+        "history": [
+            {"checked_at": iso(at), "status": "up" if up else "down",
+             "response_time": None if rt is None else round(rt), "location": location}
+            for at, up, rt, location in rows
+        ],
+        "stats": {"avg": _ms(summary.avg), "min": _ms(summary.min), "max": _ms(summary.max),
+                  "uptime": uptime_text(summary.uptime)},
+    })
+
+
+@bp.get("/<int:monitor_id>/stats")
+def stats(monitor_id: int):
+    monitor = _owned(monitor_id)
+    days = _int_arg("days", 30, 1, 365)
+    app = appliance()
+    since = utcnow() - timedelta(days=days)
+    summary = app.history.summary(monitor.id, since, percentiles=True)
+    incidents = app.entities.incidents([monitor.id], since=since, limit=10_000)
+    durations = [(i.resolved_at - i.started_at).total_seconds() for i in incidents if i.resolved_at]
+    return jsonify({
+        "monitor_id": monitor.id,
+        "days": days,
+        "uptime": uptime_text(summary.uptime),
+        "avg": _ms(summary.avg), "min": _ms(summary.min), "max": _ms(summary.max),
+        "p50": _ms(summary.p50), "p95": _ms(summary.p95), "p99": _ms(summary.p99),
+        "checks": summary.checks,
+        "failures": summary.failures,
+        "incidents": len(incidents),
+        "mttr_seconds": round(sum(durations) / len(durations)) if durations else None,
+        "daily": [
+            {"date": day.isoformat(), "uptime": percent(100.0 * (checks - failures) / checks) if checks else None,
+             "avg": _ms(avg), "checks": checks}
+            for day, checks, failures, avg in app.history.daily(monitor.id, since)
+        ],
+    })
+
+
+def _ms(value: float | None) -> int | None:
+    return None if value is None else round(value)

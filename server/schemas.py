@@ -1,0 +1,126 @@
+"""Request bodies: strict pydantic models (no coercion, unknown fields rejected) and the one
+function that turns a request into a validated model or a 400 naming the problem.
+
+The same models generate the request schemas of the OpenAPI document (openapi.py).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from appliance.models import MONITOR_TYPES
+from server.errors import ApiError
+
+MonitorType = Literal[MONITOR_TYPES]  # type: ignore[valid-type]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
+                                         pattern=r"^[^@\s]+@[^@\s]+$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LoginBody(Strict):
+    email: Annotated[str, StringConstraints(max_length=254)]
+    password: Annotated[str, StringConstraints(max_length=256)]
+
+
+class PasswordChangeBody(Strict):
+    current_password: Annotated[str, StringConstraints(max_length=256)]
+    new_password: Password
+
+
+class UserCreateBody(Strict):
+    email: Email
+    password: Password
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    subscription_tier: Literal["free", "pro"] = "free"
+    is_admin: bool = False
+
+
+class UserUpdateBody(Strict):
+    email: Email | None = None
+    password: Password | None = None
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    subscription_tier: Literal["free", "pro"] | None = None
+    is_admin: bool | None = None
+
+
+Target = Annotated[str, StringConstraints(max_length=2048)]
+Locations = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]],
+                      Field(min_length=1, max_length=50)]
+
+
+class MonitorFields(Strict):
+    """Every field a monitor can be created or updated with (all optional here)."""
+
+    name: Name | None = None
+    target: Target | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    ssl_check: bool | None = None
+    check_locations: Locations | None = None
+    interval: Annotated[int, Field(ge=10, le=86400)] | None = None
+    timeout: Annotated[int, Field(ge=1, le=120)] | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    grace: Annotated[int, Field(ge=0, le=86400)] | None = None
+    keyword: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    expected_status: Annotated[int, Field(ge=100, le=599)] | None = None
+    is_active: bool | None = None
+    public_status: bool | None = None
+
+
+class MonitorCreateBody(MonitorFields):
+    name: Name
+    type: MonitorType
+
+
+class MonitorUpdateBody(MonitorFields):
+    type: MonitorType | None = None  # accepted only when unchanged
+
+
+class ToggleBody(Strict):
+    is_active: bool
+
+
+class PublicBody(Strict):
+    public_status: bool
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_body(model: type[M]) -> M:
+    """The request's JSON object validated against `model`, or an ApiError(400)."""
+    data = request.get_json(force=True, silent=True)
+    if data is None:
+        if not request.get_data(cache=True):
+            raise ApiError(400, "The request needs a JSON body.")
+        raise ApiError(400, "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def validation_error(exc: ValidationError) -> ApiError:
+    details: dict[str, str] = {}
+    unknown: list[str] = []
+    for problem in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in problem["loc"]) or "body"
+        if problem["type"] == "extra_forbidden":
+            unknown.append(field)
+            details[field] = "is not a known field"
+            continue
+        message = problem["msg"].removeprefix("Value error, ")
+        details.setdefault(field, message)
+    if unknown:
+        return ApiError(400, f"Unknown field(s): {', '.join(unknown)}.", details)
+    field, message = next(iter(details.items()))
+    return ApiError(400, f"Invalid {field}: {message}.", details)

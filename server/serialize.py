@@ -1,0 +1,73 @@
+"""How entities look on the wire (API.md's monitor object)."""
+
+from __future__ import annotations
+
+from appliance.engine.live import LiveState
+from appliance.models import Monitor
+from appliance.timeutil import iso
+
+
+def percent(value: float | None) -> str | None:
+    """Two decimals, as `uptime_percentage` ("99.95"); None without data."""
+    if value is None:
+        return None
+    return f"{_floor(value, 2):.2f}"
+
+
+def uptime_text(value: float | None) -> str | None:
+    """Up to three decimals without trailing zeros, as the history stats' `uptime` ("99.9")."""
+    if value is None:
+        return None
+    text = f"{_floor(value, 3):.3f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _floor(value: float, digits: int) -> float:
+    # Never round 99.996 up to "100.00": a monitor with any failure must not show 100.
+    scale = 10 ** digits
+    return int(round(value * scale, 6)) / scale
+
+
+def monitor_json(monitor: Monitor, live: LiveState, uptime: tuple[int, int] | None) -> dict:
+    status = "paused" if not monitor.is_active else live.status
+    checks, failures = uptime or (0, 0)
+    data = {
+        "id": monitor.id,
+        "name": monitor.name,
+        "type": monitor.type,
+        "target": monitor.target,
+        "port": monitor.port,
+        "ssl_check": monitor.ssl_check,
+        "check_locations": list(monitor.check_locations),
+        "interval": monitor.interval,
+        "timeout": monitor.timeout,
+        "retries": monitor.retries,
+        "is_active": monitor.is_active,
+        "public_status": monitor.public_status,
+        "status": status,
+        "response_time": None if live.response_time is None or not monitor.is_active else round(live.response_time),
+        "last_check": iso(live.last_check),
+        "uptime_percentage": percent(100.0 * (checks - failures) / checks) if checks else None,
+        "location_status": {} if not monitor.is_active else live.location_status,
+        "created_at": iso(monitor.created_at),
+    }
+    if monitor.type in ("http", "https"):
+        data["keyword"] = monitor.keyword
+        data["expected_status"] = monitor.expected_status
+    if monitor.type == "https" and monitor.ssl_check:
+        data["ssl"] = _ssl_json(live.details.get("ssl"))
+    if monitor.type == "heartbeat":
+        data["heartbeat_url"] = f"/api/heartbeat/{monitor.heartbeat_token}"
+        data["grace"] = monitor.grace
+    if monitor.type == "domain":
+        data["domain"] = live.details.get("domain")
+    if live.last_error and monitor.is_active:
+        data["last_error"] = live.last_error
+    return data
+
+
+def _ssl_json(info: dict | None) -> dict | None:
+    if not info:
+        return None
+    return {"valid": info.get("valid"), "expires_at": iso(info.get("expires_at")),
+            "days_left": info.get("days_left"), "issuer": info.get("issuer")}
