@@ -88,7 +88,8 @@ case "$mode" in
         ;;
     test)
         setup "test"
-        ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-}
+        # package:command pairs; a real SIP peer (SIPp) and ip(8) for network namespaces.
+        ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip}
         exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" "$@"
         ;;
     system|uninstall)

@@ -49,10 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", help="data folder (STATUSCORE_DATA_DIR)")
     serve.add_argument("--rate-limit", help="per-user API limit (STATUSCORE_RATE_LIMIT, default 100/minute)")
     serve.add_argument("--login-rate-limit", help="failed logins per IP and per email (default 10/minute)")
+    serve.add_argument("--heartbeat-rate-limit", help="calls per heartbeat URL (default 60/minute)")
     serve.add_argument("--location", help="this appliance's location name (STATUSCORE_LOCATION, default local)")
     serve.add_argument("--location-display-name", help="its display name (default Local)")
     serve.add_argument("--dns-servers", help="resolvers for domain checks, host[:port],... (STATUSCORE_DNS_SERVERS)")
     serve.add_argument("--whois-server", help="first WHOIS server, host[:port] (STATUSCORE_WHOIS_SERVER)")
+    serve.add_argument("--whois-referral-port", type=int,
+                       help="port of the registry/registrar WHOIS servers (STATUSCORE_WHOIS_REFERRAL_PORT, default 43)")
     serve.add_argument("--ca-file", help="extra CA certificates https checks trust (STATUSCORE_CA_FILE)")
     serve.add_argument("--check-workers", type=int, help="parallel checks (STATUSCORE_CHECK_WORKERS, default 64)")
     serve.add_argument("--http-threads", type=int, help="API threads (STATUSCORE_HTTP_THREADS, default 8)")
@@ -88,8 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from appliance.service import Appliance
     from server import create_app
 
-    settings = _settings(args, ("host", "port", "data_dir", "rate_limit", "login_rate_limit", "location",
-                                "location_display_name", "dns_servers", "whois_server", "ca_file",
+    settings = _settings(args, ("host", "port", "data_dir", "rate_limit", "login_rate_limit", "heartbeat_rate_limit", "location",
+                                "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds"))
     appliance = Appliance(settings)
     try:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping
 
+from appliance.hostport import parse_host_port
+
 ENV_PREFIX = "STATUSCORE_"
 _RATE = re.compile(r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*$", re.I)
 
@@ -31,6 +33,7 @@ class Settings:
     port: int = 8080
     rate_limit: str = "100/minute"
     login_rate_limit: str = "10/minute"
+    heartbeat_rate_limit: str = "60/minute"  # calls per heartbeat URL
     token_ttl_seconds: int = 24 * 3600
     admin_email: str | None = None
     admin_password: str | None = None
@@ -38,6 +41,7 @@ class Settings:
     location_display_name: str = "Local"
     dns_servers: tuple[str, ...] = ()
     whois_server: str | None = None
+    whois_referral_port: int = 43  # port of the registry/registrar servers IANA refers to
     ca_file: str | None = None  # extra CA certificates https checks trust (a private CA)
     check_workers: int = 64
     http_threads: int = 8
@@ -83,7 +87,7 @@ class Settings:
     def validate(self) -> None:
         if not (1 <= self.port <= 65535):
             raise ConfigError(f"port {self.port} is out of range; use 1-65535")
-        for name in ("rate_limit", "login_rate_limit"):
+        for name in ("rate_limit", "login_rate_limit", "heartbeat_rate_limit"):
             if not _RATE.match(getattr(self, name)):
                 raise ConfigError(
                     f"{name} {getattr(self, name)!r} is not a rate; write it like '100/minute'"
@@ -98,9 +102,23 @@ class Settings:
             raise ConfigError("retention_days must be at least 1")
         if self.token_ttl_seconds < 60:
             raise ConfigError("token_ttl_seconds must be at least 60")
+        for text in self.dns_servers:
+            _check_host_port("dns_servers", text, 53)
+        if self.whois_server:
+            _check_host_port("whois_server", self.whois_server, 43)
+        if not 1 <= self.whois_referral_port <= 65535:
+            raise ConfigError("whois_referral_port must be between 1 and 65535")
 
 
-_INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days"}
+def _check_host_port(name: str, text: str, default_port: int) -> None:
+    try:
+        parse_host_port(text, default_port)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {exc}") from None
+
+
+_INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days",
+               "whois_referral_port"}
 
 
 def _convert(name: str, raw: str) -> object:

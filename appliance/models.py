@@ -62,6 +62,13 @@ class Monitor(SQLModel, table=True):
     # transaction), so a restart neither forgets a down nor announces it again.
     status: str = "pending"
     status_since: Optional[datetime] = None
+    # Heartbeat: the job's last call, or when the wait for it began (created, resumed); the
+    # deadline is this + interval + grace, and survives restarts.
+    heartbeat_since: Optional[datetime] = None
+    # The certificate / registration expiry we already sent an "expiring" event for: one event
+    # per expiry date, also across restarts; a renewal (new date) arms it again.
+    ssl_expiry_notified: Optional[datetime] = None
+    domain_expiry_notified: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from appliance.checkers import CheckerContext, build_checkers
+from appliance.checkers import CheckerContext, CheckResult, build_checkers
+from appliance.checkers.heartbeat import HeartbeatChecker
 from appliance.config import Settings
 from appliance.engine.live import LiveState, LiveStates
 from appliance.engine.runner import Runner
 from appliance.engine.scheduler import Scheduler
+from appliance.engine.uptime import UptimeCounter
 from appliance.models import Monitor, User
 from appliance.passwords import generate_password
 from appliance.secret import load_or_create_secret
@@ -24,11 +24,11 @@ from appliance.spec import MonitorSpec
 from appliance.state import LocationState
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore
-from appliance.timeutil import utcnow
+from appliance.timeutil import as_utc, iso, utcnow
+from appliance.tools.whois import WhoisClient
 
 log = logging.getLogger("statuscore")
 
-UPTIME_CACHE_SECONDS = 5.0
 DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
 
 
@@ -46,19 +46,26 @@ class Appliance:
         self.entities = EntityStore(settings.entities_path)
         self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval)
         self.live = LiveStates()
-        self.checkers = build_checkers(CheckerContext(
-            ca_file=settings.ca_file, dns_servers=settings.dns_servers, whois_server=settings.whois_server))
+        self.heartbeats = HeartbeatChecker()
+        # One WHOIS client (and cache) for domain checks and the WHOIS tool.
+        self.whois = WhoisClient(settings.whois_server, referral_port=settings.whois_referral_port)
+        self.checkers = {
+            **build_checkers(CheckerContext(
+                ca_file=settings.ca_file, dns_servers=settings.dns_servers, whois_server=settings.whois_server),
+                whois=self.whois),
+            "heartbeat": self.heartbeats,
+        }
         self.scheduler: Scheduler | None = None
+        self.uptime = UptimeCounter()
         self.runner = Runner(self.checkers, self.history, self.entities, self.live, settings.location,
-                             is_current=self._is_current)
-        self._uptime_cache: tuple[float, dict[int, tuple[int, int]]] = (0.0, {})
-        self._uptime_lock = threading.Lock()
+                             is_current=self._is_current, uptime=self.uptime)
         self.started_at = utcnow()
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         self.scheduler = Scheduler(self.runner.run, workers=self.settings.check_workers)
         self._restore_live_state()
+        self.uptime.load(self.history.hourly_counts(utcnow() - timedelta(hours=25)))
         for monitor in self.entities.list_monitors():
             self._schedule(monitor)
         self.scheduler.start()
@@ -84,6 +91,8 @@ class Appliance:
 
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user: User, fields: dict) -> Monitor:
+        if fields.get("type") == "heartbeat":
+            fields = {**fields, "heartbeat_since": utcnow()}
         monitor = self.entities.create_monitor(user.id, fields)
         self.live.reset(monitor.id)
         self._schedule(monitor, run_now=True)
@@ -104,6 +113,9 @@ class Appliance:
         else:
             if not before.is_active:
                 self.live.reset(monitor.id)
+                if monitor.type == "heartbeat":  # the wait for the job starts again now
+                    self.entities.set_monitor_fields(monitor.id, heartbeat_since=utcnow())
+                    monitor = self.entities.get_monitor(monitor.id) or monitor
             self._schedule(monitor, run_now=True)
         return monitor
 
@@ -116,21 +128,49 @@ class Appliance:
     def delete_user(self, user_id: int) -> None:
         self._forget(self.entities.delete_user(user_id))
 
+    def heartbeat(self, token: str, failed: bool = False) -> Monitor | None:
+        """A job called its heartbeat URL: record the result now and move the deadline."""
+        monitor = self.entities.monitor_by_heartbeat_token(token)
+        if monitor is None or monitor.type != "heartbeat":
+            return None
+        if not monitor.is_active or self.scheduler is None:
+            return monitor  # paused: acknowledged, not recorded
+        now = utcnow()
+        self.entities.set_monitor_fields(monitor.id, heartbeat_since=now)
+        monitor.heartbeat_since = now  # _schedule below arms the deadline from it
+        spec = self.scheduler.current(monitor.id) or MonitorSpec.from_model(monitor)
+        result = (CheckResult.failure("the job reported a failure (/fail)") if failed
+                  else CheckResult(True, None))
+        self.runner.record(spec, self.settings.location, result, now)
+        self._schedule(monitor)
+        return monitor
+
     def live_state(self, monitor: Monitor) -> LiveState:
         return self.live.get(monitor.id)
 
-    def uptime_24h(self) -> dict[int, tuple[int, int]]:
-        """monitor_id -> (checks, failures) over the last 24 h, cached for a few seconds so a
-        busy dashboard does not rescan the history on every request."""
-        now = time.monotonic()
-        with self._uptime_lock:
-            stamp, cached = self._uptime_cache
-            if now - stamp < UPTIME_CACHE_SECONDS:
-                return cached
-            ids = [m.id for m in self.entities.list_monitors()]
-            fresh = self.history.uptime_by_monitor(ids, utcnow() - timedelta(hours=24))
-            self._uptime_cache = (now, fresh)
-            return fresh
+    def uptime_percent(self, monitor_id: int) -> float | None:
+        """Uptime over the last 24 h (None before the first result), from memory."""
+        return self.uptime.percent(monitor_id, utcnow())
+
+    def engine_status(self) -> dict:
+        scheduler = self.scheduler
+        lag = scheduler.lag if scheduler else None
+
+        def ms(p):
+            value = lag.percentile(p) if lag else None
+            return None if value is None else round(value * 1000, 3)
+
+        return {
+            "monitors_scheduled": len(scheduler) if scheduler else 0,
+            "checks_completed": scheduler.completed if scheduler else 0,
+            "slots_skipped": scheduler.skipped if scheduler else 0,
+            "backlog": scheduler.backlog() if scheduler else 0,
+            "workers": self.settings.check_workers,
+            "lag_p50_ms": ms(50), "lag_p99_ms": ms(99), "lag_max_ms": ms(100),
+            "history_rows_written": self.history.rows_written,
+            "history_write_error": self.history.last_write_error,
+            "started_at": iso(self.started_at),
+        }
 
     def known_locations(self) -> set[str]:
         return {self.settings.location}
@@ -140,6 +180,13 @@ class Appliance:
         if self.scheduler is None or not monitor.is_active or monitor.type not in self.checkers:
             return
         spec = MonitorSpec.from_model(monitor)
+        if monitor.type == "heartbeat":
+            # Pushed, not polled: the only check is at the deadline, wherever the job runs.
+            since = monitor.heartbeat_since or monitor.created_at
+            self.heartbeats.arm(monitor.id, as_utc(since))
+            wait = (self.heartbeats.deadline(spec) - utcnow()).total_seconds()
+            self.scheduler.add(spec, at=self.scheduler.clock() + max(0.0, wait))
+            return
         if not spec.runs_at(self.settings.location):
             self.scheduler.remove(monitor.id)
             return
@@ -152,7 +199,9 @@ class Appliance:
     def _forget(self, monitor_ids: list[int]) -> None:
         for monitor_id in monitor_ids:
             self._unschedule(monitor_id)
+            self.heartbeats.forget(monitor_id)
             self.live.discard(monitor_id)
+            self.uptime.discard(monitor_id)
         self.history.delete_monitors(monitor_ids)
 
     def _is_current(self, spec: MonitorSpec) -> bool:

@@ -148,9 +148,36 @@ def _check_domain(target: str) -> str:
 
 
 def _check_sip(target: str) -> tuple[str, int | None]:
+    """`host`, `sip:host[:port]`, optionally with `;transport=udp|tcp`. UDP (the default) normalises
+    to the bare host as before; TCP keeps the parameter: `sip:host;transport=tcp` (port returned)."""
     rest = target[4:] if target.lower().startswith("sip:") else target
     if "@" in rest:
         rest = rest.split("@", 1)[1]
+    rest, transport = _sip_transport(rest)
+    host, port = _sip_hostport(rest)
+    if transport == "tcp":
+        return f"sip:{f'[{host}]' if ':' in host else host};transport=tcp", port
+    return host, port
+
+
+def _sip_transport(rest: str) -> tuple[str, str]:
+    if ";" not in rest:
+        return rest, "udp"
+    rest, *params = rest.split(";")
+    transport = None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.lower() != "transport":
+            raise ValueError("takes only the ;transport=udp or ;transport=tcp parameter")
+        if transport is not None:
+            raise ValueError("has the ;transport parameter twice")
+        transport = value.lower()
+        if transport not in ("udp", "tcp"):
+            raise ValueError("has an unsupported transport (use ;transport=udp or ;transport=tcp)")
+    return rest, transport
+
+
+def _sip_hostport(rest: str) -> tuple[str, int | None]:
     port = None
     if rest.startswith("["):  # [ipv6]:port
         host, _, tail = rest[1:].partition("]")
@@ -167,7 +194,7 @@ def _check_sip(target: str) -> tuple[str, int | None]:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 1 <= int(text) <= 65535:
         raise ValueError("has a port that is not a number between 1 and 65535")
     return int(text)
 

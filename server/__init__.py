@@ -4,16 +4,35 @@ JSON errors, auth, rate limits); appliance.cli serves it with waitress."""
 from __future__ import annotations
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
-from server import admin, auth, monitors, openapi
+from server import admin, auth, heartbeat, insights, monitors, openapi
 from server.errors import register_error_handlers
 from server.limits import create_limiter
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in our routes is a row id: at most 18 digits (SQLite's INTEGER holds 19), so a
+    longer number matches no route (404) instead of overflowing in the database (500)."""
+
+    regex = r"\d{1,18}"
+
+
+class JSONProvider(DefaultJSONProvider):
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:  # thousands of nested [[[...: bad JSON (400), not a crash (500)
+            raise ValueError("the JSON is nested too deeply") from None
+
+
 def create_app(appliance, config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = JSONProvider(app)
+    app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds a rule
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update(config or {})
     app.json.sort_keys = False
@@ -24,15 +43,18 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     limiter.init_app(app)
     app.extensions["statuscore.limiter"] = limiter
 
-    for blueprint in (auth.bp, monitors.bp, admin.bp, openapi.bp):
+    for blueprint in (auth.bp, monitors.bp, insights.bp, admin.bp, heartbeat.bp, openapi.bp):
         app.register_blueprint(blueprint)
-    auth.register_login_limits(limiter, appliance.settings)
+    auth.register_login_limits(app, limiter, appliance.settings)
+    heartbeat.register_heartbeat_limits(app, limiter, appliance.settings)
 
     register_error_handlers(app)
 
     @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.status_code != 429:  # flask-limiter sets it on every limited response
+            response.headers.pop("Retry-After", None)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 

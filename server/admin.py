@@ -39,7 +39,10 @@ def create_user():
 @bp.patch("/users/<int:user_id>")
 def update_user(user_id: int):
     body = parse_body(UserUpdateBody)
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    changes = body.model_dump(exclude_unset=True)
+    nulls = {name: "must not be null" for name, value in changes.items() if value is None}
+    if nulls:  # an explicit null is a wrong type, not "leave unchanged" (API.md: never coerced)
+        raise ApiError(400, f"Invalid {next(iter(nulls))}: must not be null.", nulls)
     if user_id == current_user.id and changes.get("is_admin") is False:
         raise ApiError(400, "You cannot remove your own administrator rights; ask another admin.",
                        {"is_admin": "cannot demote yourself"})
@@ -61,3 +64,9 @@ def delete_user(user_id: int):
         raise not_found("user")
     appliance().delete_user(user_id)
     return "", 204
+
+
+@bp.get("/engine")
+def engine_status():
+    """How the check engine keeps up: schedule lag, backlog and the history writer's health."""
+    return jsonify(appliance().engine_status())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_jwt_extended import JWTManager, create_access_token, current_user, verify_jwt_in_request
 
 from appliance.models import User
 from appliance.passwords import verify_password
 from server.errors import ApiError, error_response
-from server.limits import login_email, login_ip, only_failures
+from server.limits import limit_endpoint, login_email, login_ip, only_failures
 from server.schemas import LoginBody, PasswordChangeBody, parse_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -69,13 +69,15 @@ def user_json(user: User, full: bool = False) -> dict:
 
 def require_login() -> None:
     """before_request hook for blueprints whose every endpoint needs a logged-in user."""
+    if request.method == "OPTIONS":
+        return  # answered by Flask (Allow header); flask-jwt-extended exempts it, so no current_user
     verify_jwt_in_request()
     _ = current_user.id  # resolves the user; a stale token ends here with a 401
 
 
 def require_admin() -> None:
     require_login()
-    if not current_user.is_admin:
+    if request.method != "OPTIONS" and not current_user.is_admin:
         raise ApiError(403, "This needs an administrator account.")
 
 
@@ -110,9 +112,7 @@ def change_password():
                     "token": issue_token(user)})
 
 
-def register_login_limits(limiter, settings) -> None:
-    limit = settings.login_rate_limit
-    limiter.limit(limit, key_func=login_ip, deduct_when=only_failures,
-                  error_message="rate limit exceeded")(login)
-    limiter.limit(limit, key_func=login_email, deduct_when=only_failures,
-                  error_message="rate limit exceeded")(login)
+def register_login_limits(app, limiter, settings) -> None:
+    """Password guessing: failed logins are limited per client IP and per email."""
+    for key in (login_ip, login_email):
+        limit_endpoint(app, limiter, "auth.login", settings.login_rate_limit, key, deduct_when=only_failures)

@@ -49,3 +49,11 @@ def create_limiter(settings: Settings) -> Limiter:
 
 def only_failures(response) -> bool:
     return response.status_code == 401
+
+
+def limit_endpoint(app, limiter: Limiter, endpoint: str, limit: str, key_func, **options) -> None:
+    """Attach a route limit to an already registered view. flask-limiter enforces decorated
+    limits in the wrapper it returns, so the wrapper must replace the registered view."""
+    view = app.view_functions[endpoint]
+    app.view_functions[endpoint] = limiter.limit(limit, key_func=key_func,
+                                                 error_message="rate limit exceeded", **options)(view)

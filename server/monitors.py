@@ -20,8 +20,21 @@ bp = Blueprint("monitors", __name__, url_prefix="/api/monitors")
 bp.before_request(require_login)
 
 CREATE_DEFAULTS = {"interval": 60, "timeout": 10, "retries": 1, "is_active": True, "public_status": False}
+NOT_NULL = ("name", "type", "interval", "timeout", "retries", "is_active", "public_status", "check_locations")
 CONFIG_FIELDS = ("name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
                  "retries", "grace", "keyword", "expected_status", "is_active", "public_status")
+
+
+def _json(monitor: Monitor) -> dict:
+    app = appliance()
+    return monitor_json(monitor, app.live_state(monitor), app.uptime_percent(monitor.id))
+
+
+def _reject_nulls(given: dict) -> None:
+    """null is a wrong type for these fields (API.md: never coerced), on create as on update."""
+    for name in NOT_NULL:
+        if name in given and given[name] is None:
+            raise ApiError(400, f"Invalid {name}: must not be null.", {name: "must not be null"})
 
 
 def _owned(monitor_id: int) -> Monitor:
@@ -42,10 +55,12 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.strip().lstrip("-").isdigit():
+    text = raw.strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):  # isdigit() alone takes "²", which int() refuses
         raise ApiError(400, f"Query parameter {name} must be a whole number.", {name: "not a number"})
-    value = int(raw)
-    if not low <= value <= high:
+    value = int(text) if len(digits) <= 18 else None  # longer: out of range (and int() caps digits)
+    if value is None or not low <= value <= high:
         raise ApiError(400, f"Query parameter {name} must be between {low} and {high}.",
                        {name: f"must be {low}-{high}"})
     return value
@@ -54,26 +69,24 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 @bp.get("")
 def list_monitors():
     app = appliance()
-    uptimes = app.uptime_24h()
     monitors = app.entities.list_monitors(current_user.id)
-    return jsonify([monitor_json(m, app.live_state(m), uptimes.get(m.id)) for m in monitors])
+    return jsonify([_json(m) for m in monitors])
 
 
 @bp.post("")
 def create_monitor():
     body = parse_body(MonitorCreateBody)
     given = body.model_dump(exclude_unset=True)
+    _reject_nulls(given)
     fields = {**CREATE_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
     fields = _normalized({name: fields.get(name) for name in CONFIG_FIELDS})
     monitor = appliance().create_monitor(current_user, fields)
-    return jsonify(monitor_json(monitor, appliance().live_state(monitor), None)), 201
+    return jsonify(_json(monitor)), 201
 
 
 @bp.get("/<int:monitor_id>")
 def get_monitor(monitor_id: int):
-    monitor = _owned(monitor_id)
-    app = appliance()
-    return jsonify(monitor_json(monitor, app.live_state(monitor), app.uptime_24h().get(monitor.id)))
+    return jsonify(_json(_owned(monitor_id)))
 
 
 @bp.put("/<int:monitor_id>")
@@ -84,10 +97,8 @@ def update_monitor(monitor_id: int):
     if changes.get("type") not in (None, monitor.type):
         raise ApiError(400, "A monitor's type cannot be changed; create a new monitor instead.",
                        {"type": "cannot be changed"})
+    _reject_nulls(changes)
     changes.pop("type", None)
-    for name in ("name", "interval", "timeout", "retries", "is_active", "public_status", "check_locations"):
-        if name in changes and changes[name] is None:
-            raise ApiError(400, f"Invalid {name}: must not be null.", {name: "must not be null"})
     if "ssl_check" in changes and changes["ssl_check"] is None:
         changes.pop("ssl_check")
     current = {name: getattr(monitor, name) for name in CONFIG_FIELDS}
@@ -123,7 +134,7 @@ def _save(monitor: Monitor, updates: dict):
         monitor = app.update_monitor(current_user, monitor.id, updates)
         if monitor is None:
             raise not_found()
-    return jsonify(monitor_json(monitor, app.live_state(monitor), app.uptime_24h().get(monitor.id)))
+    return jsonify(_json(monitor))
 
 
 @bp.get("/<int:monitor_id>/history")
@@ -135,7 +146,7 @@ def history(monitor_id: int):
     rows = app.history.history(monitor.id, since)
     summary = app.history.summary(monitor.id, since)
     return jsonify({
-        "monitor": monitor_json(monitor, app.live_state(monitor), app.uptime_24h().get(monitor.id)),
+        "monitor": _json(monitor),
         "history": [
             {"checked_at": iso(at), "status": "up" if up else "down",
              "response_time": None if rt is None else round(rt), "location": location}

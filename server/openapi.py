@@ -1,12 +1,439 @@
-"""GET /api/openapi.json: the OpenAPI 3.1 document (placeholder; filled in below)."""
+"""GET /api/openapi.json: the OpenAPI 3.1 document of the HTTP API, built from the code.
+
+- Request bodies are the pydantic models of schemas.py (`model_json_schema`), so the document
+  shows exactly what `parse_body` accepts and cannot drift from it.
+- Response bodies are described once, here, as JSON Schema after serialize.py and the
+  blueprints: nullable values, keys that only some monitor types have, the error body.
+- OPERATIONS lists every endpoint: who may call it, its body, its answer and every status code
+  it can give. tests/server/test_openapi.py fails when a registered /api route is missing here;
+  tests/server/test_openapi_fuzz.py fuzzes the running API from this document.
+
+Adding an endpoint: add an `Op` to OPERATIONS (and its answer's schema to RESPONSE_SCHEMAS).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 from flask import Blueprint, jsonify
+from pydantic import BaseModel
+
+from appliance import __version__
+from appliance.models import MONITOR_TYPES, TIERS
+from server import schemas
+from server.monitors import NOT_NULL as MONITOR_NOT_NULL
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
+
+REF = "#/components/schemas/{model}"
+SECURITY_SCHEME = "bearerAuth"
+MAX_ID = 10**18 - 1  # ids in URLs have at most 18 digits (server.RowIdConverter)
 
 
 @bp.get("/openapi.json")
 def document():
-    return jsonify({"openapi": "3.1.0", "info": {"title": "StatusCore", "version": "0"}, "paths": {}})
+    return jsonify(build_document())
+
+
+# ---- building blocks ---------------------------------------------------------------------------
+
+def ref(name: str) -> dict:
+    return {"$ref": REF.format(model=name)}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(properties: dict, optional: tuple[str, ...] = (), **extra) -> dict:
+    """A closed object: every property required except `optional`, nothing else allowed."""
+    return {"type": "object", "properties": properties,
+            "required": [name for name in properties if name not in optional],
+            "additionalProperties": False, **extra}
+
+
+TIMESTAMP = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+             "examples": ["2024-01-15T10:30:00Z"]}
+DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+PERCENT_2 = {"type": "string", "pattern": r"^\d{1,3}\.\d{2}$", "examples": ["99.95"],
+             "description": "A percentage with two decimals (never rounded up to 100)."}
+PERCENT_3 = {"type": "string", "pattern": r"^\d{1,3}(\.\d{1,3})?$", "examples": ["99.9"],
+             "description": "A percentage with up to three decimals, trailing zeros dropped."}
+MILLIS = {"type": "integer", "minimum": 0, "description": "Milliseconds."}
+STATUS = {"type": "string", "enum": ["pending", "up", "down", "paused"]}
+LOCATION_STATUS = {"type": "string", "enum": ["pending", "up", "down"]}
+ID = {"type": "integer", "minimum": 1}
+
+_USER = {"id": ID, "email": {"type": "string"}, "fullName": {"type": "string"},
+         "subscriptionTier": {"type": "string", "enum": list(TIERS)}}
+_USER_FULL = {**_USER, "isAdmin": {"type": "boolean"}, "statusPageSlug": nullable({"type": "string"})}
+
+
+def _only_for(condition: dict, keys: list[str]) -> dict:
+    """`keys` are present when the monitor matches `condition`, absent otherwise."""
+    return {"if": {"properties": condition}, "then": {"required": keys},
+            "else": {"not": {"anyOf": [{"required": [key]} for key in keys]}}}
+
+
+MONITOR = obj(
+    {
+        "id": ID,
+        "name": {"type": "string"},
+        "type": {"type": "string", "enum": list(MONITOR_TYPES)},
+        "target": {**nullable({"type": "string"}), "description": "null for heartbeat monitors."},
+        "port": {**nullable({"type": "integer", "minimum": 1, "maximum": 65535}),
+                 "description": "tcp (required) and sip (optional) only."},
+        "ssl_check": {"type": "boolean"},
+        "check_locations": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "interval": {"type": "integer", "minimum": 1, "description": "Seconds between checks."},
+        "timeout": {"type": "integer", "minimum": 1, "description": "Seconds."},
+        "retries": {"type": "integer", "minimum": 0},
+        "is_active": {"type": "boolean"},
+        "public_status": {"type": "boolean"},
+        "status": STATUS,
+        "response_time": {**nullable(MILLIS), "description": "The latest check's, in ms; null before any."},
+        "last_check": nullable(TIMESTAMP),
+        "uptime_percentage": {**nullable(PERCENT_2), "description": "Over the last 24 h; null without checks."},
+        "location_status": {"type": "object", "additionalProperties": LOCATION_STATUS,
+                            "description": "Each checking location's own verdict."},
+        "created_at": TIMESTAMP,
+        "keyword": {**nullable({"type": "string"}), "description": "http and https only."},
+        "expected_status": {**nullable({"type": "integer", "minimum": 100, "maximum": 599}),
+                            "description": "http and https only."},
+        "ssl": {**nullable(ref("SslInfo")), "description": "https with ssl_check only; null before a check."},
+        "domain": {**nullable(ref("DomainInfo")), "description": "domain only; null before a check."},
+        "heartbeat_url": {"type": "string", "pattern": r"^/api/heartbeat/[A-Za-z0-9_-]+$",
+                          "description": "heartbeat only: the job calls GET or POST on it."},
+        "grace": {"type": "integer", "minimum": 0, "description": "heartbeat only: seconds of slack."},
+        "last_error": {"type": "string", "description": "Why the latest check failed (active monitors only)."},
+    },
+    optional=("keyword", "expected_status", "ssl", "domain", "heartbeat_url", "grace", "last_error"),
+    allOf=[
+        _only_for({"type": {"enum": ["http", "https"]}}, ["keyword", "expected_status"]),
+        _only_for({"type": {"const": "https"}, "ssl_check": {"const": True}}, ["ssl"]),
+        _only_for({"type": {"const": "domain"}}, ["domain"]),
+        _only_for({"type": {"const": "heartbeat"}}, ["heartbeat_url", "grace"]),
+        {"if": {"properties": {"is_active": {"const": False}}},
+         "then": {"properties": {"status": {"const": "paused"}, "response_time": {"type": "null"},
+                                 "location_status": {"maxProperties": 0}},
+                  "not": {"required": ["last_error"]}}},
+    ],
+)
+
+RESPONSE_SCHEMAS: dict[str, dict] = {
+    "Error": obj({"error": {"type": "string", "minLength": 1},
+                  "details": {"type": "object", "additionalProperties": {"type": "string"},
+                              "description": "What is wrong, per field."}},
+                 optional=("details",)),
+    "User": obj(_USER),
+    "CurrentUser": obj(_USER_FULL),
+    "AdminUser": obj({**_USER_FULL, "createdAt": TIMESTAMP}),
+    "LoginResult": obj({"user": ref("User"), "token": {"type": "string", "description": "A JWT (HS256)."}}),
+    "PasswordChanged": obj({"message": {"type": "string"},
+                            "token": {"type": "string", "description": "A fresh JWT: older ones stop working."}}),
+    "Monitor": MONITOR,
+    "SslInfo": obj({"valid": nullable({"type": "boolean"}), "expires_at": nullable(TIMESTAMP),
+                    "days_left": nullable({"type": "integer"}), "issuer": nullable({"type": "string"})}),
+    "DomainInfo": obj({"expires_at": nullable(TIMESTAMP), "days_left": nullable({"type": "integer"}),
+                       "registrar": nullable({"type": "string"})}, optional=("expires_at", "days_left", "registrar")),
+    "HistoryPoint": obj({"checked_at": TIMESTAMP, "status": {"type": "string", "enum": ["up", "down"]},
+                         "response_time": nullable(MILLIS), "location": {"type": "string"}}),
+    "MonitorHistory": obj({
+        "monitor": ref("Monitor"),
+        "history": {"type": "array", "items": ref("HistoryPoint"), "description": "Oldest first."},
+        "stats": obj({"avg": nullable(MILLIS), "min": nullable(MILLIS), "max": nullable(MILLIS),
+                      "uptime": nullable(PERCENT_3)},
+                     description="Response times of successful checks; null without data."),
+    }),
+    "MonitorStats": obj({
+        "monitor_id": ID,
+        "days": {"type": "integer", "minimum": 1, "maximum": 365},
+        "uptime": nullable(PERCENT_3),
+        **{name: nullable(MILLIS) for name in ("avg", "min", "max", "p50", "p95", "p99")},
+        "checks": {"type": "integer", "minimum": 0},
+        "failures": {"type": "integer", "minimum": 0},
+        "incidents": {"type": "integer", "minimum": 0},
+        "mttr_seconds": {**nullable({"type": "integer", "minimum": 0}),
+                         "description": "Mean time to recovery of resolved incidents; null without any."},
+        "daily": {"type": "array", "items": obj({"date": DATE, "uptime": nullable(PERCENT_2),
+                                                 "avg": nullable(MILLIS),
+                                                 "checks": {"type": "integer", "minimum": 0}})},
+    }),
+    "Incident": obj({
+        "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"},
+        "started_at": TIMESTAMP, "resolved_at": nullable(TIMESTAMP),
+        "status": {"type": "string", "enum": ["ongoing", "resolved"]},
+        "duration_seconds": {"type": "integer", "minimum": 0, "description": "Until now while ongoing."},
+        "cause": {"type": "string"},
+        "locations": {"type": "array", "items": {"type": "string"}, "description": "Where it was seen down."},
+    }),
+    "Anomaly": obj({
+        "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"}, "location": {"type": "string"},
+        "detected_at": TIMESTAMP,
+        "kind": {"type": "string", "examples": ["response_time_spike", "response_time_shift", "flapping"]},
+        "value": {"type": ["number", "null"]}, "baseline": {"type": ["number", "null"]},
+        "severity": {"description": "How far from normal."},
+        "message": {"type": "string"}, "acknowledged": {"type": "boolean"},
+    }),
+    "MonitorInsights": obj({
+        "incidents": {"type": "array", "items": ref("Incident"), "description": "Most recent first."},
+        "anomalies": {"type": "array", "items": ref("Anomaly"), "description": "Most recent first."},
+    }),
+    # A diagnostics answer still growing: its known keys are typed, others are allowed.
+    "EngineStatus": {**obj({
+        **{name: {"type": "integer", "minimum": 0} for name in (
+            "monitors_scheduled", "checks_completed", "slots_skipped", "backlog", "workers",
+            "history_rows_written")},
+        **{name: {**nullable({"type": "number", "minimum": 0}), "description": "Scheduling lag, ms."}
+           for name in ("lag_p50_ms", "lag_p99_ms", "lag_max_ms")},
+        "history_write_error": nullable({"type": "string"}),
+        "started_at": TIMESTAMP,
+    }), "required": ["started_at"], "additionalProperties": True},
+    "HeartbeatAck": obj({"ok": {"const": True},
+                         "status": {"type": "string", "enum": ["ok", "failure recorded", "paused"]}}),
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
+}
+
+PARAMETERS = {
+    "MonitorId": {"name": "monitor_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "UserId": {"name": "user_id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "HeartbeatToken": {"name": "token", "in": "path", "required": True,
+                       "description": "The token at the end of the monitor's heartbeat_url.",
+                       "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{8,64}$"}},
+    "Hours": {"name": "hours", "in": "query", "required": False, "description": "How far back, in hours.",
+              "schema": {"type": "integer", "minimum": 1, "maximum": 2160, "default": 24}},
+    "Days": {"name": "days", "in": "query", "required": False, "description": "How far back, in days.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 365, "default": 30}},
+}
+
+_ERROR_RESPONSES = {
+    400: ("BadRequest", "Malformed or invalid input; `details` names the fields."),
+    401: ("Unauthorized", "No token, or a bad, expired or revoked one (or bad credentials at login)."),
+    403: ("Forbidden", "Authenticated, but not allowed (e.g. not an administrator)."),
+    404: ("NotFound", "No such object, or not yours."),
+    409: ("Conflict", "A unique value (e.g. the email) is taken."),
+    413: ("PayloadTooLarge", "The request body is larger than 1 MiB."),
+    429: ("TooManyRequests", "Rate limited: `{\"error\": \"rate limit exceeded\"}`; retry after Retry-After seconds."),
+}
+_RATE_HEADERS = {
+    "Retry-After": {"required": True, "description": "Seconds until the limit resets.",
+                    "schema": {"type": "integer", "minimum": 0}},
+    "X-RateLimit-Limit": {"schema": {"type": "integer", "minimum": 0}},
+    "X-RateLimit-Remaining": {"schema": {"type": "integer", "minimum": 0}},
+    "X-RateLimit-Reset": {"description": "When the window resets (Unix time).", "schema": {"type": "integer"}},
+}
+
+
+# ---- the endpoints ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str  # OpenAPI spelling: /api/monitors/{monitor_id}
+    operation_id: str
+    summary: str
+    tag: str
+    answer: str | None = None  # component schema of the success body; None: no body
+    ok: int = 200
+    access: str = "user"  # "public", "user" (any valid token) or "admin"
+    body: type[BaseModel] | None = None
+    query: tuple[str, ...] = ()  # components.parameters names
+    errors: tuple[int, ...] = ()  # beyond those implied by access, body, path and query
+    description: str = ""
+    examples: dict | None = None  # request body examples
+    list_of_answer: bool = False
+
+    def statuses(self) -> list[int]:
+        codes = set(self.errors) | {429}
+        if self.access != "public":
+            codes.add(401)
+        if self.access == "admin":
+            codes.add(403)
+        if self.body is not None:
+            codes |= {400, 413}
+        if self.query:
+            codes.add(400)
+        if "{" in self.path:
+            codes.add(404)
+        return sorted(codes)
+
+
+_HTTPS = {"name": "Website", "type": "https", "target": "https://example.com/health"}
+OPERATIONS: tuple[Op, ...] = (
+    Op("post", "/api/auth/login", "login", "Log in: a token for the Authorization header", "auth",
+       "LoginResult", access="public", body=schemas.LoginBody, errors=(401,),
+       description="401 with the same message whether or not the email exists. Failed logins are "
+                   "also limited per client IP and per email.",
+       examples={"login": {"email": "admin@example.com", "password": "correct-horse-battery"}}),
+    Op("get", "/api/auth/me", "me", "The logged-in user", "auth", "CurrentUser"),
+    Op("post", "/api/auth/password", "changePassword", "Change your password", "auth", "PasswordChanged",
+       body=schemas.PasswordChangeBody,
+       description="Tokens issued before stop working; the answer carries a fresh one."),
+
+    Op("get", "/api/monitors", "listMonitors", "Your monitors, with live status", "monitors", "Monitor",
+       list_of_answer=True),
+    Op("post", "/api/monitors", "createMonitor", "Create a monitor", "monitors", "Monitor", ok=201,
+       body=schemas.MonitorCreateBody,
+       description="`target` is required except for heartbeat monitors and must suit the type: http → "
+                   "http:// URL, https → https:// URL, ping/tcp/sip → host name or IP, tcp → `port` "
+                   "required, domain → a registrable domain, sip → host or sip:host[:port].",
+       examples={"https": _HTTPS,
+                 "tcp": {"name": "Database", "type": "tcp", "target": "db.internal", "port": 5432,
+                         "interval": 30, "timeout": 5},
+                 "heartbeat": {"name": "Nightly backup", "type": "heartbeat", "interval": 86400, "grace": 600}}),
+    Op("get", "/api/monitors/{monitor_id}", "getMonitor", "One monitor", "monitors", "Monitor"),
+    Op("put", "/api/monitors/{monitor_id}", "updateMonitor", "Change any of the create fields except type",
+       "monitors", "Monitor", body=schemas.MonitorUpdateBody,
+       description="`type` is accepted only when unchanged. null for target, port, grace, keyword or "
+                   "expected_status clears it (where the type allows); null for ssl_check changes nothing.",
+       examples={"rename": {"name": "Website (prod)", "interval": 120}}),
+    Op("delete", "/api/monitors/{monitor_id}", "deleteMonitor", "Delete a monitor and all its history",
+       "monitors", ok=204),
+    Op("patch", "/api/monitors/{monitor_id}/toggle", "toggleMonitor", "Pause or resume checking",
+       "monitors", "Monitor", body=schemas.ToggleBody, examples={"pause": {"is_active": False}}),
+    Op("patch", "/api/monitors/{monitor_id}/public", "publishMonitor", "Show or hide on the status page",
+       "monitors", "Monitor", body=schemas.PublicBody, examples={"show": {"public_status": True}}),
+    Op("get", "/api/monitors/{monitor_id}/history", "monitorHistory", "Check results and summary",
+       "monitors", "MonitorHistory", query=("Hours",)),
+    Op("get", "/api/monitors/{monitor_id}/stats", "monitorStats", "Uptime, response-time percentiles, "
+       "incidents and a daily breakdown", "monitors", "MonitorStats", query=("Days",)),
+    Op("get", "/api/monitors/{monitor_id}/insights", "monitorInsights", "The monitor's incidents and "
+       "anomalies", "monitors", "MonitorInsights"),
+
+    Op("get", "/api/admin/users", "listUsers", "Every user account", "admin", "AdminUser", access="admin",
+       list_of_answer=True),
+    Op("post", "/api/admin/users", "createUser", "Create a user account", "admin", "AdminUser", ok=201,
+       access="admin", body=schemas.UserCreateBody, errors=(409,),
+       examples={"user": {"email": "alice@example.com", "password": "correct-horse-1", "full_name": "Alice",
+                          "subscription_tier": "pro", "is_admin": False}}),
+    Op("patch", "/api/admin/users/{user_id}", "updateUser", "Change a user account", "admin", "AdminUser",
+       access="admin", body=schemas.UserUpdateBody, errors=(409,),
+       description="A new password revokes the user's tokens. You cannot remove your own admin rights (400).",
+       examples={"tier": {"subscription_tier": "pro"}}),
+    Op("delete", "/api/admin/users/{user_id}", "deleteUser", "Delete a user account and all its data",
+       "admin", ok=204, access="admin", errors=(400,), description="Deleting yourself is refused (400)."),
+    Op("get", "/api/admin/engine", "engineStatus", "How the check engine keeps up", "admin", "EngineStatus",
+       access="admin"),
+
+    Op("get", "/api/heartbeat/{token}", "heartbeat", "A job reports that it ran", "heartbeat",
+       "HeartbeatAck", access="public",
+       description="No login: the token is the credential. Limited per token."),
+    Op("post", "/api/heartbeat/{token}", "heartbeatPost", "A job reports that it ran (POST)", "heartbeat",
+       "HeartbeatAck", access="public"),
+    Op("get", "/api/heartbeat/{token}/fail", "heartbeatFail", "A job reports that it failed: down at once",
+       "heartbeat", "HeartbeatAck", access="public"),
+    Op("post", "/api/heartbeat/{token}/fail", "heartbeatFailPost", "A job reports that it failed (POST)",
+       "heartbeat", "HeartbeatAck", access="public"),
+
+    Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
+)
+
+_PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken"}
+
+
+def _json(schema: dict, examples: dict | None = None) -> dict:
+    media = {"schema": schema}
+    if examples:
+        media["examples"] = {name: {"value": value} for name, value in examples.items()}
+    return {"content": {"application/json": media}}
+
+
+def _operation(op: Op) -> dict:
+    out: dict = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
+    if op.description:
+        out["description"] = op.description
+    out["security"] = [] if op.access == "public" else [{SECURITY_SCHEME: []}]
+    if op.query:
+        out["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in op.query]
+    if op.body is not None:
+        out["requestBody"] = {"required": True, **_json(ref(op.body.__name__), op.examples)}
+    success: dict = {"description": "OK" if op.ok == 200 else ("Created" if op.ok == 201 else "No content")}
+    if op.answer is not None:
+        schema = ref(op.answer)
+        success.update(_json({"type": "array", "items": schema} if op.list_of_answer else schema))
+    responses = {str(op.ok): success}
+    for code in op.statuses():
+        responses[str(code)] = {"$ref": f"#/components/responses/{_ERROR_RESPONSES[code][0]}"}
+    out["responses"] = responses
+    return out
+
+
+# ---- request bodies -----------------------------------------------------------------------------
+
+# The models let an explicit null through for these optional fields, and the views refuse it
+# (400: null is a wrong type, never "unchanged"); the document says what the API accepts.
+NULL_REFUSED: dict[str, tuple[str, ...] | None] = {
+    "MonitorCreateBody": MONITOR_NOT_NULL,
+    "MonitorUpdateBody": MONITOR_NOT_NULL,
+    "UserUpdateBody": None,  # every field (admin.update_user)
+}
+
+
+def request_schema(model: type[BaseModel]) -> dict:
+    """The model's JSON Schema, as the document shows it (nested models stay in $defs)."""
+    schema = model.model_json_schema(ref_template=REF)
+    if model.__name__ in NULL_REFUSED:
+        names = NULL_REFUSED[model.__name__] or tuple(schema["properties"])
+        for name in names:
+            schema["properties"][name] = _not_null(schema["properties"][name])
+    return schema
+
+
+def _not_null(prop: dict) -> dict:
+    """`{"anyOf": [X, {"type": "null"}], "default": null, ...}` -> X with the rest, no default."""
+    branches = prop.get("anyOf")
+    if not branches or {"type": "null"} not in branches:
+        return prop
+    rest = [branch for branch in branches if branch != {"type": "null"}]
+    out = {key: value for key, value in prop.items() if key not in ("anyOf", "default")}
+    return {**(rest[0] if len(rest) == 1 else {"anyOf": rest}), **out}
+
+
+def _request_schemas() -> dict[str, dict]:
+    """The request models' schemas, their nested models ($defs) lifted into components."""
+    out: dict[str, dict] = {}
+    for model in dict.fromkeys(op.body for op in OPERATIONS if op.body is not None):
+        schema = request_schema(model)
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
+
+
+@cache
+def build_document() -> dict:
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        item = paths.setdefault(op.path, {})
+        params = [{"$ref": f"#/components/parameters/{name}"}
+                  for placeholder, name in _PATH_PARAMETERS.items() if placeholder in op.path]
+        if params:
+            item["parameters"] = params
+        item[op.method] = _operation(op)
+    responses = {}
+    for code, (name, text) in _ERROR_RESPONSES.items():
+        responses[name] = {"description": text, **_json(ref("Error"))}
+    responses["TooManyRequests"]["headers"] = _RATE_HEADERS
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "StatusCore",
+            "version": __version__,
+            "description": "The API of a self-hosted StatusCore appliance. JSON in and out; timestamps are "
+                           "ISO 8601 UTC with Z; errors are `{\"error\": ..., \"details\"?: {field: problem}}`. "
+                           "Unknown JSON fields and wrong types are rejected with 400. Every user sees only "
+                           "their own monitors.",
+        },
+        "tags": [{"name": name} for name in dict.fromkeys(op.tag for op in OPERATIONS)],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {SECURITY_SCHEME: {
+                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "The token from POST /api/auth/login, as `Authorization: Bearer <token>`."}},
+            "parameters": PARAMETERS,
+            "responses": responses,
+            "schemas": {**_request_schemas(), **RESPONSE_SCHEMAS},
+        },
+    }

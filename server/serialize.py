@@ -28,9 +28,9 @@ def _floor(value: float, digits: int) -> float:
     return int(round(value * scale, 6)) / scale
 
 
-def monitor_json(monitor: Monitor, live: LiveState, uptime: tuple[int, int] | None) -> dict:
+def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None) -> dict:
+    """`uptime` is the 24 h percentage (None before any result)."""
     status = "paused" if not monitor.is_active else live.status
-    checks, failures = uptime or (0, 0)
     data = {
         "id": monitor.id,
         "name": monitor.name,
@@ -47,7 +47,7 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: tuple[int, int] | No
         "status": status,
         "response_time": None if live.response_time is None or not monitor.is_active else round(live.response_time),
         "last_check": iso(live.last_check),
-        "uptime_percentage": percent(100.0 * (checks - failures) / checks) if checks else None,
+        "uptime_percentage": percent(uptime),
         "location_status": {} if not monitor.is_active else live.location_status,
         "created_at": iso(monitor.created_at),
     }
@@ -60,7 +60,7 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: tuple[int, int] | No
         data["heartbeat_url"] = f"/api/heartbeat/{monitor.heartbeat_token}"
         data["grace"] = monitor.grace
     if monitor.type == "domain":
-        data["domain"] = live.details.get("domain")
+        data["domain"] = _domain_json(live.details.get("domain"))
     if live.last_error and monitor.is_active:
         data["last_error"] = live.last_error
     return data
@@ -71,3 +71,10 @@ def _ssl_json(info: dict | None) -> dict | None:
         return None
     return {"valid": info.get("valid"), "expires_at": iso(info.get("expires_at")),
             "days_left": info.get("days_left"), "issuer": info.get("issuer")}
+
+
+def _domain_json(info: dict | None) -> dict | None:
+    if not info:
+        return None
+    return {"expires_at": iso(info.get("expires_at")), "days_left": info.get("days_left"),
+            "registrar": info.get("registrar")}

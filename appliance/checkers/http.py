@@ -91,14 +91,15 @@ class HttpChecker:
         port = parts.port or (443 if tls else 80)
         raw = connect(host, port, deadline, self.context.source_address)
         cert = None
+        sock = raw
         try:
-            sock = raw
             if tls:
                 verify = spec.ssl_check
                 sock = _handshake(raw, self._verify if verify else self._no_verify, host, deadline)
                 if verify:
                     cert = _cert_info(sock.getpeercert())
             conn = http.client.HTTPConnection(host, port)
+            conn.default_port = 443 if tls else 80  # so the Host header omits a default port
             conn.sock = DeadlineSocket(sock, deadline)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             conn.putrequest("GET", path, skip_accept_encoding=True)
@@ -112,6 +113,8 @@ class HttpChecker:
                 found = _body_contains(response, spec.keyword.encode("utf-8"), deadline)
             return response.status, response.getheader("Location"), found, cert
         finally:
+            if sock is not raw:  # wrap_socket took over the descriptor: close the TLS socket
+                sock.close()
             raw.close()
 
     @staticmethod
@@ -123,18 +126,22 @@ class HttpChecker:
 def _handshake(sock: socket.socket, context: ssl.SSLContext, host: str, deadline: float) -> ssl.SSLSocket:
     """TLS handshake bounded by the deadline as a whole (a peer that trickles bytes cannot stall it)."""
     tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
-    tls.setblocking(False)
-    while True:
-        try:
-            tls.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            ready = select.select([tls], [], [], remaining(deadline))[0]
-        except ssl.SSLWantWriteError:
-            ready = select.select([], [tls], [], remaining(deadline))[1]
-        if not ready:
-            raise DeadlineExceeded("timed out")
-    tls.setblocking(True)
+    try:
+        tls.setblocking(False)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                ready = select.select([tls], [], [], remaining(deadline))[0]
+            except ssl.SSLWantWriteError:
+                ready = select.select([], [tls], [], remaining(deadline))[1]
+            if not ready:
+                raise DeadlineExceeded("timed out")
+        tls.setblocking(True)
+    except BaseException:  # the caller never sees this socket: close it here
+        tls.close()
+        raise
     return tls
 
 

@@ -95,6 +95,7 @@ class WorkerPool:
 class Scheduler:
     def __init__(self, run: Callable[[MonitorSpec], None], workers: int = 64,
                  clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
         self._run = run
         self._clock = clock
         self._workers = workers
@@ -108,13 +109,18 @@ class Scheduler:
         self._pool: WorkerPool | None = None
         self.lag = LagRecorder()
         self.skipped = 0
-        self.started = 0
+        self.completed = 0  # checks finished (any outcome)
 
     # ---- schedule changes --------------------------------------------------------------------
-    def add(self, spec: MonitorSpec, now: float | None = None, run_now: bool = False) -> None:
-        """Schedule (or reschedule) a monitor: at once if run_now, else at its spread offset."""
+    def add(self, spec: MonitorSpec, now: float | None = None, run_now: bool = False,
+            at: float | None = None) -> None:
+        """Schedule (or reschedule) a monitor: at `at` if given, at once if run_now, else at its
+        spread offset."""
         now = self._clock() if now is None else now
-        first = now if run_now else now + spread_offset(spec.id, spec.interval)
+        if at is not None:
+            first = at
+        else:
+            first = now if run_now else now + spread_offset(spec.id, spec.interval)
         with self._cond:
             self._generation += 1
             self._entries[spec.id] = (spec, self._generation)
@@ -131,6 +137,10 @@ class Scheduler:
         entry = self._entries.get(spec.id)
         return entry is not None and entry[0] is spec
 
+    def current(self, monitor_id: int) -> MonitorSpec | None:
+        entry = self._entries.get(monitor_id)
+        return entry[0] if entry else None
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -146,9 +156,11 @@ class Scheduler:
                 if entry is None or entry[1] != generation:
                     continue
                 spec = entry[0]
+                if planned + spec.interval <= now:
+                    # Behind by more than an interval (a stall): run once for the latest missed
+                    # slot and stay on the original grid.
+                    planned += math.floor((now - planned) / spec.interval) * spec.interval
                 following = planned + spec.interval
-                if following <= now:  # behind by more than an interval: skip the missed slots
-                    following = planned + (math.floor((now - planned) / spec.interval) + 1) * spec.interval
                 heapq.heappush(heap, (following, monitor_id, generation))
                 if monitor_id in self._running:
                     self.skipped += 1
@@ -197,10 +209,10 @@ class Scheduler:
 
     def _execute(self, spec: MonitorSpec, planned: float) -> None:
         self.lag.record(self._clock() - planned)
-        self.started += 1
         try:
             if not self._stop.is_set():
                 self._run(spec)
         finally:
             with self._cond:
                 self._running.discard(spec.id)
+                self.completed += 1

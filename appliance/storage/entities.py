@@ -19,7 +19,8 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from appliance.models import Incident, Monitor, StateChange, User
 from appliance.passwords import hash_password
-from appliance.timeutil import as_utc, utcnow
+from appliance.state import is_alert
+from appliance.timeutil import as_utc, naive_utc, utcnow
 
 
 class Conflict(ValueError):
@@ -47,6 +48,7 @@ class EntityStore:
         )
         event.listen(self.engine, "connect", _sqlite_pragmas)
         SQLModel.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -142,6 +144,17 @@ class EntityStore:
                 query = query.where(Monitor.user_id == user_id)
             return list(s.exec(query))
 
+    def monitor_by_heartbeat_token(self, token: str) -> Monitor | None:
+        with self.session() as s:
+            return s.exec(select(Monitor).where(Monitor.heartbeat_token == token)).first()
+
+    def set_monitor_fields(self, monitor_id: int, **values) -> None:
+        """Engine-owned columns (heartbeat_since, expiry notices): no ownership check, no
+        updated_at bump."""
+        with self.session() as s:
+            s.exec(update(Monitor).where(Monitor.id == monitor_id).values(**values))
+            s.commit()
+
     def update_monitor(self, monitor_id: int, user_id: int, changes: dict) -> Monitor | None:
         with self.session() as s:
             monitor = s.get(Monitor, monitor_id)
@@ -183,7 +196,9 @@ class EntityStore:
                 s.rollback()
                 return None
             row = None
-            if t.new_status in ("up", "down") and t.old_status in ("up", "down"):
+            # Into down (a new monitor's first verdict too) and down back to up; pending -> up
+            # is no news.
+            if is_alert(t.old_status, t.new_status):
                 row = StateChange(
                     monitor_id=t.monitor_id, created_at=t.at, old_status=t.old_status,
                     new_status=t.new_status, event=f"monitor.{t.new_status}",
@@ -200,6 +215,26 @@ class EntityStore:
                     s.add(incident)
             s.commit()
             return row
+
+    def record_expiry_notice(self, monitor_id: int, kind: str, expires_at: datetime, details: dict) -> bool:
+        """One `<kind>.expiring` outbox row per expiry date (kind: ssl or domain), also across
+        restarts: compare-and-set on the date we last notified for."""
+        column = {"ssl": Monitor.ssl_expiry_notified, "domain": Monitor.domain_expiry_notified}[kind]
+        when = as_utc(expires_at)
+        with self.session() as s:
+            changed = s.exec(
+                update(Monitor)
+                .where(Monitor.id == monitor_id, (column.is_(None)) | (column != when))
+                .values({column: when})
+            ).rowcount
+            if not changed:
+                s.rollback()
+                return False
+            status = s.get(Monitor, monitor_id).status
+            s.add(StateChange(monitor_id=monitor_id, old_status=status, new_status=status,
+                              event=f"{kind}.expiring", details=details))
+            s.commit()
+            return True
 
     def incidents(self, monitor_ids: Sequence[int], since: datetime | None = None,
                   limit: int = 100) -> list[Incident]:
@@ -220,6 +255,29 @@ class EntityStore:
             s.exec(update(Incident).where(Incident.monitor_id.in_(ids), Incident.resolved_at.is_(None))
                    .values(resolved_at=at))
             s.commit()
+
+
+def _add_missing_columns(engine) -> None:
+    """Upgrade in place: columns added to a model since the data dir was created are added to
+    its table (new columns are always nullable or have a default)."""
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            present = {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                ddl = column.type.compile(dialect=engine.dialect)
+                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                clause = f" DEFAULT {_sql_literal(default)}" if default is not None else ""
+                conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl}{clause}')
+
+
+def _sql_literal(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record) -> None:

@@ -270,11 +270,22 @@ class HistoryStore:
         rows = self._cursor().execute(sql, [naive_utc(since), list(monitor_ids)]).fetchall()
         return {mid: (checks, failures) for mid, checks, failures in rows}
 
+    def hourly_counts(self, since: datetime) -> list[tuple[int, datetime, int, int]]:
+        """(monitor_id, hour start, checks, failures) for every hour since a time."""
+        sql = (
+            "SELECT monitor_id, date_trunc('hour', checked_at) AS hour, count(*), count(*) FILTER (WHERE NOT up) "
+            "FROM results WHERE checked_at >= ? GROUP BY monitor_id, hour"
+        )
+        rows = self._cursor().execute(sql, [naive_utc(since)]).fetchall()
+        return [(m, as_utc(h), c, f) for m, h, c, f in rows]
+
     def latest(self, since: datetime) -> dict[tuple[int, str], tuple[datetime, bool, float | None, str | None]]:
         """The newest result per (monitor, location) since a time: live state after a restart."""
+        # arg_max skips rows whose value is NULL (it would return an older row's error or
+        # response time); arg_max_null takes the newest row's value, NULL included.
         sql = (
-            "SELECT monitor_id, location, arg_max(checked_at, checked_at), arg_max(up, checked_at), "
-            "arg_max(response_time, checked_at), arg_max(error, checked_at) FROM results "
+            "SELECT monitor_id, location, max(checked_at), arg_max_null(up, checked_at), "
+            "arg_max_null(response_time, checked_at), arg_max_null(error, checked_at) FROM results "
             "WHERE checked_at >= ? GROUP BY monitor_id, location"
         )
         rows = self._cursor().execute(sql, [naive_utc(since)]).fetchall()

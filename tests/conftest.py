@@ -1,0 +1,52 @@
+"""Shared fixtures: a real appliance over HTTP, and alice, bob and an admin logged in to it."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.support.api import Api, User
+from tests.support.appliance import ApplianceProcess, InProcessAppliance
+
+_emails = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def appliance_process(tmp_path_factory):
+    """`statuscore serve` as a real subprocess, shared by the tests of one module."""
+    proc = ApplianceProcess(tmp_path_factory.mktemp("appliance") / "data").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The appliance served by waitress on a thread of the test process (stores reachable)."""
+    instance = InProcessAppliance(tmp_path_factory.mktemp("inproc") / "data").start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="module")
+def api(server) -> Api:
+    return server.api
+
+
+@pytest.fixture(scope="module")
+def admin(server) -> User:
+    return server.admin()
+
+
+def _new_user(api: Api, admin: User, name: str, **fields) -> User:
+    return api.create_user(admin, f"{name}-{next(_emails)}@example.test", **fields)
+
+
+@pytest.fixture
+def alice(api, admin) -> User:
+    return _new_user(api, admin, "alice", full_name="Alice", subscription_tier="pro")
+
+
+@pytest.fixture
+def bob(api, admin) -> User:
+    return _new_user(api, admin, "bob", full_name="Bob")

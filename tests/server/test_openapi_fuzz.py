@@ -1,0 +1,265 @@
+"""The running API, fuzzed from its own OpenAPI document (schemathesis): no request, however
+odd, gets a 5xx, and every answer has a documented status code, content type, headers and body.
+
+The appliance runs in this process on 127.0.0.1 with its check engine off, so no monitor the
+fuzzer creates is ever contacted. It is seeded with monitors of every type in every state
+(up, down, pending, paused, with certificate details, history and incidents), and part of the
+generated ids are aimed at them, so the answers checked are not only 404s and empty ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+import schemathesis
+from schemathesis import checks
+
+from appliance.engine.live import LiveState
+from appliance.state import LocationState
+from appliance.storage.entities import Transition
+from appliance.storage.history import ResultRow
+from server.openapi import MAX_ID
+from tests.support.api import Api, User
+from tests.support.appliance import ADMIN_EMAIL, ADMIN_PASSWORD, InProcessAppliance
+
+# Bounded and repeatable: hypothesis derandomized, a few examples per operation and phase.
+MAX_EXAMPLES = 20
+CONFIG = {
+    "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
+    "phases": {"stateful": {"enabled": False}},
+    "request-timeout": 30,
+}
+CHECKS = [
+    checks.not_a_server_error,  # never a 5xx
+    checks.status_code_conformance,  # a documented status code,
+    checks.content_type_conformance,  # content type,
+    checks.response_headers_conformance,  # headers (Retry-After on 429)
+    checks.response_schema_conformance,  # and body
+    checks.negative_data_rejection,  # input outside the document is refused with a 4xx
+    checks.ignored_auth,  # what needs a token refuses a request without one
+    checks.unsupported_method,  # an undocumented method is 405 with Allow
+]
+MONITOR_PATH = "/api/monitors/{monitor_id}"
+USER_PATH = "/api/admin/users/{user_id}"
+
+
+class Fuzzer:
+    """Who the fuzzer is and where it aims.
+
+    - It is the admin, except for POST /api/auth/password, which runs as a throwaway user (a
+      lucky guess would change the admin's password and revoke the token every later request
+      carries). PATCH of the admin's own account is aimed at another user for the same reason
+      (a new email or password would lock the fuzzer out); DELETE of yourself stays: it is 400.
+    - Two in three generated (valid) monitor ids and heartbeat tokens are swapped for seeded
+      ones, so the fuzzed queries and bodies reach real monitors; the rest mostly find nothing.
+      DELETE takes a monitor made for it instead of a seeded one.
+    """
+
+    def __init__(self, api: Api, admin: User, password_user: User, victim: User, seeded: dict[str, int]):
+        self.api, self.admin, self.password_user, self.victim = api, admin, password_user, victim
+        self.seeded = sorted(seeded.values())
+        monitors = {m["id"]: m for m in api.get("/api/monitors", admin).json()}
+        self.heartbeat_token = monitors[seeded["heartbeat"]]["heartbeat_url"].rsplit("/", 1)[1]
+
+    def token_for(self, case) -> str:
+        if case.operation.method.upper() == "POST" and case.operation.path == "/api/auth/password":
+            return self.password_user.token
+        return self.admin.token
+
+    def aim(self, case) -> None:
+        params, method, path = case.path_parameters or {}, case.method.upper(), case.operation.path
+        monitor_id = _valid_id(params.get("monitor_id"))
+        if method == "DELETE" and path == MONITOR_PATH:
+            if monitor_id is not None and (monitor_id % 3 or monitor_id in self.seeded):
+                params["monitor_id"] = self.api.create_monitor(
+                    self.admin, name="to delete", type="tcp", target="127.0.0.1", port=9)["id"]
+        elif path.startswith(MONITOR_PATH) and monitor_id is not None and monitor_id % 3:
+            params["monitor_id"] = self.seeded[monitor_id % len(self.seeded)]
+        elif path.startswith("/api/heartbeat/") and isinstance(params.get("token"), str):
+            if len(params["token"]) % 3:
+                params["token"] = self.heartbeat_token
+        elif path == USER_PATH and method == "PATCH" and _valid_id(params.get("user_id")) == self.admin.id:
+            params["user_id"] = self.victim.id
+
+    def observe(self, case, response) -> None:
+        if (case.method.upper() == "POST" and case.operation.path == "/api/auth/password"
+                and response.status_code == 200):
+            self.password_user.token = response.json()["token"]
+
+
+def _valid_id(value) -> int | None:
+    """The id a generated path parameter names, if it is a valid one (an invalid one is the
+    point of a negative test: it is left alone). Some phases send them as strings."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return value if type(value) is int and 1 <= value <= MAX_ID else None
+
+
+@pytest.fixture(scope="module")
+def fuzz_target(tmp_path_factory):
+    instance = InProcessAppliance(tmp_path_factory.mktemp("fuzz") / "data")
+    instance.start(engine=False)
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzzer(fuzz_target) -> Fuzzer:
+    api = fuzz_target.api
+    admin = fuzz_target.admin()
+    seeded = seed_monitors(fuzz_target)
+    password_user = api.create_user(admin, "password-changer@example.test")
+    victim = api.create_user(admin, "victim@example.test")
+    return Fuzzer(api, admin, password_user, victim, seeded)
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_target, fuzzer):
+    schema = schemathesis.openapi.from_url(fuzz_target.url + "/api/openapi.json",
+                                           config=schemathesis.Config.from_dict(CONFIG), timeout=30)
+
+    @schema.auth(refresh_interval=None)
+    class Bearer:
+        def get(self, case, context):
+            return fuzzer.token_for(case)
+
+        def set(self, case, token, context):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture(autouse=True)
+def _node_id_for_schemathesis(request):
+    """schemathesis 4.32's from_fixture reads and renames `item._nodeid`, which pytest 9.2 no
+    longer has (it keeps `_id`): give the item one, so the lazy schema can run at all."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
+@pytest.mark.slow
+@schema.parametrize()
+def test_it_answers_every_generated_request_as_documented(case, fuzzer):
+    fuzzer.aim(case)
+    response = case.call_and_validate(checks=CHECKS)
+    fuzzer.observe(case, response)
+
+
+def test_it_answers_the_seeded_monitors_as_documented(fuzz_target, fuzzer, api_schema):
+    """Success answers, checked against the document whatever the fuzzer happened to reach."""
+    api, admin = fuzz_target.api, fuzzer.admin
+    seeded = seed_monitors(fuzz_target)  # afresh: the fuzzer may have changed the first ones
+    listed = api.get("/api/monitors", admin)
+    _conforms(api_schema, "GET", "/api/monitors", listed)
+    monitors = [m for m in listed.json() if m["id"] in seeded.values()]
+    assert {m["status"] for m in monitors} == {"pending", "up", "down", "paused"}
+    assert {m["type"] for m in monitors} == {"http", "https", "tcp", "ping", "sip", "domain", "heartbeat"}
+    for mid in seeded.values():
+        _conforms(api_schema, "GET", MONITOR_PATH, api.get(f"/api/monitors/{mid}", admin))
+        for query in ("", "?hours=1", "?hours=2160"):
+            _conforms(api_schema, "GET", MONITOR_PATH + "/history",
+                      api.get(f"/api/monitors/{mid}/history{query}", admin))
+        for query in ("", "?days=1", "?days=365"):
+            _conforms(api_schema, "GET", MONITOR_PATH + "/stats",
+                      api.get(f"/api/monitors/{mid}/stats{query}", admin))
+        _conforms(api_schema, "GET", MONITOR_PATH + "/insights", api.get(f"/api/monitors/{mid}/insights", admin))
+    _conforms(api_schema, "PATCH", MONITOR_PATH + "/public",
+              api.patch(f"/api/monitors/{seeded['up']}/public", admin, json={"public_status": True}))
+    _conforms(api_schema, "PATCH", MONITOR_PATH + "/toggle",
+              api.patch(f"/api/monitors/{seeded['down']}/toggle", admin, json={"is_active": False}))
+    _conforms(api_schema, "PUT", MONITOR_PATH,
+              api.put(f"/api/monitors/{seeded['heartbeat']}", admin, json={"grace": 30}))
+    _conforms(api_schema, "POST", "/api/auth/login",
+              api.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+    _conforms(api_schema, "GET", "/api/auth/me", api.get("/api/auth/me", admin))
+    _conforms(api_schema, "GET", "/api/admin/users", api.get("/api/admin/users", admin))
+    _conforms(api_schema, "GET", "/api/admin/engine", api.get("/api/admin/engine", admin))
+    throwaway = api.create_user(admin, "throwaway@example.test")
+    _conforms(api_schema, "POST", "/api/auth/password",
+              api.post("/api/auth/password", throwaway,
+                       json={"current_password": throwaway.password, "new_password": "another-password-2"}))
+    heartbeat = next(m for m in monitors if m["type"] == "heartbeat")
+    _conforms(api_schema, "POST", "/api/heartbeat/{token}", api.post(heartbeat["heartbeat_url"]))
+    _conforms(api_schema, "GET", "/api/heartbeat/{token}/fail", api.get(heartbeat["heartbeat_url"] + "/fail"))
+
+
+@pytest.mark.parametrize("method, path, kwargs, status", [
+    ("OPTIONS", "/api/monitors", {}, 200),  # was 500: no current_user when the JWT check skips OPTIONS
+    ("OPTIONS", "/api/admin/users/1", {}, 200),
+    ("GET", "/api/monitors/9223372036854775808", {}, 404),  # was 500: overflowed SQLite's INTEGER
+    ("DELETE", "/api/admin/users/99999999999999999999", {}, 404),
+    ("GET", "/api/monitors/{id}/history?hours=%C2%B2", {}, 400),  # was 500: "²".isdigit() is True
+    ("GET", "/api/monitors/{id}/history?hours=--5", {}, 400),
+    ("GET", "/api/monitors/{id}/stats?days=" + "9" * 5000, {}, 400),  # was 500: too long for int()
+    ("POST", "/api/monitors", {"data": "[" * 100_000 + "]" * 100_000}, 400),  # was 500: RecursionError
+    ("POST", "/api/auth/login", {"data": "[" * 100_000 + "]" * 100_000}, 400),
+])
+def test_it_answers_what_once_crashed_it_within_the_contract(fuzz_target, fuzzer, method, path, kwargs, status):
+    """Found while fuzzing (or probing next to it), each once a 500."""
+    path = path.replace("{id}", str(min(fuzzer.seeded)))
+    response = fuzz_target.api.request(method, path, fuzzer.admin, **kwargs)
+    assert response.status_code == status, response.text
+    if status != 200:
+        assert response.json()["error"]
+
+
+def _conforms(schema, method: str, path: str, response: requests.Response) -> None:
+    assert response.status_code < 300, response.text
+    schema[path][method].validate_response(response)
+
+
+# ---- seeding ------------------------------------------------------------------------------------
+
+def seed_monitors(instance: InProcessAppliance) -> dict[str, int]:
+    """Monitors of every type and state, owned by the admin, with history and incidents; the
+    live states are set directly, as the (stopped) engine would have."""
+    api, admin = instance.api, instance.admin()
+    app = instance.appliance
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def create(**fields) -> int:
+        return api.create_monitor(admin, **fields)["id"]
+
+    def live(mid: int, status: str, response_time: float | None, error: str | None = None, **details):
+        app.live.set(mid, LiveState(status=status, locations={"local": LocationState(status)}, last_check=now,
+                                    response_time=response_time, last_error=error, details=details))
+
+    ids = {
+        "up": create(name="up-https", type="https", target="https://127.0.0.1:9/health", keyword="ok"),
+        "down": create(name="down-https", type="https", target="https://127.0.0.1:9/", expected_status=204),
+        "http": create(name="http-failing", type="http", target="http://127.0.0.1:9/"),
+        "tcp": create(name="tcp", type="tcp", target="127.0.0.1", port=9, interval=30, timeout=5),
+        "ping": create(name="ping", type="ping", target="127.0.0.1"),
+        "sip": create(name="sip", type="sip", target="sip:127.0.0.1:5060"),
+        "domain": create(name="domain", type="domain", target="example.test"),
+        "heartbeat": create(name="heartbeat", type="heartbeat", interval=3600, grace=120),
+        "paused": create(name="paused", type="http", target="http://127.0.0.1:9/"),
+    }
+    live(ids["up"], "up", 145.4, status_code=200,
+         ssl={"valid": True, "expires_at": now + timedelta(days=45), "days_left": 45, "issuer": "Test CA"})
+    live(ids["down"], "down", 3.2, "TLS certificate is not valid: self-signed certificate",
+         ssl={"valid": False, "error": "self-signed certificate"})
+    live(ids["http"], "pending", 12.0, "connection refused")  # one failure, not confirmed yet
+    live(ids["tcp"], "down", None, "connection refused")
+    live(ids["heartbeat"], "up", None)
+    live(ids["domain"], "up", 21.0, addresses=["127.0.0.1"],  # as appliance/checkers/domain.py reports
+         domain={"expires_at": now + timedelta(days=200), "days_left": 200, "registrar": "Test Registrar"})
+    assert api.patch(f"/api/monitors/{ids['paused']}/toggle", admin, json={"is_active": False}).status_code == 200
+
+    rows = []
+    for minutes in range(0, 36 * 60, 20):
+        at = now - timedelta(minutes=minutes)
+        rows.append(ResultRow(ids["up"], at, "local", True, 100.0 + minutes % 7))
+        failed = minutes % 3 == 0
+        rows.append(ResultRow(ids["down"], at, "local", not failed, None if failed else 50.0,
+                              "timeout" if failed else None))
+    app.history.append_many(rows)
+    app.history.flush()
+    for old, new, hours in (("pending", "up", 30), ("up", "down", 20), ("down", "up", 19), ("up", "down", 1)):
+        app.entities.record_transition(Transition(ids["down"], old, new, now - timedelta(hours=hours), "seeded"))
+    return ids

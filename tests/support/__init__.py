@@ -1,0 +1,1 @@
+"""Test helpers: real appliance processes, an HTTP API client and local network peers."""

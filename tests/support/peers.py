@@ -1,0 +1,168 @@
+"""Real local peers the checkers talk to: HTTP(S) servers with scripted behaviour and TCP
+listeners, all on loopback, all stopped by the test that started them."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class ScriptedHandler(BaseHTTPRequestHandler):
+    """Behaviour chosen per request by the path and query:
+
+    /status/<code>          answer with that status
+    /body?text=...          200 with that body
+    /redirect/<n>           redirect n more times, then 200
+    /loop                   redirect to itself forever
+    /slow?seconds=s         sleep before answering
+    /drip?seconds=s         send the headers one byte at a time, s seconds apart
+    /big?mb=n               200 with an n MiB body
+    anything else           200 "ok"
+    """
+
+    protocol_version = "HTTP/1.1"
+    server_version = "TestPeer/1"
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        self.server.hits += 1
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        segments = [s for s in parts.path.split("/") if s]
+        head = segments[0] if segments else ""
+        forced = self.server.forced_status
+        if forced is not None:
+            return self._reply(forced, b"forced")
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        if head == "status":
+            return self._reply(int(segments[1]), b"status")
+        if head == "body":
+            return self._reply(200, query.get("text", "").encode())
+        if head == "redirect":
+            left = int(segments[1])
+            if left <= 0:
+                return self._reply(200, b"arrived")
+            return self._reply(302, b"", {"Location": f"/redirect/{left - 1}"})
+        if head == "loop":
+            return self._reply(302, b"", {"Location": "/loop"})
+        if head == "slow":
+            time.sleep(float(query.get("seconds", "5")))
+            return self._reply(200, b"slow")
+        if head == "drip":
+            pause = float(query.get("seconds", "1"))
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(pause)
+            return
+        if head == "big":
+            size = int(float(query.get("mb", "1")) * 1024 * 1024)
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            chunk = b"x" * 65536
+            sent = 0
+            try:
+                while sent < size:
+                    self.wfile.write(chunk[: size - sent])
+                    sent += len(chunk)
+            except OSError:
+                pass
+            return
+        return self._reply(200, self.server.body)
+
+    def _reply(self, status: int, body: bytes, headers: dict | None = None):
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+
+class HttpPeer:
+    """A threaded HTTP (or, with an SSL context, HTTPS) server on 127.0.0.1."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1"):
+        self.httpd = ThreadingHTTPServer((host, 0), ScriptedHandler)
+        self.httpd.daemon_threads = True
+        self.httpd.hits = 0
+        self.httpd.delay = 0.0
+        self.httpd.forced_status = None
+        self.httpd.body = b"ok"
+        if ssl_context is not None:
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
+        self.scheme = "https" if ssl_context else "http"
+        self.host = host
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def set_status(self, status: int | None) -> None:
+        """Force every answer to this status (None: back to the scripted paths)."""
+        self.httpd.forced_status = status
+
+    @property
+    def hits(self) -> int:
+        return self.httpd.hits
+
+    def __enter__(self) -> "HttpPeer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class TcpListener:
+    """Accepts TCP connections on 127.0.0.1 and closes them; `close()` makes the port refuse."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def __enter__(self) -> "TcpListener":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
