@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-limit", help="per-user API limit (STATUSCORE_RATE_LIMIT, default 100/minute)")
     serve.add_argument("--login-rate-limit", help="failed logins per IP and per email (default 10/minute)")
     serve.add_argument("--heartbeat-rate-limit", help="calls per heartbeat URL (default 60/minute)")
+    serve.add_argument("--mtr-rate-limit", help="MTR runs per user (STATUSCORE_MTR_RATE_LIMIT, default 10/minute)")
+    serve.add_argument("--mtr-concurrency", type=int,
+                       help="MTR runs in progress at once (STATUSCORE_MTR_CONCURRENCY, default 2)")
     serve.add_argument("--location", help="this appliance's location name (STATUSCORE_LOCATION, default local)")
     serve.add_argument("--location-display-name", help="its display name (default Local)")
     serve.add_argument("--dns-servers", help="resolvers for domain checks, host[:port],... (STATUSCORE_DNS_SERVERS)")
@@ -92,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server import create_app
 
     settings = _settings(args, ("host", "port", "data_dir", "rate_limit", "login_rate_limit", "heartbeat_rate_limit", "location",
+                                "mtr_rate_limit", "mtr_concurrency",
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds"))
     appliance = Appliance(settings)
@@ -165,8 +169,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    print("statuscore: the console is not built yet; use the REST API (see README)", file=sys.stderr)
-    return 2
+    from console.app import make_console  # textual only when the console runs
+
+    server = args.server or os.environ.get("STATUSCORE_SERVER") or "http://127.0.0.1:8080"
+    password = os.environ.get("STATUSCORE_PASSWORD") if args.email else None
+    app = make_console(server, email=args.email, password=password)
+    app.run()
+    return app.return_code or 0
 
 
 def _setup_logging() -> None:

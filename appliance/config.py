@@ -34,9 +34,13 @@ class Settings:
     rate_limit: str = "100/minute"
     login_rate_limit: str = "10/minute"
     heartbeat_rate_limit: str = "60/minute"  # calls per heartbeat URL
+    mtr_rate_limit: str = "10/minute"  # MTR runs per user (on top of rate_limit)
+    mtr_concurrency: int = 2  # MTR runs in progress at once, across all users
     token_ttl_seconds: int = 24 * 3600
     admin_email: str | None = None
     admin_password: str | None = None
+    public_url: str | None = None  # how users reach this appliance (links in notifications)
+    webhook_timeout: float = 10.0
     location: str = "local"
     location_display_name: str = "Local"
     dns_servers: tuple[str, ...] = ()
@@ -47,6 +51,8 @@ class Settings:
     http_threads: int = 8
     retention_days: int = 90
     flush_interval: float = 0.5
+    maintenance_interval: float = 300.0  # seconds between history upkeep rounds
+    status_page_cache_seconds: float = 5.0  # public status pages are assembled at most this often
     secret: str | None = None  # only from STATUSCORE_SECRET; otherwise the data dir's secret file
 
     @property
@@ -60,6 +66,10 @@ class Settings:
     @property
     def secret_path(self) -> Path:
         return self.data_dir / "secret"
+
+    @property
+    def link_base(self) -> str:
+        return (self.public_url or self.base_url).rstrip("/")
 
     @property
     def base_url(self) -> str:
@@ -87,7 +97,7 @@ class Settings:
     def validate(self) -> None:
         if not (1 <= self.port <= 65535):
             raise ConfigError(f"port {self.port} is out of range; use 1-65535")
-        for name in ("rate_limit", "login_rate_limit", "heartbeat_rate_limit"):
+        for name in ("rate_limit", "login_rate_limit", "heartbeat_rate_limit", "mtr_rate_limit"):
             if not _RATE.match(getattr(self, name)):
                 raise ConfigError(
                     f"{name} {getattr(self, name)!r} is not a rate; write it like '100/minute'"
@@ -98,6 +108,10 @@ class Settings:
             )
         if self.check_workers < 1 or self.http_threads < 1:
             raise ConfigError("check_workers and http_threads must be at least 1")
+        if not 1 <= self.mtr_concurrency <= 64:
+            raise ConfigError("mtr_concurrency must be between 1 and 64")
+        if not 0 <= self.status_page_cache_seconds <= 300:
+            raise ConfigError("status_page_cache_seconds must be between 0 and 300")
         if self.retention_days < 1:
             raise ConfigError("retention_days must be at least 1")
         if self.token_ttl_seconds < 60:
@@ -118,7 +132,7 @@ def _check_host_port(name: str, text: str, default_port: int) -> None:
 
 
 _INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days",
-               "whois_referral_port"}
+               "whois_referral_port", "mtr_concurrency"}
 
 
 def _convert(name: str, raw: str) -> object:
@@ -127,7 +141,7 @@ def _convert(name: str, raw: str) -> object:
             return Path(raw).expanduser()
         if name in _INT_FIELDS:
             return int(raw)
-        if name == "flush_interval":
+        if name in ("flush_interval", "status_page_cache_seconds"):
             return float(raw)
         if name == "dns_servers":
             return tuple(part.strip() for part in raw.split(",") if part.strip())

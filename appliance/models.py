@@ -96,3 +96,54 @@ class Incident(SQLModel, table=True):
     resolved_at: Optional[datetime] = None
     cause: str = ""
     locations: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+WEBHOOK_FORMATS = ("generic", "slack", "discord")
+WEBHOOK_EVENTS = ("monitor.down", "monitor.up", "ssl.expiring", "domain.expiring", "anomaly.detected")
+
+
+class Webhook(SQLModel, table=True):
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_owner_fk("user"))
+    url: str
+    format: str = "generic"
+    events: list = Field(default_factory=lambda: list(WEBHOOK_EVENTS), sa_column=Column(JSON, nullable=False))
+    secret: str
+    enabled: bool = True
+    # Set after repeated permanent errors (4xx answers); cleared by the next successful delivery.
+    failing: bool = False
+    permanent_failures: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Delivery(SQLModel, table=True):
+    """One event for one webhook: the exact body is fixed when the event is fanned out, so every
+    retry sends (and signs) the same bytes."""
+
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    webhook_id: int = Field(sa_column=_owner_fk("webhook"))
+    uuid: str = Field(index=True, unique=True)  # X-StatusCore-Delivery: receivers may deduplicate on it
+    event: str
+    body: str
+    state: str = Field(default="pending", index=True)  # pending, delivered, failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    # A claim (compare-and-set) by the dispatcher while it sends; released at start-up.
+    claimed_until: Optional[datetime] = None
+    last_status_code: Optional[int] = None
+    last_error: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    __tablename__ = "delivery_attempt"
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    delivery_id: int = Field(sa_column=_owner_fk("delivery"))
+    at: datetime = Field(default_factory=utcnow)
+    status_code: Optional[int] = None
+    error: Optional[str] = None
+    duration_ms: int = 0

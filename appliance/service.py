@@ -7,24 +7,29 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
 from appliance.checkers import CheckerContext, CheckResult, build_checkers
 from appliance.checkers.heartbeat import HeartbeatChecker
 from appliance.config import Settings
+from appliance.engine.dispatcher import Dispatcher
 from appliance.engine.live import LiveState, LiveStates
 from appliance.engine.runner import Runner
 from appliance.engine.scheduler import Scheduler
-from appliance.engine.uptime import UptimeCounter
+from appliance.engine.uptime import DowntimeLedger
 from appliance.models import Monitor, User
+from appliance.notifiers import Event
 from appliance.passwords import generate_password
 from appliance.secret import load_or_create_secret
 from appliance.spec import MonitorSpec
 from appliance.state import LocationState
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore
+from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.timeutil import as_utc, iso, utcnow
+from appliance.tools.mtr import Mtr
 from appliance.tools.whois import WhoisClient
 
 log = logging.getLogger("statuscore")
@@ -49,6 +54,7 @@ class Appliance:
         self.heartbeats = HeartbeatChecker()
         # One WHOIS client (and cache) for domain checks and the WHOIS tool.
         self.whois = WhoisClient(settings.whois_server, referral_port=settings.whois_referral_port)
+        self.mtr = Mtr(max_concurrent=settings.mtr_concurrency)  # the MTR tool; bounds runs at once
         self.checkers = {
             **build_checkers(CheckerContext(
                 ca_file=settings.ca_file, dns_servers=settings.dns_servers, whois_server=settings.whois_server),
@@ -56,26 +62,46 @@ class Appliance:
             "heartbeat": self.heartbeats,
         }
         self.scheduler: Scheduler | None = None
-        self.uptime = UptimeCounter()
+        self.uptime = DowntimeLedger()
+        self.outbox = OutboxStore(self.entities)
+        self.dispatcher = Dispatcher(self.outbox, self._make_event, timeout=settings.webhook_timeout,
+                                     ca_file=settings.ca_file)
         self.runner = Runner(self.checkers, self.history, self.entities, self.live, settings.location,
-                             is_current=self._is_current, uptime=self.uptime)
+                             is_current=self._is_current, uptime=self.uptime, on_outbox=self.dispatcher.wake)
         self.started_at = utcnow()
+        self._stopping = threading.Event()
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         self.scheduler = Scheduler(self.runner.run, workers=self.settings.check_workers)
         self._restore_live_state()
-        self.uptime.load(self.history.hourly_counts(utcnow() - timedelta(hours=25)))
+        since = utcnow() - timedelta(hours=25)
+        self.uptime.load(self.history.first_seen(since), self.entities.down_intervals(since))
         for monitor in self.entities.list_monitors():
             self._schedule(monitor)
         self.scheduler.start()
+        self.dispatcher.start()
+        self._housekeeper = threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True)
+        self._housekeeper.start()
         log.info("check engine started with %d scheduled monitors", len(self.scheduler))
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.scheduler is not None:
             self.scheduler.stop()
+            self.dispatcher.stop()
         self.history.close()
         self.entities.close()
+
+    def _housekeeping(self) -> None:
+        """History upkeep (rollups, retention, compaction) soon after start, then periodically."""
+        wait = 5.0
+        while not self._stopping.wait(wait):
+            wait = self.settings.maintenance_interval
+            try:
+                self.history.maintain(utcnow(), self.settings.retention_days)
+            except Exception as exc:
+                log.error("history upkeep failed (%s); it will be tried again in %.0f s", exc, wait)
 
     def ensure_admin(self) -> AdminCreated | None:
         """On an empty store create the first admin (from the environment, else generated)."""
@@ -110,9 +136,11 @@ class Appliance:
             if before.is_active:
                 self.entities.close_open_incidents([monitor.id], utcnow())
                 self.live.reset(monitor.id)
+                self.uptime.came_back(monitor.id, utcnow())
         else:
             if not before.is_active:
                 self.live.reset(monitor.id)
+                self.uptime.restart_watch(monitor.id)
                 if monitor.type == "heartbeat":  # the wait for the job starts again now
                     self.entities.set_monitor_fields(monitor.id, heartbeat_since=utcnow())
                     monitor = self.entities.get_monitor(monitor.id) or monitor
@@ -172,6 +200,27 @@ class Appliance:
             "started_at": iso(self.started_at),
         }
 
+    def location_names(self) -> dict[str, str]:
+        """Location name -> display name (e.g. "US-East (Virginia)")."""
+        return {self.settings.location: self.settings.location_display_name}
+
+    def status_page_url(self, user: User) -> str | None:
+        if not user.status_page_slug:
+            return None
+        return f"{self.settings.link_base}/status/{user.status_page_slug}"
+
+    def _make_event(self, fanout: Fanout) -> Event:
+        change, monitor = fanout.change, fanout.monitor
+        details = change.details or {}
+        names = self.location_names()
+        extra = {k: v for k, v in details.items() if k not in ("cause", "locations")}
+        return Event(
+            name=change.event, monitor_id=monitor.id, monitor_name=monitor.name, monitor_type=monitor.type,
+            target=monitor.target, status=change.new_status, at=as_utc(change.created_at),
+            locations=tuple(names.get(n, n) for n in details.get("locations", ())),
+            cause=details.get("cause", ""), extra=extra,
+            status_page_url=self.status_page_url(fanout.user) if monitor.public_status else None)
+
     def known_locations(self) -> set[str]:
         return {self.settings.location}
 
@@ -201,7 +250,7 @@ class Appliance:
             self._unschedule(monitor_id)
             self.heartbeats.forget(monitor_id)
             self.live.discard(monitor_id)
-            self.uptime.discard(monitor_id)
+            self.uptime.forget(monitor_id)
         self.history.delete_monitors(monitor_ids)
 
     def _is_current(self, spec: MonitorSpec) -> bool:

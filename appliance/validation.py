@@ -218,3 +218,16 @@ def _check_locations(locations: list, known: set[str]) -> str | None:
     if len(set(locations)) != len(locations):
         return "lists a location twice"
     return None
+
+
+def check_webhook_url(url: str) -> str:
+    """A webhook receiver: an http(s) URL with a valid host (private addresses allowed: the
+    appliance often notifies internal systems)."""
+    if any(ch.isspace() for ch in url):
+        raise ValueError("must not contain spaces")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):  # never sendable (http.client refuses them)
+        raise ValueError("must not contain control characters")
+    kind = urlsplit(url).scheme.lower()
+    if kind not in HTTP_TYPES:
+        raise ValueError("must be an http:// or https:// URL")
+    return _check_url(kind, url)

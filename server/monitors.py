@@ -8,7 +8,8 @@ from flask import Blueprint, jsonify, request
 from flask_jwt_extended import current_user
 
 from appliance.models import Monitor
-from appliance.timeutil import iso, utcnow
+from appliance.reports import monitor_report, window_uptime
+from appliance.timeutil import as_utc, iso, utcnow
 from appliance.validation import InvalidMonitor, normalize_monitor
 from server.auth import appliance, require_login
 from server.errors import ApiError, not_found
@@ -143,8 +144,10 @@ def history(monitor_id: int):
     hours = _int_arg("hours", 24, 1, 2160)
     app = appliance()
     since = utcnow() - timedelta(hours=hours)
+    now = since + timedelta(hours=hours)
     rows = app.history.history(monitor.id, since)
     summary = app.history.summary(monitor.id, since)
+    uptime = window_uptime(app.history, app.entities, monitor.id, since, now, summary, as_utc(monitor.created_at))
     return jsonify({
         "monitor": _json(monitor),
         "history": [
@@ -153,7 +156,7 @@ def history(monitor_id: int):
             for at, up, rt, location in rows
         ],
         "stats": {"avg": _ms(summary.avg), "min": _ms(summary.min), "max": _ms(summary.max),
-                  "uptime": uptime_text(summary.uptime)},
+                  "uptime": uptime_text(uptime)},
     })
 
 
@@ -162,25 +165,20 @@ def stats(monitor_id: int):
     monitor = _owned(monitor_id)
     days = _int_arg("days", 30, 1, 365)
     app = appliance()
-    since = utcnow() - timedelta(days=days)
-    summary = app.history.summary(monitor.id, since, percentiles=True)
-    incidents = app.entities.incidents([monitor.id], since=since, limit=10_000)
-    durations = [(i.resolved_at - i.started_at).total_seconds() for i in incidents if i.resolved_at]
+    report = monitor_report(app.history, app.entities, monitor.id, days, utcnow(), as_utc(monitor.created_at))
+    summary = report.summary
     return jsonify({
         "monitor_id": monitor.id,
         "days": days,
-        "uptime": uptime_text(summary.uptime),
+        "uptime": uptime_text(report.uptime),
         "avg": _ms(summary.avg), "min": _ms(summary.min), "max": _ms(summary.max),
         "p50": _ms(summary.p50), "p95": _ms(summary.p95), "p99": _ms(summary.p99),
         "checks": summary.checks,
         "failures": summary.failures,
-        "incidents": len(incidents),
-        "mttr_seconds": round(sum(durations) / len(durations)) if durations else None,
-        "daily": [
-            {"date": day.isoformat(), "uptime": percent(100.0 * (checks - failures) / checks) if checks else None,
-             "avg": _ms(avg), "checks": checks}
-            for day, checks, failures, avg in app.history.daily(monitor.id, since)
-        ],
+        "incidents": report.incidents,
+        "mttr_seconds": None if report.mttr_seconds is None else round(report.mttr_seconds),
+        "daily": [{"date": d.day.isoformat(), "uptime": percent(d.uptime), "avg": _ms(d.avg), "checks": d.checks}
+                  for d in report.daily],
     })
 
 

@@ -20,7 +20,7 @@ from flask import Blueprint, jsonify
 from pydantic import BaseModel
 
 from appliance import __version__
-from appliance.models import MONITOR_TYPES, TIERS
+from appliance.models import MONITOR_TYPES, TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from server import schemas
 from server.monitors import NOT_NULL as MONITOR_NOT_NULL
 
@@ -192,6 +192,106 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     }), "required": ["started_at"], "additionalProperties": True},
     "HeartbeatAck": obj({"ok": {"const": True},
                          "status": {"type": "string", "enum": ["ok", "failure recorded", "paused"]}}),
+    "StatusPageSettings": obj({
+        "company_name": {**nullable({"type": "string"}), "description": "The page's title; null until set."},
+        "slug": {**nullable({"type": "string", "pattern": schemas.SLUG_PATTERN}),
+                 "description": "The page is at /status/<slug>; null: no public page."},
+        "url": {**nullable({"type": "string"}), "description": "Where the web page is, e.g. /status/acme."},
+        "json_url": {**nullable({"type": "string"}), "description": "Where its JSON is."},
+    }),
+    "PublicStatus": obj({
+        "company_name": {"type": "string"},
+        "overall": {"type": "string", "enum": ["operational", "partial_outage", "major_outage", "no_monitors"],
+                    "description": "(ext) Over the monitors that are not paused: none down, some, all."},
+        "updated_at": {**TIMESTAMP, "description": "(ext) When this answer was assembled (cached a few seconds)."},
+        "monitors": {"type": "array", "items": ref("PublicMonitor"), "description": "Public monitors only."},
+        "incidents": {"type": "array", "items": ref("PublicIncident"),
+                      "description": "Of the public monitors, the last 30 days (ongoing ones always), newest first."},
+    }),
+    "PublicMonitor": obj({
+        "id": ID, "name": {"type": "string"},
+        "type": {"type": "string", "enum": list(MONITOR_TYPES)},
+        "status": STATUS,
+        "uptime_percentage": {**nullable(PERCENT_2), "description": "Over the last 24 h; null without checks."},
+        "uptime_90d": {**nullable(PERCENT_2), "description": "(ext) Over the last 90 days; null without checks."},
+        "history": {"type": "array", "minItems": 90, "maxItems": 90,
+                    "items": obj({"date": DATE, "uptime": {**nullable(PERCENT_2),
+                                                           "description": "null: no checks that day."}}),
+                    "description": "One entry per UTC day, the last 90 days, oldest first (today is partial)."},
+    }),
+    "PublicIncident": obj({
+        "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"},
+        "started_at": TIMESTAMP, "resolved_at": nullable(TIMESTAMP),
+        "status": {"type": "string", "enum": ["ongoing", "resolved"]},
+        "duration_seconds": {"type": "integer", "minimum": 0, "description": "Until now while ongoing."},
+    }, description="An incident without its cause or locations (an error text can name the target)."),
+    "MtrHop": obj({
+        "hop": {"type": "integer", "minimum": 1, "description": "Distance (TTL) from the appliance."},
+        "host": {"type": "string", "description": "Reverse DNS name, else the address; ??? when it never answered."},
+        "address": nullable({"type": "string"}),
+        "loss_pct": {"type": "number", "minimum": 0, "maximum": 100},
+        "sent": {"type": "integer", "minimum": 0},
+        **{name: {**nullable({"type": "number", "minimum": 0}), "description": "Milliseconds; null without answers."}
+           for name in ("last", "avg", "best", "worst", "stdev")},
+    }),
+    "MtrReport": obj({
+        "target": {"type": "string", "description": "The host traced: the monitor target's host."},
+        "address": {"type": "string", "description": "The address it resolved to."},
+        "rounds": {"type": "integer", "minimum": 1, "description": "Rounds completed."},
+        "reached": {"type": "boolean", "description": "The last hop is the target itself."},
+        "hops": {"type": "array", "items": ref("MtrHop")},
+    }),
+    "WhoisRecord": obj({
+        "target": {"type": "string", "description": "The domain (lowercase) or address asked."},
+        "kind": {"type": "string", "enum": ["domain", "ip"]},
+        "registrar": nullable({"type": "string"}),
+        "creation_date": nullable(TIMESTAMP),
+        "expiration_date": {**nullable(TIMESTAMP), "description": "The earliest when the record lists several."},
+        "name_servers": {"type": "array", "items": {"type": "string"}},
+        "raw": {"type": "string", "description": "Every answer of the referral chain, each after a % <server> line."},
+        "network_name": nullable({"type": "string"}),
+        "range": nullable({"type": "string"}),
+        "organisation": nullable({"type": "string"}),
+    }, optional=("network_name", "range", "organisation"),
+        allOf=[_only_for({"kind": {"const": "ip"}}, ["network_name", "range", "organisation"])]),
+    "Webhook": obj({
+        "id": ID,
+        "url": {"type": "string", "description": "An http:// or https:// URL; private addresses allowed."},
+        "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
+        "events": {"type": "array", "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}, "minItems": 1,
+                   "uniqueItems": True},
+        "secret": {"type": "string", "pattern": r"^whsec_[0-9a-f]{48}$",
+                   "description": "Signs generic deliveries: X-StatusCore-Signature: sha256=<hex HMAC of the body>."},
+        "enabled": {"type": "boolean"},
+        "failing": {"type": "boolean", "description": "Set after repeated final failures; cleared by a delivery."},
+        "created_at": TIMESTAMP,
+    }),
+    "WebhookTestResult": obj({
+        "delivery_id": ID,
+        "delivered": {"type": "boolean", "description": "The receiver answered 2xx."},
+        "status_code": {**nullable({"type": "integer", "minimum": 100, "maximum": 599}),
+                        "description": "null when no answer came (refused, timed out, TLS failed)."},
+        "error": nullable({"type": "string"}),
+        "duration_ms": MILLIS,
+    }),
+    "WebhookDelivery": obj({
+        "id": ID,
+        "uuid": {"type": "string", "description": "Sent as X-StatusCore-Delivery (the same on every retry)."},
+        "event": {"type": "string", "enum": [*WEBHOOK_EVENTS, "webhook.test"]},
+        "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+        "attempt_count": {"type": "integer", "minimum": 0},
+        "created_at": TIMESTAMP,
+        "finished_at": nullable(TIMESTAMP),
+        "next_attempt_at": {**nullable(TIMESTAMP), "description": "Only while pending."},
+        "last_status_code": nullable({"type": "integer", "minimum": 100, "maximum": 599}),
+        "last_error": nullable({"type": "string"}),
+        "attempts": {"type": "array", "description": "Oldest first.", "items": obj({
+            "at": TIMESTAMP,
+            "status_code": nullable({"type": "integer", "minimum": 100, "maximum": 599}),
+            "error": nullable({"type": "string"}),
+            "duration_ms": MILLIS,
+        })},
+    }),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
 }
 
@@ -200,6 +300,8 @@ PARAMETERS = {
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "UserId": {"name": "user_id", "in": "path", "required": True,
                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "WebhookId": {"name": "webhook_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "HeartbeatToken": {"name": "token", "in": "path", "required": True,
                        "description": "The token at the end of the monitor's heartbeat_url.",
                        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{8,64}$"}},
@@ -207,6 +309,18 @@ PARAMETERS = {
               "schema": {"type": "integer", "minimum": 1, "maximum": 2160, "default": 24}},
     "Days": {"name": "days", "in": "query", "required": False, "description": "How far back, in days.",
              "schema": {"type": "integer", "minimum": 1, "maximum": 365, "default": 30}},
+    "Rounds": {"name": "rounds", "in": "query", "required": False, "description": "Traceroute rounds.",
+               "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3}},
+    "MaxHops": {"name": "max_hops", "in": "query", "required": False, "description": "Longest path traced.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 30, "default": 30}},
+    "ProbeTimeout": {"name": "timeout", "in": "query", "required": False,
+                     "description": "Seconds each round waits for answers.",
+                     "schema": {"type": "number", "minimum": 0.1, "maximum": 5, "default": 1}},
+    "WhoisTarget": {"name": "target", "in": "path", "required": True,
+                    "description": "A domain name (internationalised ones as xn--) or an IPv4/IPv6 address.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 254}},
+    "Slug": {"name": "slug", "in": "path", "required": True, "description": "A status page's slug.",
+             "schema": {"type": "string", "pattern": schemas.SLUG_PATTERN}},
 }
 
 _ERROR_RESPONSES = {
@@ -217,6 +331,9 @@ _ERROR_RESPONSES = {
     409: ("Conflict", "A unique value (e.g. the email) is taken."),
     413: ("PayloadTooLarge", "The request body is larger than 1 MiB."),
     429: ("TooManyRequests", "Rate limited: `{\"error\": \"rate limit exceeded\"}`; retry after Retry-After seconds."),
+    502: ("BadGateway", "A server the appliance asked (WHOIS, DNS) failed; the message says which and how."),
+    503: ("ServiceUnavailable", "The appliance cannot do this now (too many runs at once, or not permitted)."),
+    504: ("GatewayTimeout", "A server the appliance asked did not answer in time."),
 }
 _RATE_HEADERS = {
     "Retry-After": {"required": True, "description": "Seconds until the limit resets.",
@@ -328,10 +445,59 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/heartbeat/{token}/fail", "heartbeatFailPost", "A job reports that it failed (POST)",
        "heartbeat", "HeartbeatAck", access="public"),
 
+    Op("get", "/api/settings/status-page", "getStatusPage", "Your public status page's settings", "status page",
+       "StatusPageSettings"),
+    Op("put", "/api/settings/status-page", "setStatusPage", "Set up (or turn off) your public status page",
+       "status page", "StatusPageSettings", body=schemas.StatusPageBody, errors=(409,),
+       description="`slug`: 3-50 lowercase letters, digits and hyphens, unique on the appliance (409 when "
+                   "taken); null turns the page off. Mark monitors for it with PATCH /api/monitors/{id}/public.",
+       examples={"acme": {"company_name": "Acme Inc.", "slug": "acme"}}),
+    Op("get", "/api/public/status/{slug}", "publicStatus", "A public status page's data (no login)", "status page",
+       "PublicStatus", access="public",
+       description="Only monitors marked public; never a target, token or private field; incidents without "
+                   "their cause. Cached for a few seconds. The same as a web page: GET /status/{slug}; a "
+                   "badge per monitor: GET /status/{slug}/badge/{monitor_id}.svg."),
+    Op("get", "/api/monitors/{monitor_id}/mtr", "monitorMtr", "MTR report to the monitor's target (pro)",
+       "tools", "MtrReport", query=("Rounds", "MaxHops", "ProbeTimeout"), errors=(403, 502, 503),
+       description="Several traceroute rounds to the host of the monitor's target (URL, host:port, sip "
+                   "and plain hosts; heartbeat monitors have none: 400). 403 `MTR is a premium feature` "
+                   "for free users. Limited per user (default 10/minute); 503 when too many runs are in "
+                   "progress or raw ICMP sockets are not permitted (root or CAP_NET_RAW)."),
+    Op("get", "/api/monitors/tools/whois/{target}", "whois", "WHOIS for a domain or an IP address", "tools",
+       "WhoisRecord", errors=(400, 502, 504),
+       description="Follows the referrals IANA → registry → registrar (addresses: → regional registry). "
+                   "Dates are UTC; answers are cached for hours. 400 for anything that is not a domain "
+                   "name or an IP address, 404 when the registry has no record."),
+    Op("get", "/api/settings/webhooks", "listWebhooks", "Your webhooks", "webhooks", "Webhook",
+       list_of_answer=True),
+    Op("post", "/api/settings/webhooks", "createWebhook", "Add a webhook: a receiver of monitor events",
+       "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody,
+       description="A POST goes to `url` on every subscribed event, in its `format`: generic (the seed's "
+                   "JSON, signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
+                   "(embeds). Failed deliveries are retried with backoff; the secret is generated.",
+       examples={"slack": {"url": "https://hooks.slack.com/services/T000/B000/XXXX", "format": "slack",
+                           "events": ["monitor.down", "monitor.up"]}}),
+    Op("put", "/api/settings/webhooks/{webhook_id}", "updateWebhook", "Change a webhook", "webhooks",
+       "Webhook", body=schemas.WebhookUpdateBody,
+       description="Omitted fields stay as they are; null is refused. `rotate_secret: true` generates a "
+                   "new secret.",
+       examples={"pause": {"enabled": False}, "rotate": {"rotate_secret": True}}),
+    Op("delete", "/api/settings/webhooks/{webhook_id}", "deleteWebhook", "Delete a webhook and its log",
+       "webhooks", ok=204),
+    Op("post", "/api/settings/webhooks/{webhook_id}/test", "testWebhook", "Send a test message now",
+       "webhooks", "WebhookTestResult",
+       description="Sends one `webhook.test` event to the receiver (no retry) and says what it answered; "
+                   "kept in the delivery log."),
+    Op("get", "/api/settings/webhooks/{webhook_id}/deliveries", "webhookDeliveries",
+       "The webhook's latest deliveries (newest first) with every attempt", "webhooks", "WebhookDelivery",
+       list_of_answer=True),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
 )
 
-_PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken"}
+_PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken",
+                    "{webhook_id}": "WebhookId",
+                    "{target}": "WhoisTarget",
+                    "{slug}": "Slug"}
 
 
 def _json(schema: dict, examples: dict | None = None) -> dict:

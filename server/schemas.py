@@ -6,12 +6,14 @@ The same models generate the request schemas of the OpenAPI document (openapi.py
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, TypeVar
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
+                      field_validator)
 
-from appliance.models import MONITOR_TYPES
+from appliance.models import MONITOR_TYPES, WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from server.errors import ApiError
 
 MonitorType = Literal[MONITOR_TYPES]  # type: ignore[valid-type]
@@ -89,6 +91,56 @@ class ToggleBody(Strict):
 
 class PublicBody(Strict):
     public_status: bool
+
+
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$"  # 3-50 characters, no leading/trailing hyphen
+Slug = Annotated[str, StringConstraints(min_length=3, max_length=50, pattern=SLUG_PATTERN)]
+
+
+class StatusPageBody(Strict):
+    """The public status page: its title and the slug in /status/<slug>; slug null turns it off."""
+
+    company_name: Name
+    slug: Slug | None
+
+    @field_validator("slug", mode="before")
+    @classmethod
+    def _explain_slug(cls, value):
+        if isinstance(value, str) and not re.fullmatch(SLUG_PATTERN, value):
+            raise ValueError("use 3-50 lowercase letters, digits and hyphens, starting and ending "
+                             "with a letter or digit")
+        return value
+
+
+WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+WebhookFormat = Literal[WEBHOOK_FORMATS]  # type: ignore[valid-type]
+
+
+def _each_once(events: list) -> list:
+    if len(set(events)) != len(events):
+        raise ValueError("lists an event twice")
+    return events
+
+
+WebhookEvents = Annotated[list[Literal[WEBHOOK_EVENTS]],  # type: ignore[valid-type]
+                          Field(min_length=1, max_length=len(WEBHOOK_EVENTS), json_schema_extra={"uniqueItems": True}),
+                          AfterValidator(_each_once)]
+
+
+class WebhookCreateBody(Strict):
+    url: WebhookUrl
+    format: WebhookFormat = "generic"
+    events: WebhookEvents = list(WEBHOOK_EVENTS)
+    enabled: bool = True
+
+
+class WebhookUpdateBody(Strict):
+    # Omitted fields stay as they are; an explicit null is rejected (defaults are not validated).
+    url: WebhookUrl = None  # type: ignore[assignment]
+    format: WebhookFormat = None  # type: ignore[assignment]
+    events: WebhookEvents = None  # type: ignore[assignment]
+    enabled: bool = None  # type: ignore[assignment]
+    rotate_secret: bool = False
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from appliance.availability import display_percent
 from appliance.engine.live import LiveState
 from appliance.models import Monitor
 from appliance.timeutil import iso
@@ -9,23 +10,14 @@ from appliance.timeutil import iso
 
 def percent(value: float | None) -> str | None:
     """Two decimals, as `uptime_percentage` ("99.95"); None without data."""
-    if value is None:
-        return None
-    return f"{_floor(value, 2):.2f}"
+    shown = display_percent(value, 2)
+    return None if shown is None else f"{shown:.2f}"
 
 
 def uptime_text(value: float | None) -> str | None:
     """Up to three decimals without trailing zeros, as the history stats' `uptime` ("99.9")."""
-    if value is None:
-        return None
-    text = f"{_floor(value, 3):.3f}".rstrip("0").rstrip(".")
-    return text
-
-
-def _floor(value: float, digits: int) -> float:
-    # Never round 99.996 up to "100.00": a monitor with any failure must not show 100.
-    scale = 10 ** digits
-    return int(round(value * scale, 6)) / scale
+    shown = display_percent(value, 3)
+    return None if shown is None else f"{shown:.3f}".rstrip("0").rstrip(".")
 
 
 def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None) -> dict:

@@ -9,7 +9,6 @@ own control of the overall deadline, redirects and how much is read anyway.
 from __future__ import annotations
 
 import http.client
-import select
 import socket
 import ssl
 import time
@@ -18,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from appliance import __version__
 from appliance.checkers.base import CheckerContext, CheckResult
-from appliance.checkers.netio import DeadlineExceeded, DeadlineSocket, connect, remaining
+from appliance.checkers.netio import DeadlineExceeded, DeadlineSocket, connect, remaining, tls_handshake
 
 MAX_REDIRECTS = 10
 MAX_BODY_BYTES = 4 * 1024 * 1024  # read at most this much looking for a keyword
@@ -95,7 +94,7 @@ class HttpChecker:
         try:
             if tls:
                 verify = spec.ssl_check
-                sock = _handshake(raw, self._verify if verify else self._no_verify, host, deadline)
+                sock = tls_handshake(raw, self._verify if verify else self._no_verify, host, deadline)
                 if verify:
                     cert = _cert_info(sock.getpeercert())
             conn = http.client.HTTPConnection(host, port)
@@ -121,28 +120,6 @@ class HttpChecker:
     def _fail(started: float, error: str, cert: dict | None) -> CheckResult:
         details = {"ssl": cert} if cert is not None else {}
         return CheckResult(False, (time.monotonic() - started) * 1000, error, details)
-
-
-def _handshake(sock: socket.socket, context: ssl.SSLContext, host: str, deadline: float) -> ssl.SSLSocket:
-    """TLS handshake bounded by the deadline as a whole (a peer that trickles bytes cannot stall it)."""
-    tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
-    try:
-        tls.setblocking(False)
-        while True:
-            try:
-                tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                ready = select.select([tls], [], [], remaining(deadline))[0]
-            except ssl.SSLWantWriteError:
-                ready = select.select([], [tls], [], remaining(deadline))[1]
-            if not ready:
-                raise DeadlineExceeded("timed out")
-        tls.setblocking(True)
-    except BaseException:  # the caller never sees this socket: close it here
-        tls.close()
-        raise
-    return tls
 
 
 def _body_contains(response: http.client.HTTPResponse, needle: bytes, deadline: float) -> bool:

@@ -7,7 +7,9 @@ single recv() under the timeout forever. Reads here check the remaining time bef
 from __future__ import annotations
 
 import io
+import select
 import socket
+import ssl
 import time
 
 
@@ -61,3 +63,25 @@ class DeadlineSocket:
         # http.client closes its connection as soon as a response says `Connection: close`,
         # before the body is read; the checker that opened the socket closes it when done.
         pass
+
+
+def tls_handshake(sock: socket.socket, context: ssl.SSLContext, host: str, deadline: float) -> ssl.SSLSocket:
+    """TLS handshake bounded by the deadline as a whole (a peer that trickles bytes cannot stall it)."""
+    tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    try:
+        tls.setblocking(False)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                ready = select.select([tls], [], [], remaining(deadline))[0]
+            except ssl.SSLWantWriteError:
+                ready = select.select([], [tls], [], remaining(deadline))[1]
+            if not ready:
+                raise DeadlineExceeded("timed out")
+        tls.setblocking(True)
+    except BaseException:  # the caller never sees this socket: close it here
+        tls.close()
+        raise
+    return tls

@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 
 from appliance.checkers.base import Checker, CheckResult
 from appliance.engine.live import LiveState, LiveStates
-from appliance.engine.uptime import UptimeCounter
+from appliance.engine.uptime import DowntimeLedger
 from appliance.spec import MonitorSpec
 from appliance.state import DOWN, LocationState, step, verdict
 from appliance.storage.entities import EntityStore, Transition
@@ -33,7 +33,7 @@ class Runner:
     def __init__(self, checkers: Mapping[str, Checker], history: HistoryStore, entities: EntityStore,
                  live: LiveStates, location: str, clock: Callable[[], datetime] = utcnow,
                  is_current: Callable[[MonitorSpec], bool] = lambda spec: True, quorum: float = 0.5,
-                 uptime: UptimeCounter | None = None):
+                 uptime: DowntimeLedger | None = None, on_outbox: Callable[[], None] = lambda: None):
         self.checkers = checkers
         self.history = history
         self.entities = entities
@@ -42,7 +42,8 @@ class Runner:
         self.clock = clock
         self.is_current = is_current
         self.quorum = quorum
-        self.uptime = uptime or UptimeCounter()
+        self.uptime = uptime or DowntimeLedger()
+        self.on_outbox = on_outbox  # wakes the webhook dispatcher
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._noticed: dict[tuple[int, str], datetime] = {}  # expiry dates already announced
 
@@ -60,7 +61,7 @@ class Runner:
 
     def record(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> LiveState:
         self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms, result.error))
-        self.uptime.add(spec.id, at, result.up)
+        self.uptime.seen(spec.id, at)
         with self._locks[spec.id]:
             old = self.live.get(spec.id)
             locations = dict(old.locations)
@@ -74,10 +75,17 @@ class Runner:
             new = LiveState(status=status, locations=locations, last_check=at,
                             response_time=result.response_time_ms, last_error=result.error, details=details)
             if status != old.status:
-                down_at = tuple(name for name, s in sorted(locations.items()) if s.status == DOWN)
-                self.entities.record_transition(Transition(
+                # The locations that see the new status (for "down": those that see it down).
+                seeing = tuple(name for name, s in sorted(locations.items()) if s.status == status)
+                row = self.entities.record_transition(Transition(
                     monitor_id=spec.id, old_status=old.status, new_status=status, at=at,
-                    cause=result.error or "", locations=down_at))
+                    cause=result.error or "", locations=seeing))
+                if row is not None:
+                    self.on_outbox()
+                if status == DOWN:
+                    self.uptime.went_down(spec.id, at)
+                elif old.status == DOWN:
+                    self.uptime.came_back(spec.id, at)
                 if status == DOWN or old.status == DOWN:
                     log.info("monitor %d (%s) is %s%s", spec.id, spec.name, status,
                              f": {result.error}" if result.error else "")
@@ -96,6 +104,7 @@ class Runner:
                 continue
             details = {"days_left": info["days_left"], "expires_at": iso(info["expires_at"])}
             if self.entities.record_expiry_notice(spec.id, kind, info["expires_at"], details):
+                self.on_outbox()
                 log.info("monitor %d (%s): %s expires in %d days", spec.id, spec.name,
                          "certificate" if kind == "ssl" else "domain registration", info["days_left"])
             self._noticed[(spec.id, kind)] = info["expires_at"]

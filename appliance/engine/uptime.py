@@ -1,70 +1,75 @@
-"""Rolling 24-hour uptime per monitor, kept in memory and updated on every result (O(1)), so
-the monitor list never rescans the history. Rebuilt from the history's hourly counts at start.
-
-Results are counted in hourly buckets; the oldest bucket is weighted by the part of its hour
-that is still inside the window, so the figure slides smoothly instead of jumping each hour.
+"""Rolling 24-hour availability per monitor, kept in memory so the monitor list never rescans
+history: each monitor's recent down intervals and when it was first seen, updated on
+transitions (not on every check), rebuilt from incidents and the history at start.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
-HOUR = 3600
+from appliance.availability import Interval, availability, watched_span
+
+WINDOW = timedelta(hours=24)
 
 
-class UptimeCounter:
-    def __init__(self, window_hours: int = 24):
-        self.window = window_hours * HOUR
+class DowntimeLedger:
+    def __init__(self, window: timedelta = WINDOW):
+        self.window = window
         self._lock = threading.Lock()
-        self._buckets: dict[int, dict[int, list[int]]] = {}  # monitor -> hour start -> [checks, failures]
+        self._first_seen: dict[int, datetime] = {}
+        self._down: dict[int, list[list]] = {}  # monitor -> [[start, end or None], ...]
 
-    def add(self, monitor_id: int, at: datetime, up: bool) -> None:
-        hour = int(at.timestamp()) // HOUR * HOUR
-        with self._lock:
-            buckets = self._buckets.setdefault(monitor_id, {})
-            bucket = buckets.get(hour)
-            if bucket is None:
-                bucket = buckets[hour] = [0, 0]
-                self._prune(buckets, hour)
-            bucket[0] += 1
-            if not up:
-                bucket[1] += 1
+    def seen(self, monitor_id: int, at: datetime) -> None:
+        """A result arrived (cheap: a dict lookup once the monitor is known)."""
+        if monitor_id not in self._first_seen:
+            with self._lock:
+                self._first_seen.setdefault(monitor_id, at)
 
-    def load(self, rows: Iterable[tuple[int, datetime, int, int]]) -> None:
-        """(monitor_id, hour start, checks, failures) rows, e.g. from HistoryStore.hourly_counts."""
+    def went_down(self, monitor_id: int, at: datetime) -> None:
         with self._lock:
-            for monitor_id, hour_start, checks, failures in rows:
-                hour = int(hour_start.timestamp()) // HOUR * HOUR
-                bucket = self._buckets.setdefault(monitor_id, {}).setdefault(hour, [0, 0])
-                bucket[0] += checks
-                bucket[1] += failures
+            intervals = self._down.setdefault(monitor_id, [])
+            if not intervals or intervals[-1][1] is not None:
+                intervals.append([at, None])
+            self._prune(intervals, at)
 
-    def window_counts(self, monitor_id: int, now: datetime) -> tuple[float, float]:
-        """(checks, failures) over the window ending now; the oldest hour weighted."""
-        start = now.timestamp() - self.window
-        checks = failures = 0.0
+    def came_back(self, monitor_id: int, at: datetime) -> None:
         with self._lock:
-            for hour, (c, f) in (self._buckets.get(monitor_id) or {}).items():
-                if hour + HOUR <= start:
-                    continue
-                weight = 1.0 if hour >= start else (hour + HOUR - start) / HOUR
-                checks += c * weight
-                failures += f * weight
-        return checks, failures
+            intervals = self._down.get(monitor_id)
+            if intervals and intervals[-1][1] is None:
+                intervals[-1][1] = at
+
+    def load(self, first_seen: dict[int, datetime], intervals: Iterable[tuple[int, datetime, datetime | None]]) -> None:
+        with self._lock:
+            for monitor_id, at in first_seen.items():
+                self._first_seen.setdefault(monitor_id, at)
+            for monitor_id, start, end in sorted(intervals, key=lambda row: row[1]):
+                self._down.setdefault(monitor_id, []).append([start, end])
 
     def percent(self, monitor_id: int, now: datetime) -> float | None:
-        checks, failures = self.window_counts(monitor_id, now)
-        if checks <= 0:
-            return None
-        return 100.0 * (checks - failures) / checks
-
-    def discard(self, monitor_id: int) -> None:
+        """Availability over the window ending now; None before the first result."""
         with self._lock:
-            self._buckets.pop(monitor_id, None)
+            span = watched_span(now - self.window, self._first_seen.get(monitor_id), now)
+            intervals: list[Interval] = [(s, e) for s, e in self._down.get(monitor_id, ())]
+        if span is None:
+            return None if monitor_id not in self._first_seen else self._instant(intervals)
+        return availability(intervals, *span)
 
-    def _prune(self, buckets: dict[int, list[int]], newest: int) -> None:
-        cutoff = newest - self.window - HOUR
-        for hour in [h for h in buckets if h < cutoff]:
-            del buckets[hour]
+    def forget(self, monitor_id: int) -> None:
+        with self._lock:
+            self._first_seen.pop(monitor_id, None)
+            self._down.pop(monitor_id, None)
+
+    def restart_watch(self, monitor_id: int) -> None:
+        """Paused and resumed: the time it was not watched is not counted either way."""
+        self.forget(monitor_id)
+
+    @staticmethod
+    def _instant(intervals: list[Interval]) -> float:
+        return 0.0 if intervals and intervals[-1][1] is None else 100.0
+
+    def _prune(self, intervals: list[list], now: datetime) -> None:
+        cutoff = now - self.window - timedelta(hours=1)
+        while len(intervals) > 1 and intervals[0][1] is not None and intervals[0][1] < cutoff:
+            intervals.pop(0)

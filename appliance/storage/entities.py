@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from appliance.models import Incident, Monitor, StateChange, User
 from appliance.passwords import hash_password
 from appliance.state import is_alert
-from appliance.timeutil import as_utc, naive_utc, utcnow
+from appliance.timeutil import as_utc, utcnow
 
 
 class Conflict(ValueError):
@@ -81,6 +81,10 @@ class EntityStore:
     def user_by_email(self, email: str) -> User | None:
         with self.session() as s:
             return s.exec(select(User).where(User.email == email.lower())).first()
+
+    def user_by_status_page_slug(self, slug: str) -> User | None:
+        with self.session() as s:
+            return s.exec(select(User).where(User.status_page_slug == slug)).first()
 
     def list_users(self) -> list[User]:
         with self.session() as s:
@@ -245,6 +249,16 @@ class EntityStore:
             if since is not None:
                 query = query.where((Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since))
             return list(s.exec(query.order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit)))
+
+    def down_intervals(self, since: datetime, monitor_ids: Sequence[int] | None = None
+                       ) -> list[tuple[int, datetime, datetime | None]]:
+        """(monitor_id, started_at, resolved_at or None) of incidents overlapping [since, now)."""
+        with self.session() as s:
+            query = select(Incident.monitor_id, Incident.started_at, Incident.resolved_at).where(
+                (Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since))
+            if monitor_ids is not None:
+                query = query.where(Incident.monitor_id.in_(list(monitor_ids)))
+            return [(m, as_utc(a), as_utc(b) if b else None) for m, a, b in s.exec(query.order_by(Incident.started_at))]
 
     def close_open_incidents(self, monitor_ids: Iterable[int], at: datetime) -> None:
         """Pausing a monitor ends its ongoing incident: nobody is checking any more."""

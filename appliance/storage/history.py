@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 import duckdb
 
+from appliance.storage import rollups
 from appliance.timeutil import as_utc, naive_utc
 
 log = logging.getLogger("statuscore.history")
@@ -62,6 +63,8 @@ class Summary:
     p50: float | None = None
     p95: float | None = None
     p99: float | None = None
+    rt_count: int = 0  # successful checks with a response time
+    first_at: datetime | None = None  # the first result in the range
 
     @property
     def uptime(self) -> float | None:
@@ -84,6 +87,9 @@ class HistoryStore:
         self.flush_interval = flush_interval
         self._con = duckdb.connect(self.path)
         self._con.execute(SCHEMA)
+        rollups.create(self._con)
+        self._meta = rollups.meta(self._con)
+        self._late_since: datetime | None = None  # oldest row written into an already rolled hour
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._local = threading.local()
         self._deleted: set[int] = set()
@@ -119,6 +125,17 @@ class HistoryStore:
         self._run_on_writer(lambda cur: cur.execute(
             "DELETE FROM results WHERE monitor_id IN (SELECT unnest(?::INTEGER[]))", [ids]))
 
+    def maintain(self, now: datetime, retention_days: int) -> None:
+        """Rollups, retention and compaction (see rollups.py), in order with the writes."""
+        def run(cursor):
+            late, self._late_since = self._late_since, None
+            try:
+                self._meta = rollups.maintain(cursor, naive_utc(now), retention_days, late)
+            except Exception:
+                self._late_since = late
+                raise
+        self._run_on_writer(run, timeout=600)
+
     def close(self) -> None:
         if self._stopping:
             return
@@ -148,6 +165,11 @@ class HistoryStore:
             if not pending:
                 return True
             rows = [r for r in pending if r[0] not in self._deleted] if self._deleted else pending
+            rolled = self._meta.get(rollups.HOURS_ROLLED)
+            if rolled is not None:
+                late = min((r[1] for r in rows if r[1] < rolled), default=None)
+                if late is not None and (self._late_since is None or late < self._late_since):
+                    self._late_since = late
             try:
                 appender.append_rows(rows)
                 appender.flush()
@@ -235,10 +257,37 @@ class HistoryStore:
 
     def summary(self, monitor_id: int, since: datetime, until: datetime | None = None,
                 percentiles: bool = False) -> Summary:
+        """Counts and response times over [since, until). The part older than the raw results
+        kept comes from the daily rollups (percentiles only from the raw part)."""
+        raw = self._raw_summary(monitor_id, since, until, percentiles)
+        raw_from = self._meta.get(rollups.RAW_FROM)
+        if raw_from is None or naive_utc(since) >= raw_from:
+            return raw
+        row = self._cursor().execute(
+            "SELECT sum(checks), sum(failures), sum(rt_count), sum(rt_sum), min(rt_min), max(rt_max), "
+            "min(bucket) FROM rollup_day WHERE monitor_id = ? AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE)",
+            [monitor_id, naive_utc(since), raw_from]).fetchone()
+        checks, failures, rt_count, rt_sum, rt_min, rt_max, first_day = row
+        if not checks:
+            return raw
+        raw_rt = raw.avg * raw.rt_count if raw.avg is not None else 0.0
+        count = (rt_count or 0) + raw.rt_count
+        mins = [v for v in (rt_min, raw.min) if v is not None]
+        maxs = [v for v in (rt_max, raw.max) if v is not None]
+        first = datetime(first_day.year, first_day.month, first_day.day)
+        return Summary(checks=checks + raw.checks, failures=failures + raw.failures,
+                       avg=((rt_sum or 0.0) + raw_rt) / count if count else None,
+                       min=min(mins) if mins else None, max=max(maxs) if maxs else None,
+                       p50=raw.p50, p95=raw.p95, p99=raw.p99, rt_count=count,
+                       first_at=as_utc(first) if raw.first_at is None else min(as_utc(first), raw.first_at))
+
+    def _raw_summary(self, monitor_id: int, since: datetime, until: datetime | None,
+                     percentiles: bool) -> Summary:
         extra = ", quantile_cont(response_time, [0.5, 0.95, 0.99]) FILTER (WHERE up)" if percentiles else ""
         sql = (
             "SELECT count(*), count(*) FILTER (WHERE NOT up), avg(response_time) FILTER (WHERE up), "
-            "min(response_time) FILTER (WHERE up), max(response_time) FILTER (WHERE up)" + extra +
+            "min(response_time) FILTER (WHERE up), max(response_time) FILTER (WHERE up), "
+            "count(response_time) FILTER (WHERE up), min(checked_at)" + extra +
             " FROM results WHERE monitor_id = ? AND checked_at >= ?"
         )
         params: list = [monitor_id, naive_utc(since)]
@@ -246,18 +295,37 @@ class HistoryStore:
             sql += " AND checked_at < ?"
             params.append(naive_utc(until))
         row = self._cursor().execute(sql, params).fetchone()
-        quantiles = (row[5] or [None, None, None]) if percentiles else [None, None, None]
+        quantiles = (row[7] or [None, None, None]) if percentiles else [None, None, None]
         return Summary(checks=row[0], failures=row[1], avg=row[2], min=row[3], max=row[4],
-                       p50=quantiles[0], p95=quantiles[1], p99=quantiles[2])
+                       p50=quantiles[0], p95=quantiles[1], p99=quantiles[2], rt_count=row[5],
+                       first_at=as_utc(row[6]) if row[6] is not None else None)
 
     def daily(self, monitor_id: int, since: datetime) -> list[tuple]:
         """Per UTC day: (date, checks, failures, avg response time of successful checks)."""
+        return self.daily_by_monitor([monitor_id], since).get(monitor_id, [])
+
+    def daily_by_monitor(self, monitor_ids: Sequence[int], since: datetime) -> dict[int, list[tuple]]:
+        """monitor_id -> [(UTC date, checks, failures, avg response time)] oldest first, in one
+        query: rolled days from the daily rollups, the rest from the raw results."""
+        if not monitor_ids:
+            return {}
+        rolled = self._meta.get(rollups.DAYS_ROLLED) or datetime(1970, 1, 1)
+        start = naive_utc(since)
         sql = (
-            "SELECT CAST(checked_at AS DATE) AS day, count(*), count(*) FILTER (WHERE NOT up), "
-            "avg(response_time) FILTER (WHERE up) FROM results WHERE monitor_id = ? AND checked_at >= ? "
-            "GROUP BY day ORDER BY day"
+            "SELECT monitor_id, bucket, sum(checks), sum(failures), sum(rt_sum) / nullif(sum(rt_count), 0) "
+            "FROM rollup_day WHERE monitor_id IN (SELECT unnest(?::INTEGER[])) "
+            "AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE) GROUP BY monitor_id, bucket "
+            "UNION ALL "
+            "SELECT monitor_id, CAST(checked_at AS DATE), count(*), count(*) FILTER (WHERE NOT up), "
+            "avg(response_time) FILTER (WHERE up) FROM results "
+            "WHERE monitor_id IN (SELECT unnest(?::INTEGER[])) AND checked_at >= greatest(?, ?) "
+            "GROUP BY ALL ORDER BY 1, 2"
         )
-        return self._cursor().execute(sql, [monitor_id, naive_utc(since)]).fetchall()
+        ids = list(monitor_ids)
+        out: dict[int, list[tuple]] = {}
+        for mid, day, checks, failures, avg in self._cursor().execute(sql, [ids, start, rolled, ids, start, rolled]).fetchall():
+            out.setdefault(mid, []).append((day, checks, failures, avg))
+        return out
 
     def uptime_by_monitor(self, monitor_ids: Sequence[int], since: datetime) -> dict[int, tuple[int, int]]:
         """monitor_id -> (checks, failures) since the given time."""
@@ -270,14 +338,10 @@ class HistoryStore:
         rows = self._cursor().execute(sql, [naive_utc(since), list(monitor_ids)]).fetchall()
         return {mid: (checks, failures) for mid, checks, failures in rows}
 
-    def hourly_counts(self, since: datetime) -> list[tuple[int, datetime, int, int]]:
-        """(monitor_id, hour start, checks, failures) for every hour since a time."""
-        sql = (
-            "SELECT monitor_id, date_trunc('hour', checked_at) AS hour, count(*), count(*) FILTER (WHERE NOT up) "
-            "FROM results WHERE checked_at >= ? GROUP BY monitor_id, hour"
-        )
-        rows = self._cursor().execute(sql, [naive_utc(since)]).fetchall()
-        return [(m, as_utc(h), c, f) for m, h, c, f in rows]
+    def first_seen(self, since: datetime) -> dict[int, datetime]:
+        """monitor_id -> its first result since a time (when it started being watched)."""
+        sql = "SELECT monitor_id, min(checked_at) FROM results WHERE checked_at >= ? GROUP BY monitor_id"
+        return {m: as_utc(t) for m, t in self._cursor().execute(sql, [naive_utc(since)]).fetchall()}
 
     def latest(self, since: datetime) -> dict[tuple[int, str], tuple[datetime, bool, float | None, str | None]]:
         """The newest result per (monitor, location) since a time: live state after a restart."""

@@ -75,6 +75,10 @@ class WhoisNotFound(WhoisError):
     """The registry answered: there is no registration for this name."""
 
 
+class WhoisTimeout(WhoisError):
+    """A WHOIS server did not answer in time (and nothing else answered what was asked)."""
+
+
 @dataclass(frozen=True)
 class WhoisResult:
     target: str
@@ -191,6 +195,7 @@ class WhoisCache:
 class _Failure:
     message: str
     not_found: bool
+    timed_out: bool = False
 
 
 @dataclass
@@ -268,7 +273,7 @@ class WhoisClient:
                     break
             left = deadline - time.monotonic()
             if left <= 0 or not waiting.wait(left):
-                raise WhoisError(f"no WHOIS answer for {key[1]} within {limit:g} s (another lookup of it is running)")
+                raise WhoisTimeout(f"no WHOIS answer for {key[1]} within {limit:g} s (another lookup of it is running)")
             if not use_cache:
                 hit = self.cache.get(key) or self.cache.get((*key, "failure"))
                 if hit is not None:
@@ -278,7 +283,8 @@ class WhoisClient:
                 result = self._lookup(key, deadline, limit)
             except WhoisError as exc:
                 # Kept apart from the last good answer, which stays readable as stale.
-                self.cache.put((*key, "failure"), _Failure(str(exc), isinstance(exc, WhoisNotFound)),
+                self.cache.put((*key, "failure"), _Failure(str(exc), isinstance(exc, WhoisNotFound),
+                                                         isinstance(exc, WhoisTimeout)),
                                self.error_ttl)
                 raise
             self.cache.put(key, result, self.cache_ttl, keep=self.stale_ttl)
@@ -306,14 +312,16 @@ class WhoisClient:
         answers: list[_Answer] = []
         visited: set = set()
         stopped: str | None = None
+        timed_out = False  # the chain stopped because a server did not answer in time
         for _ in range(self.max_hops):
             visited.update({host, route})
             try:
                 data, truncated = self._ask(route, target, deadline)
             except OSError as exc:
                 problem = _describe(exc, host, limit)
+                timed_out = isinstance(exc, socket.timeout)
                 if not answers:
-                    raise WhoisError(problem) from None
+                    raise (WhoisTimeout if timed_out else WhoisError)(problem) from None
                 stopped = problem
                 break
             if not data.strip():
@@ -345,7 +353,7 @@ class WhoisClient:
         # An IANA-style answer that refers onwards describes the TLD or the /8, not our target.
         data = [a for i, a in enumerate(answers) if i == len(answers) - 1 or not _IANA_REFER.search(a.text)]
         if len(data) == 1 and _IANA_REFER.search(data[0].text) and stopped:
-            raise WhoisError(stopped)
+            raise (WhoisTimeout if timed_out else WhoisError)(stopped)
         data.reverse()  # most specific first
         if kind == "ip":
             return _ip_result(target, data, common, stopped)
@@ -582,7 +590,7 @@ def _decode(data: bytes) -> str:
 
 def _unwrap(value):
     if isinstance(value, _Failure):
-        kind = WhoisNotFound if value.not_found else WhoisError
+        kind = WhoisNotFound if value.not_found else (WhoisTimeout if value.timed_out else WhoisError)
         raise kind(value.message)
     return value
 

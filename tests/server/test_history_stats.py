@@ -121,7 +121,8 @@ def test_it_lists_each_result_in_time_order_with_exact_stats(api, server, alice,
         {"checked_at": _iso(now - timedelta(minutes=2)), "status": "up", "response_time": 200, "location": "local"},
         {"checked_at": _iso(now - timedelta(minutes=1)), "status": "up", "response_time": 300, "location": "local"},
     ]
-    assert body["stats"] == {"avg": 200, "min": 100, "max": 300, "uptime": "75"}
+    # One failed check is not downtime: uptime counts the time the monitor was confirmed down.
+    assert body["stats"] == {"avg": 200, "min": 100, "max": 300, "uptime": "100"}
 
 
 def test_it_keeps_results_outside_the_window_out(api, server, alice, paused):
@@ -138,33 +139,73 @@ def test_it_keeps_results_outside_the_window_out(api, server, alice, paused):
     assert [e["response_time"] for e in hour["history"]] == [70]
     two_days = api.get(f"/api/monitors/{paused['id']}/history?hours=48", alice).json()
     assert len(two_days["history"]) == 3
-    assert two_days["stats"]["uptime"] == "66.666"  # 2 of 3, cut (not rounded up) at 3 decimals
+    assert two_days["stats"]["uptime"] == "100"  # a failed check without a confirmed down
 
     assert api.get(f"/api/monitors/{paused['id']}/stats?days=1", alice).json()["checks"] == 2
     assert api.get(f"/api/monitors/{paused['id']}/stats?days=2", alice).json()["checks"] == 3
 
 
-@pytest.mark.parametrize("checks, failures, expected", [
-    (1, 0, "100"), (1, 1, "0"), (2, 1, "50"), (8, 1, "87.5"), (1000, 1, "99.9"), (3, 2, "33.333"),
-    (20001, 1, "99.995"),
+def _incident(server, monitor_id: int, start: datetime, seconds: float | None) -> None:
+    """A confirmed outage of `seconds` (None: still ongoing), through the real transition path."""
+    entities = server.appliance.entities
+    status = entities.get_monitor(monitor_id).status
+    if status != "up":
+        entities.record_transition(Transition(monitor_id=monitor_id, old_status=status, new_status="up",
+                                              at=start - timedelta(seconds=1), cause="test"))
+    entities.record_transition(Transition(monitor_id=monitor_id, old_status="up", new_status="down",
+                                          at=start, cause="test"))
+    if seconds is not None:
+        entities.record_transition(Transition(monitor_id=monitor_id, old_status="down", new_status="up",
+                                              at=start + timedelta(seconds=seconds), cause="test"))
+
+
+# Watched for 1,000,000 s (first result then); down for `down` seconds of it. A few seconds of
+# test latency move these figures by less than the last digit shown.
+WATCHED = 1_000_000
+
+
+@pytest.mark.parametrize("down, expected", [
+    (0, "100"), (500_000, "50"), (125_000, "87.5"), (1_000, "99.9"), (666_667, "33.333"), (50, "99.995"),
 ])
-def test_it_writes_uptime_with_up_to_three_decimals(api, server, alice, paused, checks, failures, expected):
-    start = _now() - timedelta(hours=1)
-    _feed(server, [ResultRow(paused["id"], start + timedelta(microseconds=i * 100), "local", i >= failures, 10.0)
-                   for i in range(checks)])
+def test_it_writes_uptime_by_time_with_up_to_three_decimals(api, server, alice, paused, down, expected):
+    start = _now() - timedelta(seconds=WATCHED)
+    _feed(server, [ResultRow(paused["id"], start, "local", True, 10.0)])
+    if down:
+        _incident(server, paused["id"], start + timedelta(seconds=1_000), down)
     assert api.get(f"/api/monitors/{paused['id']}/stats", alice).json()["uptime"] == expected
-    if checks <= 1000:
-        assert api.get(f"/api/monitors/{paused['id']}/history", alice).json()["stats"]["uptime"] == expected
 
 
-def test_it_never_shows_100_with_a_failure(api, server, alice, paused):
-    start = _now() - timedelta(hours=1)
-    checks = 200_001  # 99.9995 % would round up to 100
-    _feed(server, [ResultRow(paused["id"], start + timedelta(microseconds=i * 10), "local", i > 0, 10.0)
-                   for i in range(checks)])
-    stats = api.get(f"/api/monitors/{paused['id']}/stats", alice).json()
-    assert stats["checks"] == checks and stats["failures"] == 1
-    assert stats["uptime"] == "99.999"
+def test_it_counts_an_ongoing_outage_up_to_now(api, server, alice, paused):
+    start = _now() - timedelta(seconds=100_000)
+    _feed(server, [ResultRow(paused["id"], start, "local", False, None)])
+    _incident(server, paused["id"], start, None)
+    assert api.get(f"/api/monitors/{paused['id']}/stats", alice).json()["uptime"] == "0"
+
+
+def test_it_never_shows_100_with_a_downtime(api, server, alice, paused):
+    start = _now() - timedelta(seconds=WATCHED)
+    _feed(server, [ResultRow(paused["id"], start, "local", True, 10.0)])
+    _incident(server, paused["id"], start + timedelta(seconds=10), 5)  # 99.9995 % would round to 100
+    assert api.get(f"/api/monitors/{paused['id']}/stats", alice).json()["uptime"] == "99.999"
+
+
+def test_it_shows_15_minutes_down_in_a_day_as_98_96_percent_whatever_the_interval(api, server, alice):
+    """Two monitors with very different intervals, both down 15 minutes of yesterday."""
+    today = _now().replace(hour=0, minute=0, second=0)
+    day = today - timedelta(days=1)
+    for interval in (10, 300):
+        monitor = api.create_monitor(alice, name=f"every {interval} s", type="http",
+                                     target="http://127.0.0.1:9/", is_active=False)
+        outage = (day + timedelta(hours=9), day + timedelta(hours=9, minutes=15))
+        rows = [ResultRow(monitor["id"], day + timedelta(seconds=t), "local",
+                          not (outage[0] <= day + timedelta(seconds=t) < outage[1]), 20.0)
+                for t in range(0, 86_400, interval)]
+        _feed(server, rows)
+        _incident(server, monitor["id"], outage[0], 15 * 60)
+        stats = api.get(f"/api/monitors/{monitor['id']}/stats?days=3", alice).json()
+        yesterday = next(d for d in stats["daily"] if d["date"] == day.date().isoformat())
+        assert yesterday["uptime"] == "98.96"
+        assert yesterday["checks"] == 86_400 // interval
 
 
 def test_it_computes_the_30_day_stats_by_hand(api, server, alice, paused):
@@ -199,22 +240,29 @@ def test_it_computes_the_30_day_stats_by_hand(api, server, alice, paused):
         times = [r.response_time for r in day_rows if r.up]
         return round(sum(times) / len(times)) if times else None
 
-    def day_uptime(day_rows):
-        return f"{100.0 * sum(r.up for r in day_rows) / len(day_rows):.2f}"
-
+    # Watched from the first result (3 days + 1 minute ago), so the 300 s outage before it does
+    # not count; down 100 s and the last minute.
+    watched = (now - in_window[0].checked_at).total_seconds()
+    expected_uptime = 100.0 * (1 - (100 + 60) / watched)
+    uptime = float(stats.pop("uptime"))
+    assert abs(uptime - expected_uptime) < 0.002
+    daily = stats.pop("daily")
     assert stats == {
-        "monitor_id": monitor_id, "days": 30, "uptime": "75",
+        "monitor_id": monitor_id, "days": 30,
         "avg": 200, "min": 100, "max": 300,
         "p50": 200, "p95": 290, "p99": 298,
         "checks": 4, "failures": 1,
         "incidents": 3, "mttr_seconds": 200,
-        "daily": [{"date": day, "uptime": day_uptime(day_rows), "avg": day_avg(day_rows), "checks": len(day_rows)}
-                  for day, day_rows in sorted(by_day.items())],
     }
+    assert [(d["date"], d["avg"], d["checks"]) for d in daily] == [
+        (day, day_avg(day_rows), len(day_rows)) for day, day_rows in sorted(by_day.items())]
+    assert all(0 <= float(d["uptime"]) <= 100 for d in daily)
 
     today = api.get(f"/api/monitors/{monitor_id}/stats?days=1", alice).json()
-    assert (today["days"], today["checks"], today["failures"], today["uptime"]) == (1, 2, 0, "100")
+    assert (today["days"], today["checks"], today["failures"]) == (1, 2, 0)
     assert (today["incidents"], today["mttr_seconds"]) == (2, 100)
+    # Watched from its first result of that day (5 h ago); down 100 s and the last minute.
+    assert abs(float(today["uptime"]) - 100.0 * (1 - 160 / (5 * 3600))) < 0.02
 
 
 def test_it_keeps_other_monitors_results_apart(api, server, alice, bob, paused):
@@ -222,5 +270,6 @@ def test_it_keeps_other_monitors_results_apart(api, server, alice, bob, paused):
     now = _now()
     _feed(server, [ResultRow(other["id"], now - timedelta(minutes=1), "local", False, None),
                    ResultRow(paused["id"], now - timedelta(minutes=1), "local", True, 10.0)])
+    _incident(server, other["id"], now - timedelta(minutes=1), None)
     assert api.get(f"/api/monitors/{paused['id']}/history", alice).json()["stats"]["uptime"] == "100"
     assert api.get(f"/api/monitors/{other['id']}/history", bob).json()["stats"]["uptime"] == "0"

@@ -145,7 +145,8 @@ def test_it_serves_the_document(api, document):
 
 def test_it_marks_exactly_the_endpoints_that_need_a_token(api, document):
     for path, item in document["paths"].items():
-        url = path.replace("{monitor_id}", "1").replace("{user_id}", "1").replace("{token}", "no-such-token")
+        url = (path.replace("{monitor_id}", "1").replace("{user_id}", "1").replace("{webhook_id}", "1")
+               .replace("{token}", "no-such-token"))
         for method, op in item.items():
             if method == "parameters":
                 continue

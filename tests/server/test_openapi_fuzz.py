@@ -2,14 +2,19 @@
 odd, gets a 5xx, and every answer has a documented status code, content type, headers and body.
 
 The appliance runs in this process on 127.0.0.1 with its check engine off, so no monitor the
-fuzzer creates is ever contacted. It is seeded with monitors of every type in every state
+fuzzer creates is ever contacted, and no webhook is sent to by the dispatcher. The one endpoint
+that sends by itself, POST /api/settings/webhooks/{id}/test, is always aimed at a fresh webhook
+of a receiver on 127.0.0.1; and the appliance's sender is wrapped so that it refuses (and the
+test reports) anything else: the fuzzer never causes traffic beyond loopback. It is seeded with monitors of every type in every state
 (up, down, pending, paused, with certificate details, history and incidents), and part of the
 generated ids are aimed at them, so the answers checked are not only 404s and empty ones.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -17,12 +22,15 @@ import schemathesis
 from schemathesis import checks
 
 from appliance.engine.live import LiveState
+from appliance.models import Delivery
+from appliance.notifiers.transport import Outcome
 from appliance.state import LocationState
 from appliance.storage.entities import Transition
 from appliance.storage.history import ResultRow
 from server.openapi import MAX_ID
 from tests.support.api import Api, User
 from tests.support.appliance import ADMIN_EMAIL, ADMIN_PASSWORD, InProcessAppliance
+from tests.support.receiver import Receiver
 
 # Bounded and repeatable: hypothesis derandomized, a few examples per operation and phase.
 MAX_EXAMPLES = 20
@@ -43,6 +51,8 @@ CHECKS = [
 ]
 MONITOR_PATH = "/api/monitors/{monitor_id}"
 USER_PATH = "/api/admin/users/{user_id}"
+WEBHOOKS = "/api/settings/webhooks"
+WEBHOOK_PATH = WEBHOOKS + "/{webhook_id}"
 
 
 class Fuzzer:
@@ -57,9 +67,11 @@ class Fuzzer:
       DELETE takes a monitor made for it instead of a seeded one.
     """
 
-    def __init__(self, api: Api, admin: User, password_user: User, victim: User, seeded: dict[str, int]):
+    def __init__(self, api: Api, admin: User, password_user: User, victim: User, seeded: dict[str, int],
+                 hooks: list[int], receiver_url: str):
         self.api, self.admin, self.password_user, self.victim = api, admin, password_user, victim
         self.seeded = sorted(seeded.values())
+        self.hooks, self.receiver_url = hooks, receiver_url
         monitors = {m["id"]: m for m in api.get("/api/monitors", admin).json()}
         self.heartbeat_token = monitors[seeded["heartbeat"]]["heartbeat_url"].rsplit("/", 1)[1]
 
@@ -82,6 +94,21 @@ class Fuzzer:
                 params["token"] = self.heartbeat_token
         elif path == USER_PATH and method == "PATCH" and _valid_id(params.get("user_id")) == self.admin.id:
             params["user_id"] = self.victim.id
+        elif path.startswith(WEBHOOK_PATH) and (hook_id := _valid_id(params.get("webhook_id"))) is not None:
+            if method == "POST" and path.endswith("/test"):
+                # The endpoint that sends: always to the loopback receiver, whatever the fuzzer
+                # did to other webhooks' URLs.
+                params["webhook_id"] = self.fresh_webhook()
+            elif method == "DELETE":
+                if hook_id % 3 or hook_id in self.hooks:
+                    params["webhook_id"] = self.fresh_webhook()
+            elif hook_id % 3:
+                params["webhook_id"] = self.hooks[hook_id % len(self.hooks)]
+
+    def fresh_webhook(self) -> int:
+        response = self.api.post(WEBHOOKS, self.admin, json={"url": self.receiver_url})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
 
     def observe(self, case, response) -> None:
         if (case.method.upper() == "POST" and case.operation.path == "/api/auth/password"
@@ -99,20 +126,48 @@ def _valid_id(value) -> int | None:
 
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory):
-    instance = InProcessAppliance(tmp_path_factory.mktemp("fuzz") / "data")
+    instance = InProcessAppliance(tmp_path_factory.mktemp("fuzz") / "data", webhook_timeout=5.0)
+    instance.refused = loopback_only(instance)
     instance.start(engine=False)
     yield instance
     instance.stop()
 
 
 @pytest.fixture(scope="module")
-def fuzzer(fuzz_target) -> Fuzzer:
+def fuzz_receiver():
+    with Receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def fuzzer(fuzz_target, fuzz_receiver) -> Fuzzer:
     api = fuzz_target.api
     admin = fuzz_target.admin()
     seeded = seed_monitors(fuzz_target)
+    hooks = seed_webhooks(fuzz_target, fuzz_receiver)
     password_user = api.create_user(admin, "password-changer@example.test")
     victim = api.create_user(admin, "victim@example.test")
-    return Fuzzer(api, admin, password_user, victim, seeded)
+    return Fuzzer(api, admin, password_user, victim, seeded, hooks, fuzz_receiver.url)
+
+
+def loopback_only(instance: InProcessAppliance) -> list[str]:
+    """Wrap the appliance's webhook sender: a URL whose host is not a loopback address is not
+    sent to but recorded in the list returned (the tests assert it stays empty)."""
+    dispatcher = instance.appliance.dispatcher
+    deliver, refused = dispatcher.deliver, []
+
+    def guarded(webhook, delivery_uuid, event_name, body):
+        try:
+            loopback = ipaddress.ip_address(urlsplit(webhook.url).hostname or "").is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            refused.append(webhook.url)
+            return Outcome(None, "not sent: the fuzz test sends only to loopback", 0)
+        return deliver(webhook, delivery_uuid, event_name, body)
+
+    dispatcher.deliver = guarded
+    return refused
 
 
 @pytest.fixture(scope="module")
@@ -144,10 +199,11 @@ def _node_id_for_schemathesis(request):
 
 @pytest.mark.slow
 @schema.parametrize()
-def test_it_answers_every_generated_request_as_documented(case, fuzzer):
+def test_it_answers_every_generated_request_as_documented(case, fuzzer, fuzz_target):
     fuzzer.aim(case)
     response = case.call_and_validate(checks=CHECKS)
     fuzzer.observe(case, response)
+    assert fuzz_target.refused == [], "the fuzzer asked the appliance to send beyond loopback"
 
 
 def test_it_answers_the_seeded_monitors_as_documented(fuzz_target, fuzzer, api_schema):
@@ -208,12 +264,71 @@ def test_it_answers_what_once_crashed_it_within_the_contract(fuzz_target, fuzzer
         assert response.json()["error"]
 
 
+def test_it_answers_the_webhook_endpoints_as_documented(fuzz_target, fuzzer, fuzz_receiver, api_schema):
+    api, admin = fuzz_target.api, fuzzer.admin
+    created = api.post(WEBHOOKS, admin, json={"url": fuzz_receiver.url, "format": "slack",
+                                              "events": ["monitor.down"], "enabled": False})
+    _conforms(api_schema, "POST", WEBHOOKS, created)
+    hook_id = created.json()["id"]
+    _conforms(api_schema, "GET", WEBHOOKS, api.get(WEBHOOKS, admin))
+    _conforms(api_schema, "PUT", WEBHOOK_PATH,
+              api.put(f"{WEBHOOKS}/{hook_id}", admin, json={"rotate_secret": True, "format": "discord"}))
+    _conforms(api_schema, "POST", WEBHOOK_PATH + "/test", api.post(f"{WEBHOOKS}/{hook_id}/test", admin))
+    fuzz_receiver.fail(1, status=502)
+    failed = api.post(f"{WEBHOOKS}/{hook_id}/test", admin)
+    _conforms(api_schema, "POST", WEBHOOK_PATH + "/test", failed)
+    assert failed.json()["delivered"] is False
+    for seeded in fuzzer.hooks + [hook_id]:
+        listed = api.get(f"{WEBHOOKS}/{seeded}/deliveries", admin)
+        _conforms(api_schema, "GET", WEBHOOK_PATH + "/deliveries", listed)
+    states = {d["state"] for hook in fuzzer.hooks for d in api.get(f"{WEBHOOKS}/{hook}/deliveries", admin).json()}
+    assert states == {"pending", "delivered", "failed"}
+    deleted = api.delete(f"{WEBHOOKS}/{hook_id}", admin)
+    assert deleted.status_code == 204
+    schema_ok = api_schema[WEBHOOK_PATH]["DELETE"]
+    schema_ok.validate_response(deleted)
+    assert fuzz_target.refused == []
+
+
+def test_it_refuses_to_send_beyond_loopback_even_when_asked(fuzz_target, fuzzer):
+    """The guard itself: a webhook test to a public address is never sent from here."""
+    api, admin = fuzz_target.api, fuzzer.admin
+    created = api.post(WEBHOOKS, admin, json={"url": "https://hooks.example.com/x"}).json()
+    try:
+        result = api.post(f"{WEBHOOKS}/{created['id']}/test", admin).json()
+        assert result["delivered"] is False and "loopback" in result["error"]
+        assert fuzz_target.refused == ["https://hooks.example.com/x"]
+    finally:
+        fuzz_target.refused.clear()
+        api.delete(f"{WEBHOOKS}/{created['id']}", admin)
+
+
 def _conforms(schema, method: str, path: str, response: requests.Response) -> None:
     assert response.status_code < 300, response.text
     schema[path][method].validate_response(response)
 
 
 # ---- seeding ------------------------------------------------------------------------------------
+
+def seed_webhooks(instance: InProcessAppliance, receiver: Receiver) -> list[int]:
+    """The admin's webhooks, one per format, all at the loopback receiver, with a delivered,
+    a failed and a pending delivery in their logs."""
+    api, admin = instance.api, instance.admin()
+    ids = []
+    for fmt in ("generic", "slack", "discord"):
+        response = api.post(WEBHOOKS, admin, json={"url": receiver.url, "format": fmt})
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    assert api.post(f"{WEBHOOKS}/{ids[0]}/test", admin).json()["delivered"] is True
+    receiver.fail(1, status=500)
+    assert api.post(f"{WEBHOOKS}/{ids[1]}/test", admin).json()["delivered"] is False
+    with instance.appliance.outbox.session() as s:  # as the (stopped) dispatcher would leave it
+        s.add(Delivery(webhook_id=ids[2], uuid="seeded-pending", event="monitor.down", body="{}", attempts=1,
+                       last_status_code=503, last_error="HTTP 503",
+                       next_attempt_at=datetime.now(timezone.utc) + timedelta(minutes=5)))
+        s.commit()
+    return ids
+
 
 def seed_monitors(instance: InProcessAppliance) -> dict[str, int]:
     """Monitors of every type and state, owned by the admin, with history and incidents; the

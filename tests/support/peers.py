@@ -166,3 +166,10 @@ class TcpListener:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+def https_peer(cert) -> HttpPeer:
+    """An HttpPeer serving TLS with a trustme LeafCert (made by the test's own CA)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(context)
+    return HttpPeer(ssl_context=context)

@@ -14,10 +14,12 @@ class WhoisServer:
 
     mode "answer" (default); "hang": read the query, then say nothing until stopped;
     "huge": send the answer followed by `huge_bytes` of filler; "close": close without answering.
+    host/port: where to listen (a loopback address; port 0: any free one).
     """
 
     def __init__(self, answers: dict[str, str] | None = None, default: str = "No match for the query.\r\n",
-                 mode: str = "answer", huge_bytes: int = 2 * 1024 * 1024, delay: float = 0.0):
+                 mode: str = "answer", huge_bytes: int = 2 * 1024 * 1024, delay: float = 0.0,
+                 host: str = "127.0.0.1", port: int = 0):
         self.answers = {k.lower(): v for k, v in (answers or {}).items()}
         self.default = default
         self.mode = mode
@@ -29,12 +31,16 @@ class WhoisServer:
         self._stop = threading.Event()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        try:
+            self.sock.bind((host, port))
+        except OSError:
+            self.sock.close()
+            raise
         self.sock.listen(64)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
-        self.address = f"127.0.0.1:{self.port}"
-        self.route = ("127.0.0.1", self.port)
+        self.address = f"{host}:{self.port}"
+        self.route = (host, self.port)
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> "WhoisServer":
@@ -221,3 +227,22 @@ def ripe_record() -> str:
         "org-type:       RIR\r\n"
         "source:         RIPE\r\n"
     )
+
+
+def servers_on_one_port(answers: dict[str, dict[str, str]], attempts: int = 20) -> dict[str, WhoisServer]:
+    """One WhoisServer per loopback address (`{"127.0.0.2": {query: answer}, ...}`), all on the same
+    port, as referred WHOIS servers share port 43: a port free on every one of the addresses.
+    The servers are not started yet (enter each, e.g. with an ExitStack)."""
+    hosts = list(answers)
+    for _ in range(attempts):
+        first = WhoisServer(answers[hosts[0]], host=hosts[0])
+        made = {hosts[0]: first}
+        try:
+            for host in hosts[1:]:
+                made[host] = WhoisServer(answers[host], host=host, port=first.port)
+        except OSError:  # taken on one of the other addresses: try another port
+            for server in made.values():
+                server.sock.close()
+            continue
+        return made
+    raise RuntimeError(f"no port free on all of {', '.join(hosts)} after {attempts} attempts")

@@ -1,0 +1,144 @@
+"""Dispatcher: turns outbox rows (StateChange) into webhook deliveries and sends them.
+
+- Fan-out claims each StateChange once and writes its deliveries in the same transaction.
+- Each webhook gets its deliveries in order; its oldest pending one is claimed (compare-and-set
+  with a lease), posted with a timeout on a small thread pool, and either finished or scheduled
+  again with exponential backoff (15 s, 45 s, 135 s, 405 s: 5 attempts over ~10 minutes).
+  A 4xx answer is permanent: retrying the same body will not help.
+- A slow receiver holds one pool thread for at most the timeout and delays only its own
+  webhook; checks never wait for notifications.
+- On start, claims left by a previous (killed) process are released and sending resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import uuid
+from datetime import datetime, timedelta
+from typing import Callable
+
+from appliance.engine.scheduler import WorkerPool
+from appliance.models import Delivery
+from appliance.notifiers import Event, render, signature
+from appliance.notifiers.transport import Outcome, post
+from appliance.storage.outbox import Fanout, OutboxStore
+from appliance.timeutil import utcnow
+
+log = logging.getLogger("statuscore.webhooks")
+
+BACKOFF_SECONDS = (15, 45, 135, 405)  # waits after attempts 1-4; attempt 5 is the last
+MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
+
+
+def next_attempt_delay(attempts: int) -> float | None:
+    """Seconds to wait after `attempts` failed attempts, or None when there is no next one."""
+    return BACKOFF_SECONDS[attempts - 1] if 1 <= attempts < MAX_ATTEMPTS else None
+
+
+class Dispatcher:
+    def __init__(self, outbox: OutboxStore, make_event: Callable[[Fanout], Event], *,
+                 timeout: float = 10.0, workers: int = 8, ca_file: str | None = None,
+                 clock: Callable[[], datetime] = utcnow, poll_seconds: float = 1.0):
+        self.outbox = outbox
+        self.make_event = make_event
+        self.timeout = timeout
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self._workers = workers
+        self._tls = ssl.create_default_context()
+        if ca_file:
+            self._tls.load_verify_locations(cafile=ca_file)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: WorkerPool | None = None
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self.outbox.release_claims()
+        self._pool = WorkerPool(self._workers, name="webhook")
+        self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.stop()
+
+    def wake(self) -> None:
+        """Something was written to the outbox: look now rather than at the next poll."""
+        self._wake.set()
+
+    # ---- one pass (also called directly by tests) --------------------------------------------
+    def run_once(self) -> None:
+        for change_id in self.outbox.unprocessed_changes():
+            self.outbox.fan_out(change_id, self._deliveries_for)
+        for delivery_id in self.outbox.due(self.clock()):
+            with self._lock:
+                if delivery_id in self._in_flight:
+                    continue
+            claimed = self.outbox.claim(delivery_id, self.clock(), lease_seconds=self.timeout + 30)
+            if claimed is None:
+                continue
+            with self._lock:
+                self._in_flight.add(delivery_id)
+            if self._pool is not None:
+                self._pool.submit(self._send, *claimed)
+            else:
+                self._send(*claimed)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # the database may be busy or full: try again next round
+                log.exception("webhook dispatch failed; retrying in %.0f s", self.poll_seconds)
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    # ---- building and sending ----------------------------------------------------------------
+    def _deliveries_for(self, fanout: Fanout) -> list[Delivery]:
+        event = self.make_event(fanout)
+        return [Delivery(webhook_id=hook.id, uuid=str(uuid.uuid4()), event=event.name,
+                         body=render(hook.format, event), next_attempt_at=self.clock())
+                for hook in fanout.webhooks]
+
+    def _send(self, delivery: Delivery, webhook) -> None:
+        try:
+            if webhook is None or not webhook.enabled:
+                self.outbox.finish_attempt(delivery.id, self.clock(), None, "the webhook is disabled",
+                                           0, None, "failed")
+                return
+            outcome = self.deliver(webhook, delivery.uuid, delivery.event, delivery.body)
+            now = self.clock()
+            if outcome.ok:
+                final, next_at = "delivered", None
+            elif outcome.permanent:
+                final, next_at = "failed", None
+            else:
+                delay = next_attempt_delay(delivery.attempts)
+                final = None if delay is not None else "failed"
+                next_at = now + timedelta(seconds=delay) if delay is not None else None
+            self.outbox.finish_attempt(delivery.id, now, outcome.status_code, outcome.error,
+                                       outcome.duration_ms, next_at, final)
+            if final == "failed":
+                log.warning("webhook %d gave up on %s after %d attempt(s): %s; check the receiver URL",
+                            webhook.id, delivery.event, delivery.attempts, outcome.error)
+        finally:
+            with self._lock:
+                self._in_flight.discard(delivery.id)
+            self._wake.set()  # the webhook's next delivery may go now
+
+    def deliver(self, webhook, delivery_uuid: str, event_name: str, body: str) -> Outcome:
+        data = body.encode("utf-8")
+        headers = {"X-StatusCore-Event": event_name, "X-StatusCore-Delivery": delivery_uuid}
+        if webhook.format == "generic":
+            headers["X-StatusCore-Signature"] = signature(webhook.secret, data)
+        return post(webhook.url, data, headers, self.timeout, self._tls)

@@ -1,0 +1,86 @@
+"""Statistics of one monitor over a window: check counts and response times from the history,
+availability by time from its incidents (availability.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from appliance.availability import availability, daily_availability, watched_span
+from appliance.storage.entities import EntityStore
+from appliance.storage.history import HistoryStore, Summary
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    uptime: float | None
+    avg: float | None
+    checks: int
+
+
+@dataclass(frozen=True)
+class Report:
+    summary: Summary
+    uptime: float | None
+    incidents: int
+    mttr_seconds: float | None
+    daily: list[DayFigures]
+
+
+def watched_since(summary: Summary, created_at: datetime | None, since: datetime) -> datetime | None:
+    """Where the watched part of a window starts: the window start for a monitor that already
+    existed then; otherwise its first result (the wait for the first verdict is not uptime)."""
+    if not summary.checks or summary.first_at is None:
+        return None
+    if created_at is not None and created_at <= since:
+        return since
+    return summary.first_at
+
+
+def window_uptime(history: HistoryStore, entities: EntityStore, monitor_id: int, since: datetime,
+                  now: datetime, summary: Summary | None = None, created_at: datetime | None = None) -> float | None:
+    summary = summary or history.summary(monitor_id, since)
+    span = watched_span(since, watched_since(summary, created_at, since), now)
+    if span is None:
+        return None
+    intervals = [(a, b) for _, a, b in entities.down_intervals(since, [monitor_id])]
+    return availability(intervals, *span)
+
+
+def monitor_report(history: HistoryStore, entities: EntityStore, monitor_id: int, days: int,
+                   now: datetime, created_at: datetime | None = None) -> Report:
+    since = now - timedelta(days=days)
+    summary = history.summary(monitor_id, since, percentiles=True)
+    intervals = [(a, b) for _, a, b in entities.down_intervals(since, [monitor_id])]
+    first = watched_since(summary, created_at, since)
+    span = watched_span(since, first, now)
+    incidents = entities.incidents([monitor_id], since=since, limit=100_000)
+    durations = [(i.resolved_at - i.started_at).total_seconds() for i in incidents if i.resolved_at]
+    rows = history.daily(monitor_id, since)
+    per_day = daily_availability(intervals, [row[0] for row in rows], first, now)
+    return Report(
+        summary=summary,
+        uptime=availability(intervals, *span) if span else None,
+        incidents=len(incidents),
+        mttr_seconds=sum(durations) / len(durations) if durations else None,
+        daily=[DayFigures(day, per_day.get(day), avg, checks) for day, checks, _failures, avg in rows],
+    )
+
+
+def daily_uptimes(history: HistoryStore, entities: EntityStore, monitor_ids: list[int], days: list[date],
+                  now: datetime) -> dict[int, dict[date, float | None]]:
+    """Per monitor, the availability of each of the given UTC days that has results."""
+    if not monitor_ids or not days:
+        return {}
+    since = datetime(days[0].year, days[0].month, days[0].day, tzinfo=now.tzinfo)
+    rows = history.daily_by_monitor(monitor_ids, since)
+    first = history.first_seen(since)
+    down: dict[int, list] = {}
+    for monitor_id, a, b in entities.down_intervals(since, monitor_ids):
+        down.setdefault(monitor_id, []).append((a, b))
+    out = {}
+    for monitor_id in monitor_ids:
+        seen_days = [row[0] for row in rows.get(monitor_id, [])]
+        out[monitor_id] = daily_availability(down.get(monitor_id, []), seen_days, first.get(monitor_id), now)
+    return out

@@ -1,0 +1,321 @@
+"""Admin (administrators only): user accounts, locations and probes, the check engine's health."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import (Button, Checkbox, DataTable, Footer, Header, Input, Label, Select, Static,
+                             TabbedContent, TabPane)
+
+from console.client import ApiError
+from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available
+from console.screens.settings import show_field_errors
+from console.widgets import ConnectionBanner
+from console.widgets.status import ago, short_time
+
+
+class UserForm(ConsoleModal):
+    """Create or edit a user account; dismisses with the saved user, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save", priority=True)]
+
+    def __init__(self, user: dict | None = None):
+        super().__init__()
+        self.user = user
+
+    def compose(self) -> ComposeResult:
+        user = self.user or {}
+        with Vertical(classes="dialog"):
+            yield Static(f"Edit {user['email']}" if self.user else "New user", classes="panel-title")
+            yield Static("", id="user-error", classes="form-error")
+            yield Label("Email")
+            yield Input(user.get("email", ""), id="email")
+            yield Static("", id="email-error", classes="field-error")
+            yield Label("Password" + (" (blank: unchanged)" if self.user else " (at least 8 characters)"))
+            yield Input("", id="password", password=True)
+            yield Static("", id="password-error", classes="field-error")
+            yield Label("Full name")
+            yield Input(user.get("fullName", ""), id="full_name")
+            yield Static("", id="full_name-error", classes="field-error")
+            yield Label("Subscription tier")
+            yield Select([("free", "free"), ("pro", "pro")], value=user.get("subscriptionTier", "free"),
+                         allow_blank=False, id="subscription_tier")
+            yield Static("", id="subscription_tier-error", classes="field-error")
+            yield Checkbox("Administrator", bool(user.get("isAdmin")), id="is_admin")
+            yield Static("", id="is_admin-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        fields = {
+            "email": self.query_one("#email", Input).value.strip(),
+            "password": self.query_one("#password", Input).value,
+            "full_name": self.query_one("#full_name", Input).value.strip(),
+            "subscription_tier": self.query_one("#subscription_tier", Select).value,
+            "is_admin": self.query_one("#is_admin", Checkbox).value,
+        }
+        if self.user:
+            before = {"email": self.user.get("email"), "full_name": self.user.get("fullName"),
+                      "subscription_tier": self.user.get("subscriptionTier"), "is_admin": self.user.get("isAdmin")}
+            changes = {k: v for k, v in fields.items() if k != "password" and v != before.get(k)}
+            if fields["password"]:
+                changes["password"] = fields["password"]
+            if not changes:
+                self.dismiss(None)
+                return
+            self.call_api("save", self.client.update_user, self.user["id"], changes)
+        else:
+            self.call_api("save", self.client.create_user, **fields)
+
+    def done_save(self, user: dict) -> None:
+        self.dismiss(user)
+
+    def failed_save(self, error: ApiError) -> bool:
+        if error.status in (400, 409) or error.details:
+            show_field_errors(self, error, "user-error")
+            return True
+        return False
+
+
+class ProbeForm(ConsoleModal):
+    """Register a remote probe; dismisses with {name, display_name, token} or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Register", priority=True)]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Register a probe", classes="panel-title")
+            yield Static("", id="probe-error", classes="form-error")
+            yield Label("Location name (e.g. eu-frankfurt)")
+            yield Input(id="name")
+            yield Static("", id="name-error", classes="field-error")
+            yield Label("Display name (e.g. EU (Frankfurt))")
+            yield Input(id="display_name")
+            yield Static("", id="display_name-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Register (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        self._name = self.query_one("#name", Input).value.strip()
+        self.call_api("save", self.client.register_probe, self._name,
+                      self.query_one("#display_name", Input).value.strip() or None)
+
+    def done_save(self, answer: dict) -> None:
+        self.dismiss({"name": self._name, **(answer or {})})
+
+    def failed_save(self, error: ApiError) -> bool:
+        if error.status in (400, 409) or error.details:
+            show_field_errors(self, error, "probe-error")
+            return True
+        if not_available(error):
+            self.query_one("#probe-error", Static).update(f"✖ Probes are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+
+class ProbeTokenDialog(ConsoleModal):
+    """The new probe's token, shown once, with the command that starts the probe."""
+
+    BINDINGS = [Binding("escape,enter", "close", "Close")]
+
+    def __init__(self, server_url: str, probe: dict):
+        super().__init__()
+        self.server_url = server_url
+        self.probe = probe
+
+    def compose(self) -> ComposeResult:
+        token = self.probe.get("token", "?")
+        with Vertical(classes="dialog"):
+            yield Static(f"Probe “{self.probe.get('name')}” registered", classes="panel-title")
+            yield Static("Its token is shown only now. Start the probe on the remote machine with:")
+            yield Static(Text(f"statuscore probe --server {self.server_url} --token {token} "
+                              f"--location {self.probe.get('name')}", style="bold"), id="probe-command")
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_button_pressed(self, _event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class AdminScreen(ConsoleScreen):
+    PALETTE_GROUP = "Admin"
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
+        Binding("n", "new", "New", tooltip="New user (Users tab) or register a probe (Probes tab)"),
+        Binding("e", "edit", "Edit user", tooltip="Edit the selected user"),
+        Binding("d", "delete", "Delete user", tooltip="Delete the selected user and all their data"),
+        Binding("r", "refresh", "Refresh", tooltip="Reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ConnectionBanner()
+        yield Static("", id="admin-notice", classes="notice")
+        with TabbedContent(initial="users-tab"):
+            with TabPane("Users", id="users-tab"):
+                yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
+            with TabPane("Probes", id="probes-tab"):
+                with Vertical(classes="tab-body"):
+                    yield Static("", id="probes-notice", classes="notice")
+                    yield DataTable(id="locations", cursor_type="row", zebra_stripes=True)
+            with TabPane("Engine", id="engine-tab"):
+                yield Static("", id="engine", classes="tab-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#users", DataTable).add_columns("ID", "Email", "Name", "Tier", "Admin", "Created")
+        self.query_one("#locations", DataTable).add_columns("Name", "Display name", "Online", "Last seen")
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self.call_api("users", self.client.list_users)
+        self.call_api("locations", self.client.list_locations)
+        self.call_api("engine", self.client.engine_status)
+
+    def on_tabbed_content_tab_activated(self, _event) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        try:
+            active = self.query_one(TabbedContent).active
+        except Exception:  # noqa: BLE001 - not composed yet
+            return True
+        if action in ("edit", "delete"):
+            return active == "users-tab"
+        if action == "new":
+            return active in ("users-tab", "probes-tab")
+        return True
+
+    # ---- users ----------------------------------------------------------------------------------
+    def done_users(self, users: list[dict]) -> None:
+        self.users = list(users)
+        table = self.query_one("#users", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for user in self.users:
+            table.add_row(str(user.get("id")), user.get("email") or "", user.get("fullName") or "",
+                          user.get("subscriptionTier") or "",
+                          Text("✔ admin", style="bold") if user.get("isAdmin") else "",
+                          short_time(user.get("createdAt")), key=str(user.get("id")))
+        if self.users:
+            table.move_cursor(row=min(row, len(self.users) - 1))
+
+    def failed_users(self, error: ApiError) -> bool:
+        if error.status == 403:
+            self.query_one("#admin-notice", Static).update("This needs an administrator account.")
+            return True
+        return False
+
+    def _selected_user(self) -> dict | None:
+        table = self.query_one("#users", DataTable)
+        if not self.users or not 0 <= table.cursor_row < len(self.users):
+            self.notify("Select a user first.", severity="warning")
+            return None
+        return self.users[table.cursor_row]
+
+    def action_new(self) -> None:
+        if self.query_one(TabbedContent).active == "probes-tab":
+            self.app.push_screen(ProbeForm(), self._probe_registered)
+        else:
+            self.app.push_screen(UserForm(), self._user_saved)
+
+    def action_edit(self) -> None:
+        user = self._selected_user()
+        if user:
+            self.app.push_screen(UserForm(user), self._user_saved)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "users":
+            event.stop()
+            self.action_edit()
+
+    def _user_saved(self, user: dict | None) -> None:
+        if user:
+            self.notify(f"Saved {user.get('email')}.")
+            self.call_api("users", self.client.list_users)
+
+    def action_delete(self) -> None:
+        from console.screens.confirm import ConfirmDialog
+
+        user = self._selected_user()
+        if not user:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_api("user_deleted", self.client.delete_user, user["id"])
+
+        self.app.push_screen(ConfirmDialog(f"Delete {user.get('email')} with all their monitors and history?",
+                                           confirm="Delete"), confirmed)
+
+    def done_user_deleted(self, _none) -> None:
+        self.notify("User deleted.")
+        self.call_api("users", self.client.list_users)
+
+    # ---- probes -----------------------------------------------------------------------------
+    def done_locations(self, locations: list[dict]) -> None:
+        table = self.query_one("#locations", DataTable)
+        table.clear()
+        now = self.console_app.clock()
+        for location in locations:
+            online = location.get("online")
+            table.add_row(location.get("name") or "", location.get("display_name") or "",
+                          Text("▲ online" if online else "▼ offline", style="green" if online else "red"),
+                          ago(location.get("last_seen"), now), key=location.get("name"))
+        self.query_one("#probes-notice", Static).update("" if locations else "No locations reported.")
+
+    def failed_locations(self, error: ApiError) -> bool:
+        if not_available(error):
+            self.query_one("#probes-notice", Static).update(f"Locations and probes are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+    def _probe_registered(self, probe: dict | None) -> None:
+        if probe:
+            self.app.push_screen(ProbeTokenDialog(self.client.server_url, probe))
+            self.call_api("locations", self.client.list_locations)
+
+    # ---- engine -------------------------------------------------------------------------------
+    def done_engine(self, status: dict) -> None:
+        text = Text()
+        for key, value in status.items():
+            text.append(f"{key.replace('_', ' '):<24}", style="dim")
+            text.append(f"{value if value is not None else '—'}\n")
+        self.query_one("#engine", Static).update(text)
+
+    def failed_engine(self, error: ApiError) -> bool:
+        if error.status in (403, 404):
+            self.query_one("#engine", Static).update(
+                "Engine status needs an administrator account." if error.status == 403
+                else f"Engine status is {NOT_AVAILABLE}.")
+            return True
+        return False

@@ -1,0 +1,163 @@
+"""Log in (server URL, email, password; optionally remember the token in a 0600 file), and the
+change-password dialog."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+
+from console.client import ApiClient, ApiError, normalize_url
+from console.screens.base import ConsoleModal, ConsoleScreen
+
+
+def _login(client: ApiClient, email: str, password: str) -> dict:
+    client.login(email, password)
+    return client.me()  # the full user (isAdmin, statusPageSlug)
+
+
+class LoginScreen(ConsoleScreen):
+    PALETTE_GROUP = "Login"
+    BINDINGS = [Binding("ctrl+s", "submit", "Log in", priority=True)]
+
+    def __init__(self, email: str | None = None, password: str | None = None, auto: str | None = None,
+                 message: str | None = None):
+        super().__init__()
+        self.initial_email = email or ""
+        self.initial_password = password or ""
+        self.auto = auto
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Center():
+            with Vertical(id="login-box", classes="panel"):
+                yield Static("StatusCore console", classes="panel-title")
+                yield Label("Server URL")
+                yield Input(self.client.server_url, id="server", placeholder="http://127.0.0.1:8080")
+                yield Label("Email")
+                yield Input(self.initial_email, id="email", placeholder="admin@example.com")
+                yield Label("Password")
+                yield Input(self.initial_password, id="password", password=True)
+                yield Checkbox("Remember me on this computer (token file, mode 0600)", id="remember")
+                yield Static(self.message or "", id="login-status", classes="form-error" if self.message else "")
+                with Horizontal(classes="buttons"):
+                    yield Button("Log in", id="login", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#password" if self.initial_email else "#email", Input).focus()
+        if self.auto == "password":
+            self.action_submit()
+        elif self.auto == "token":
+            self._status("Checking the saved session…")
+            self.call_api("resume", self.client.me)
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#login-status", Static)
+        status.update(text)
+        status.set_class(error, "form-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        order = ["server", "email", "password"]
+        if event.input.id in order[:-1] and not self.query_one("#password", Input).value:
+            self.query_one(f"#{order[order.index(event.input.id) + 1]}", Input).focus()
+            return
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "login":
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        if self.busy("login"):
+            return
+        server = normalize_url(self.query_one("#server", Input).value)
+        email = self.query_one("#email", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not server or not email or not password:
+            self._status("Enter the server URL, your email and your password.", error=True)
+            return
+        if server != self.client.server_url:
+            self.client.server_url = server
+        self._status(f"Logging in to {server}…")
+        self.query_one("#login", Button).disabled = True
+        self.call_api("login", _login, self.client, email, password)
+
+    def done_login(self, user: dict) -> None:
+        remember = self.query_one("#remember", Checkbox).value
+        self.app.call_later(self.console_app.start_session, user, remember)
+
+    def failed_login(self, error: ApiError) -> bool:
+        self.query_one("#login", Button).disabled = False
+        self._status(error.message, error=True)
+        self.query_one("#password", Input).focus()
+        return True
+
+    def done_resume(self, user: dict) -> None:
+        self.app.call_later(self.console_app.start_session, user)
+
+    def failed_resume(self, error: ApiError) -> bool:
+        self.client.logout()
+        self._status("The saved session has ended; log in again." if error.status == 401 else error.message,
+                     error=True)
+        return True
+
+
+class ChangePasswordScreen(ConsoleModal):
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Change", priority=True)]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Change your password", classes="panel-title")
+            yield Label("Current password")
+            yield Input(id="current_password", password=True)
+            yield Static("", id="current_password-error", classes="field-error")
+            yield Label("New password (at least 8 characters)")
+            yield Input(id="new_password", password=True)
+            yield Static("", id="new_password-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Change", id="save", variant="primary")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(False)
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_save(self) -> None:
+        for name in ("current_password", "new_password"):
+            self.query_one(f"#{name}-error", Static).update("")
+        self.call_api("password", self.client.change_password,
+                      self.query_one("#current_password", Input).value,
+                      self.query_one("#new_password", Input).value)
+
+    def done_password(self, _answer: dict) -> None:
+        self.notify("Password changed; other sessions must log in again.")
+        if self.console_app.token_file.exists():
+            try:
+                self.client.save_token(self.console_app.token_file)
+            except OSError:
+                pass
+        self.dismiss(True)
+
+    def failed_password(self, error: ApiError) -> bool:
+        if error.status != 400:
+            return False
+        shown = False
+        for name, problem in error.details.items():
+            for widget in self.query(f"#{name}-error"):
+                widget.update(problem)
+                shown = True
+        if not shown:
+            self.notify(error.message, severity="error")
+        return True

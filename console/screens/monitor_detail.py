@@ -1,0 +1,247 @@
+"""One monitor: its configuration, a response-time chart of the last hours (history), uptime
+figures (stats), incidents and anomalies (insights)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from console.client import ApiError
+from console.screens.base import ConsoleScreen
+from console.widgets import ConnectionBanner, ResponseChart
+from console.widgets.status import (ago, duration, locations_text, millis, percent, short_time,
+                                    status_text, uptime_style)
+
+RANGES = (1, 6, 24, 72, 168)
+
+
+class MonitorDetailScreen(ConsoleScreen):
+    PALETTE_GROUP = "Monitor"
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
+        Binding("e", "edit", "Edit", tooltip="Edit this monitor"),
+        Binding("d", "delete", "Delete", tooltip="Delete this monitor (asks first)"),
+        Binding("a", "toggle_active", "Pause/Resume", tooltip="Pause or resume checking"),
+        Binding("p", "toggle_public", "Public", tooltip="Show or hide on the status page"),
+        Binding("h", "range", "Hours", tooltip="Chart range: 1, 6, 24, 72 or 168 hours"),
+        Binding("m", "mtr", "MTR", tooltip="Run an MTR report to the target"),
+        Binding("r", "refresh", "Refresh", tooltip="Reload now"),
+    ]
+
+    def __init__(self, monitor: dict, hours: int = 24):
+        super().__init__()
+        self.monitor = monitor
+        self.monitor_id = monitor["id"]
+        self.hours = hours
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ConnectionBanner()
+        yield Static(id="headline")
+        with Horizontal(id="detail-top"):
+            yield Static(id="facts", classes="panel")
+            yield Static(id="figures", classes="panel")
+        yield ResponseChart(id="chart", classes="panel")
+        with Horizontal(id="detail-lists"):
+            with Vertical(classes="panel"):
+                yield Static("Incidents", classes="panel-title")
+                yield DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
+            with Vertical(classes="panel"):
+                yield Static("Anomalies", classes="panel-title")
+                yield DataTable(id="anomalies", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        incidents = self.query_one("#incidents", DataTable)
+        incidents.add_columns("Status", "Started", "Duration", "Cause")
+        anomalies = self.query_one("#anomalies", DataTable)
+        anomalies.add_columns("Detected", "Kind", "Severity", "Message")
+        self.show_monitor(self.monitor)
+        self.refresh_data()
+        self.set_interval(self.console_app.refresh_interval * 2, self._tick)
+
+    def _tick(self) -> None:
+        if self.app.screen is self and not self.console_app.offline:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        if not self.busy("history"):
+            self.call_api("history", self.client.history, self.monitor_id, self.hours)
+        if not self.busy("stats"):
+            self.call_api("stats", self.client.stats, self.monitor_id, 30)
+        if not self.busy("insights"):
+            self.call_api("insights", self.client.insights, self.monitor_id)
+
+    # ---- showing ------------------------------------------------------------------------------
+    def show_monitor(self, monitor: dict) -> None:
+        self.monitor = monitor
+        headline = Text()
+        headline.append_text(status_text(monitor.get("status")))
+        headline.append(f"  {monitor.get('name')}", style="bold")
+        headline.append(f"  {monitor.get('type')}  {monitor.get('target') or ''}", style="dim")
+        if monitor.get("public_status"):
+            headline.append("  ◉ public", style="cyan")
+        if monitor.get("in_maintenance"):
+            headline.append("  ⚒ in maintenance", style="yellow")
+        self.query_one("#headline", Static).update(headline)
+
+        facts = Text()
+        now = self.console_app.clock()
+
+        def line(label: str, value, style: str = "") -> None:
+            facts.append(f"{label:<16}", style="dim")
+            if isinstance(value, Text):
+                facts.append_text(value)
+            else:
+                facts.append(str(value), style=style)
+            facts.append("\n")
+
+        line("Response time", millis(monitor.get("response_time")))
+        line("Last check", f"{ago(monitor.get('last_check'), now)}  ({short_time(monitor.get('last_check'))})")
+        line("Locations", locations_text(monitor.get("location_status")))
+        line("Every", f"{monitor.get('interval')} s, timeout {monitor.get('timeout')} s, "
+                      f"retries {monitor.get('retries')}")
+        if monitor.get("port"):
+            line("Port", monitor["port"])
+        if monitor.get("keyword"):
+            line("Keyword", monitor["keyword"])
+        if monitor.get("expected_status"):
+            line("Expects status", monitor["expected_status"])
+        ssl = monitor.get("ssl")
+        if ssl:
+            valid = "valid" if ssl.get("valid") else "INVALID"
+            line("Certificate", f"{valid}, {ssl.get('days_left')} days left ({ssl.get('issuer') or '?'})",
+                 "green" if ssl.get("valid") else "red")
+        domain = monitor.get("domain")
+        if domain:
+            line("Domain", f"{domain.get('days_left')} days left ({domain.get('registrar') or '?'})")
+        if monitor.get("heartbeat_url"):
+            line("Heartbeat URL", self.client.server_url + monitor["heartbeat_url"])
+            line("Grace", f"{monitor.get('grace')} s")
+        if monitor.get("last_error"):
+            line("Last error", monitor["last_error"], "red")
+        self.query_one("#facts", Static).update(facts)
+
+    def done_history(self, answer: dict) -> None:
+        if answer.get("monitor"):
+            self.show_monitor(answer["monitor"])
+        until = self.console_app.clock()
+        chart = self.query_one(ResponseChart)
+        chart.set_data(answer.get("history") or [], until - timedelta(hours=self.hours), until)
+        self._history_stats = answer.get("stats") or {}
+        self._show_figures()
+
+    def done_stats(self, stats: dict) -> None:
+        self._stats = stats
+        self._show_figures()
+
+    def _show_figures(self) -> None:
+        figures = Text()
+        history = getattr(self, "_history_stats", {}) or {}
+        stats = getattr(self, "_stats", {}) or {}
+
+        def line(label: str, value: str, style: str = "") -> None:
+            figures.append(f"{label:<18}", style="dim")
+            figures.append(value + "\n", style=style)
+
+        uptime24 = self.monitor.get("uptime_percentage")
+        line("Uptime 24 h", percent(uptime24), uptime_style(uptime24))
+        if history and self.hours != 24:
+            line(f"Uptime {self.hours} h", percent(history.get("uptime")), uptime_style(history.get("uptime")))
+        if history:
+            line(f"Avg/min/max {self.hours}h", f"{millis(history.get('avg'))} / {millis(history.get('min'))} / "
+                                     f"{millis(history.get('max'))}")
+        if stats:
+            line(f"Uptime {stats.get('days', 30)} d", percent(stats.get("uptime")), uptime_style(stats.get("uptime")))
+            line("p50 / p95 / p99", f"{millis(stats.get('p50'))} / {millis(stats.get('p95'))} / "
+                                    f"{millis(stats.get('p99'))}")
+            line("Checks / failed", f"{stats.get('checks', 0)} / {stats.get('failures', 0)}")
+            line("Incidents / MTTR", f"{stats.get('incidents', 0)} / {duration(stats.get('mttr_seconds'))}")
+        self.query_one("#figures", Static).update(figures)
+
+    def done_insights(self, insights: dict) -> None:
+        incidents = self.query_one("#incidents", DataTable)
+        incidents.clear()
+        for incident in insights.get("incidents") or []:
+            ongoing = incident.get("status") == "ongoing"
+            incidents.add_row(
+                Text("▼ ongoing" if ongoing else "▲ resolved", style="bold red" if ongoing else "green"),
+                short_time(incident.get("started_at")),
+                duration(incident.get("duration_seconds")),
+                incident.get("cause") or "",
+                key=str(incident.get("id")))
+        anomalies = self.query_one("#anomalies", DataTable)
+        anomalies.clear()
+        for anomaly in insights.get("anomalies") or []:
+            anomalies.add_row(short_time(anomaly.get("detected_at")), anomaly.get("kind") or "",
+                              str(anomaly.get("severity") or ""), anomaly.get("message") or "",
+                              key=str(anomaly.get("id")))
+
+    def failed_history(self, error: ApiError) -> bool:
+        return self._gone(error)
+
+    def failed_stats(self, error: ApiError) -> bool:
+        return self._gone(error)
+
+    def failed_insights(self, error: ApiError) -> bool:
+        return self._gone(error)
+
+    def _gone(self, error: ApiError) -> bool:
+        if error.status == 404 and self.app.screen is self:
+            self.notify("This monitor no longer exists.", severity="warning")
+            self.dismiss(None)
+            return True
+        return error.status == 404
+
+    # ---- actions ------------------------------------------------------------------------------
+    def action_range(self) -> None:
+        index = RANGES.index(self.hours) if self.hours in RANGES else 0
+        self.hours = RANGES[(index + 1) % len(RANGES)]
+        self.notify(f"Chart: the last {self.hours} hours.")
+        self.call_api("history", self.client.history, self.monitor_id, self.hours)
+
+    def action_edit(self) -> None:
+        from console.screens.monitor_form import MonitorFormScreen
+
+        def saved(monitor: dict | None) -> None:
+            if monitor:
+                self.show_monitor(monitor)
+                self.refresh_data()
+
+        self.app.push_screen(MonitorFormScreen(self.monitor), saved)
+
+    def action_delete(self) -> None:
+        from console.screens.confirm import ConfirmDialog
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_api("delete", self.client.delete_monitor, self.monitor_id)
+
+        self.app.push_screen(ConfirmDialog(f"Delete monitor “{self.monitor['name']}” and all its history?",
+                                           confirm="Delete"), confirmed)
+
+    def done_delete(self, _none) -> None:
+        self.notify(f"Deleted “{self.monitor['name']}”.")
+        self.dismiss("deleted")
+
+    def action_toggle_active(self) -> None:
+        self.call_api("changed", self.client.toggle_monitor, self.monitor_id, not self.monitor.get("is_active", True))
+
+    def action_toggle_public(self) -> None:
+        self.call_api("changed", self.client.set_public, self.monitor_id, not self.monitor.get("public_status"))
+
+    def done_changed(self, monitor: dict) -> None:
+        self.show_monitor(monitor)
+        self._show_figures()
+        self.notify(f"“{monitor['name']}” is now {'checked' if monitor.get('is_active') else 'paused'} and "
+                    f"{'shown on' if monitor.get('public_status') else 'hidden from'} the status page.")
+
+    def action_mtr(self) -> None:
+        from console.screens.tools import ToolsScreen
+
+        self.app.push_screen(ToolsScreen(monitor_id=self.monitor_id, run_mtr=True))

@@ -1,0 +1,230 @@
+"""Create or edit a monitor. The server validates; its `details` appear under each field."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
+
+from console.client import ApiError
+from console.screens.base import ConsoleScreen
+
+TYPES = ("http", "https", "ping", "tcp", "sip", "domain", "heartbeat")
+TARGET_HINTS = {
+    "http": "http://example.com/health",
+    "https": "https://example.com/health",
+    "ping": "host name or IP, e.g. 192.0.2.10",
+    "tcp": "host name or IP (and the port below)",
+    "sip": "host or sip:host[:port]",
+    "domain": "example.com",
+}
+# Which optional fields each type takes (the server refuses the others).
+ONLY_FOR = {
+    "target": set(TYPES) - {"heartbeat"},
+    "port": {"tcp", "sip"},
+    "ssl_check": {"https"},
+    "keyword": {"http", "https"},
+    "expected_status": {"http", "https"},
+    "grace": {"heartbeat"},
+}
+INT_FIELDS = ("port", "interval", "timeout", "retries", "grace", "expected_status")
+TEXT_FIELDS = ("name", "target", "keyword")
+CLEARABLE = {"target", "port", "grace", "keyword", "expected_status"}  # null clears them on PUT
+FIELD_LABELS = {
+    "name": "Name",
+    "type": "Type",
+    "target": "Target",
+    "port": "Port (1–65535)",
+    "interval": "Interval (seconds, ≥ 10)",
+    "timeout": "Timeout (seconds)",
+    "retries": "Retries before down",
+    "check_locations": "Locations (comma-separated, or all)",
+    "ssl_check": "Check the TLS certificate",
+    "keyword": "Keyword the body must contain (optional)",
+    "expected_status": "Expected HTTP status (optional)",
+    "grace": "Grace (seconds after the interval)",
+}
+
+
+class MonitorFormScreen(ConsoleScreen):
+    """Dismisses with the saved monitor, or None when cancelled."""
+
+    PALETTE_GROUP = "Monitor form"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True, tooltip="Save the monitor"),
+        Binding("escape", "cancel", "Cancel", tooltip="Close without saving"),
+    ]
+
+    def __init__(self, monitor: dict | None = None):
+        super().__init__()
+        self.monitor = monitor
+
+    @property
+    def editing(self) -> bool:
+        return self.monitor is not None
+
+    def _value(self, name: str, default=""):
+        if not self.monitor:
+            return default
+        value = self.monitor.get(name)
+        if name == "check_locations":
+            return ", ".join(value or ["all"])
+        return "" if value is None else str(value)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        title = f"Edit monitor “{self.monitor['name']}”" if self.monitor else "New monitor"
+        with VerticalScroll(id="form"):
+            yield Static(title, classes="panel-title")
+            yield Static("", id="form-error", classes="form-error")
+            kind = (self.monitor or {}).get("type", "https")
+            for name in ("name", "type", "target", "port", "interval", "timeout", "retries",
+                         "check_locations", "ssl_check", "keyword", "expected_status", "grace"):
+                with Vertical(id=f"field-{name}", classes="field"):
+                    if name == "ssl_check":
+                        yield Checkbox(FIELD_LABELS[name], bool((self.monitor or {}).get("ssl_check", True)),
+                                       id="ssl_check")
+                    else:
+                        yield Label(FIELD_LABELS[name], classes="field-label")
+                        if name == "type":
+                            yield Select([(t, t) for t in TYPES], value=kind, allow_blank=False, id="type",
+                                         disabled=self.editing)
+                        else:
+                            defaults = {"interval": "60", "timeout": "10", "retries": "1", "check_locations": "all"}
+                            yield Input(self._value(name, defaults.get(name, "")), id=name,
+                                        placeholder=TARGET_HINTS.get(kind, "") if name == "target" else "",
+                                        type="text")
+                    yield Static("", id=f"{name}-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_fields(self.kind)
+        self.query_one("#name", Input).focus()
+
+    @property
+    def kind(self) -> str:
+        value = self.query_one("#type", Select).value
+        return value if isinstance(value, str) else "https"
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "type":
+            self._show_fields(self.kind)
+
+    def _show_fields(self, kind: str) -> None:
+        for name, kinds in ONLY_FOR.items():
+            self.query_one(f"#field-{name}").display = kind in kinds
+        self.query_one("#target", Input).placeholder = TARGET_HINTS.get(kind, "")
+
+    # ---- saving ------------------------------------------------------------------------------
+    def collect(self) -> tuple[dict, dict[str, str]]:
+        """The request body, and problems found before asking the server (not whole numbers)."""
+        kind = self.kind
+        values: dict = {}
+        problems: dict[str, str] = {}
+        for name in TEXT_FIELDS + INT_FIELDS + ("check_locations", "ssl_check"):
+            if name in ONLY_FOR and kind not in ONLY_FOR[name]:
+                continue
+            if name == "ssl_check":
+                values[name] = self.query_one("#ssl_check", Checkbox).value
+                continue
+            text = self.query_one(f"#{name}", Input).value.strip()
+            if name == "check_locations":
+                values[name] = [part.strip() for part in text.split(",") if part.strip()] or ["all"]
+            elif name in INT_FIELDS:
+                if not text:
+                    values[name] = None
+                elif text.lstrip("-").isdigit():
+                    values[name] = int(text)
+                else:
+                    problems[name] = "must be a whole number"
+            else:
+                values[name] = text or None
+        if self.editing:
+            body = {}
+            for name, value in values.items():
+                before = self.monitor.get(name)
+                if name == "check_locations":
+                    before = list(before or ["all"])
+                if value == before:
+                    continue
+                if value is None and name not in CLEARABLE:
+                    continue
+                body[name] = value
+        else:
+            body = {"type": kind, **{k: v for k, v in values.items() if v is not None}}
+        return body, problems
+
+    def _clear_errors(self) -> None:
+        for widget in self.query(".field-error"):
+            widget.update("")
+            widget.remove_class("-shown")
+        self.query_one("#form-error", Static).update("")
+
+    def show_errors(self, message: str, details: dict[str, str]) -> None:
+        self._clear_errors()
+        first = None
+        unplaced = []
+        for field, problem in details.items():
+            name = field.split(".")[0]
+            targets = list(self.query(f"#{name}-error"))
+            if targets and self.query_one(f"#field-{name}").display:
+                targets[0].update(f"✖ {problem}")
+                targets[0].add_class("-shown")
+                first = first or name
+            else:
+                unplaced.append(f"{field}: {problem}")
+        self.query_one("#form-error", Static).update(
+            "✖ " + message + (("\n" + "\n".join(unplaced)) if unplaced else ""))
+        if first:
+            widget = self.query_one(f"#{first}")
+            widget.focus()
+            widget.scroll_visible()
+
+    def action_save(self) -> None:
+        if self.busy("save"):
+            return
+        body, problems = self.collect()
+        if problems:
+            self.show_errors("Please correct the marked fields.", problems)
+            return
+        self._clear_errors()
+        if self.editing:
+            if not body:
+                self.dismiss(self.monitor)
+                return
+            self.call_api("save", self.client.update_monitor, self.monitor["id"], body)
+        else:
+            self.call_api("save", self.client.create_monitor, body)
+        self.query_one("#save", Button).disabled = True
+
+    def done_save(self, monitor: dict) -> None:
+        verb = "Saved" if self.editing else "Created"
+        self.notify(f"{verb} monitor “{monitor['name']}”.")
+        self.dismiss(monitor)
+
+    def failed_save(self, error: ApiError) -> bool:
+        self.query_one("#save", Button).disabled = False
+        if error.status in (400, 409) or error.details:
+            self.show_errors(error.message, error.details)
+            return True
+        if error.status == 404:
+            self.notify("This monitor no longer exists.", severity="warning")
+            self.dismiss(None)
+            return True
+        return False
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        elif event.button.id == "cancel":
+            self.action_cancel()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,370 @@
+"""Settings: webhooks (create, edit, delete, enable/disable, send a test, recent deliveries) and
+the public status page (company name and slug)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import (Button, Checkbox, DataTable, Footer, Header, Input, Label, Select, Static,
+                             TabbedContent, TabPane)
+
+from console.client import ApiError
+from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available
+from console.widgets import ConnectionBanner
+from console.widgets.status import short_time
+
+FORMATS = ("generic", "slack", "discord")
+DEFAULT_EVENTS = "monitor.down, monitor.up"
+DELIVERY_COLUMNS = ("id", "event", "status", "status_code", "attempts", "created_at", "delivered_at",
+                    "next_attempt_at", "error")
+WEBHOOK_ACTIONS = {"new_webhook", "edit_webhook", "delete_webhook", "test_webhook", "deliveries",
+                   "toggle_webhook"}
+
+
+def show_field_errors(screen, error: ApiError, general_id: str) -> None:
+    """Put each `details` entry under its field (#<field>-error); the rest in #<general_id>."""
+    for widget in screen.query(".field-error"):
+        widget.update("")
+        widget.remove_class("-shown")
+    unplaced = []
+    for field, problem in error.details.items():
+        targets = list(screen.query(f"#{field.split('.')[0]}-error"))
+        if targets:
+            targets[0].update(f"✖ {problem}")
+            targets[0].add_class("-shown")
+        else:
+            unplaced.append(f"{field}: {problem}")
+    screen.query_one(f"#{general_id}", Static).update(
+        "✖ " + error.message + ("\n" + "\n".join(unplaced) if unplaced else ""))
+
+
+class WebhookForm(ConsoleModal):
+    """Dismisses with the saved webhook, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save", priority=True)]
+
+    def __init__(self, webhook: dict | None = None):
+        super().__init__()
+        self.webhook = webhook
+
+    def compose(self) -> ComposeResult:
+        hook = self.webhook or {}
+        with Vertical(classes="dialog"):
+            yield Static("Edit webhook" if self.webhook else "New webhook", classes="panel-title")
+            yield Static("", id="webhook-error", classes="form-error")
+            yield Label("URL (receives a POST on each status change)")
+            yield Input(hook.get("url", ""), id="url", placeholder="https://hooks.example.com/statuscore")
+            yield Static("", id="url-error", classes="field-error")
+            yield Label("Format")
+            yield Select([(f, f) for f in FORMATS], value=hook.get("format", "generic"), allow_blank=False,
+                         id="format")
+            yield Static("", id="format-error", classes="field-error")
+            yield Label("Events (comma-separated)")
+            yield Input(", ".join(hook.get("events") or []) or DEFAULT_EVENTS, id="events")
+            yield Static("", id="events-error", classes="field-error")
+            yield Label("Secret for the signature (blank: keep / let the server choose)")
+            yield Input("", id="secret", password=True)
+            yield Static("", id="secret-error", classes="field-error")
+            yield Checkbox("Enabled", hook.get("enabled", True), id="enabled")
+            yield Static("", id="enabled-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        body = {
+            "url": self.query_one("#url", Input).value.strip(),
+            "format": self.query_one("#format", Select).value,
+            "events": [e.strip() for e in self.query_one("#events", Input).value.split(",") if e.strip()],
+            "enabled": self.query_one("#enabled", Checkbox).value,
+        }
+        secret = self.query_one("#secret", Input).value
+        if secret:
+            body["secret"] = secret
+        if self.webhook:
+            self.call_api("save", self.client.update_webhook, self.webhook["id"], body)
+        else:
+            self.call_api("save", self.client.create_webhook, **body)
+
+    def done_save(self, webhook: dict) -> None:
+        self.dismiss(webhook)
+
+    def failed_save(self, error: ApiError) -> bool:
+        if error.status in (400, 409) or error.details:
+            show_field_errors(self, error, "webhook-error")
+            return True
+        if not_available(error):
+            self.query_one("#webhook-error", Static).update(f"✖ Webhooks are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+
+class SettingsScreen(ConsoleScreen):
+    PALETTE_GROUP = "Settings"
+    BINDINGS = [
+        Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
+        Binding("n", "new_webhook", "New webhook", tooltip="Add a webhook"),
+        Binding("e", "edit_webhook", "Edit", tooltip="Edit the selected webhook"),
+        Binding("d", "delete_webhook", "Delete", tooltip="Delete the selected webhook (asks first)"),
+        Binding("t", "test_webhook", "Send test", tooltip="Send a test delivery to the selected webhook"),
+        Binding("x", "toggle_webhook", "Enable/Disable", tooltip="Enable or disable the selected webhook"),
+        Binding("l", "deliveries", "Deliveries", tooltip="Recent deliveries of the selected webhook"),
+        Binding("ctrl+s", "save_status_page", "Save status page", priority=True,
+                tooltip="Save the status page's company name and slug"),
+        Binding("r", "refresh", "Refresh", tooltip="Reload"),
+    ]
+
+    def __init__(self, tab: str = "webhooks-tab") -> None:
+        super().__init__()
+        self.tab = tab
+        self.webhooks: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ConnectionBanner()
+        with TabbedContent(initial=self.tab):
+            with TabPane("Webhooks", id="webhooks-tab"):
+                with Vertical(classes="tab-body"):
+                    yield Static("", id="webhooks-notice", classes="notice")
+                    yield DataTable(id="webhooks", cursor_type="row", zebra_stripes=True)
+                    yield Static("Deliveries (select a webhook and press l)", id="deliveries-title",
+                                 classes="panel-title")
+                    yield DataTable(id="deliveries", zebra_stripes=True)
+            with TabPane("Status page", id="status-page-tab"):
+                with Vertical(id="status-page-form", classes="tab-body"):
+                    yield Static("Your public status page shows the monitors you mark public (p on the "
+                                 "dashboard).", classes="hint")
+                    yield Static("", id="status-page-error", classes="form-error")
+                    yield Label("Company name")
+                    yield Input(id="company_name", placeholder="Example Ltd")
+                    yield Static("", id="company_name-error", classes="field-error")
+                    yield Label("Slug (the page's address: /status/<slug>)")
+                    yield Input(id="slug", placeholder="example")
+                    yield Static("", id="slug-error", classes="field-error")
+                    yield Static("", id="status-page-url")
+                    with Horizontal(classes="buttons"):
+                        yield Button("Save (ctrl+s)", id="save-status-page", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#webhooks", DataTable).add_columns("ID", "URL", "Format", "Events", "Enabled")
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self.call_api("webhooks", self.client.list_webhooks)
+        self.call_api("status_page", self.client.get_status_page)
+
+    def on_tabbed_content_tab_activated(self, _event) -> None:
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        try:
+            active = self.query_one(TabbedContent).active
+        except Exception:  # noqa: BLE001 - not composed yet
+            return True
+        if action in WEBHOOK_ACTIONS:
+            return active == "webhooks-tab"
+        if action == "save_status_page":
+            return active == "status-page-tab"
+        return True
+
+    # ---- webhooks ---------------------------------------------------------------------------
+    def done_webhooks(self, webhooks: list[dict]) -> None:
+        self.webhooks = list(webhooks)
+        table = self.query_one("#webhooks", DataTable)
+        current = table.cursor_row
+        table.clear()
+        for hook in self.webhooks:
+            enabled = hook.get("enabled", True)
+            table.add_row(str(hook.get("id")), hook.get("url") or "", hook.get("format") or "",
+                          ", ".join(hook.get("events") or []),
+                          Text("✔ yes" if enabled else "✖ no", style="green" if enabled else "dim"),
+                          key=str(hook.get("id")))
+        if self.webhooks:
+            table.move_cursor(row=min(current, len(self.webhooks) - 1))
+        self.query_one("#webhooks-notice", Static).update(
+            "" if self.webhooks else "No webhooks yet — press n to add one.")
+
+    def failed_webhooks(self, error: ApiError) -> bool:
+        if not_available(error):
+            self.query_one("#webhooks-notice", Static).update(f"Webhooks are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+    def _selected(self) -> dict | None:
+        table = self.query_one("#webhooks", DataTable)
+        if not self.webhooks or not 0 <= table.cursor_row < len(self.webhooks):
+            self.notify("Select a webhook first.", severity="warning")
+            return None
+        return self.webhooks[table.cursor_row]
+
+    def action_new_webhook(self) -> None:
+        self.app.push_screen(WebhookForm(), self._saved)
+
+    def action_edit_webhook(self) -> None:
+        hook = self._selected()
+        if hook:
+            self.app.push_screen(WebhookForm(hook), self._saved)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "webhooks":
+            event.stop()
+            self.action_edit_webhook()
+
+    def _saved(self, webhook: dict | None) -> None:
+        if webhook:
+            self.notify(f"Saved the webhook to {webhook.get('url')}.")
+            self.call_api("webhooks", self.client.list_webhooks)
+
+    def action_delete_webhook(self) -> None:
+        from console.screens.confirm import ConfirmDialog
+
+        hook = self._selected()
+        if not hook:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_api("deleted", self.client.delete_webhook, hook["id"])
+
+        self.app.push_screen(ConfirmDialog(f"Delete the webhook to {hook.get('url')}?", confirm="Delete"),
+                             confirmed)
+
+    def done_deleted(self, _none) -> None:
+        self.notify("Webhook deleted.")
+        self.call_api("webhooks", self.client.list_webhooks)
+
+    def action_toggle_webhook(self) -> None:
+        hook = self._selected()
+        if hook:
+            self.call_api("toggled", self.client.update_webhook, hook["id"], enabled=not hook.get("enabled", True))
+
+    def done_toggled(self, hook: dict) -> None:
+        self.notify(f"Webhook {'enabled' if hook.get('enabled') else 'disabled'}.")
+        self.call_api("webhooks", self.client.list_webhooks)
+
+    def action_test_webhook(self) -> None:
+        hook = self._selected()
+        if hook:
+            self.notify(f"Sending a test to {hook.get('url')}…")
+            self.call_api("tested", self.client.test_webhook, hook["id"])
+            self._test_hook = hook
+
+    def done_tested(self, answer) -> None:
+        summary = ""
+        if isinstance(answer, dict):
+            summary = ", ".join(f"{k}: {v}" for k, v in answer.items() if not isinstance(v, (dict, list)))[:200]
+        ok = not isinstance(answer, dict) or answer.get("ok", answer.get("delivered", answer.get("success", True)))
+        self.notify(f"Test sent. {summary}".strip(), title="Webhook test",
+                    severity="information" if ok else "warning")
+        hook = getattr(self, "_test_hook", None)
+        if hook:
+            self.call_api("deliveries", self.client.webhook_deliveries, hook["id"])
+
+    def failed_tested(self, error: ApiError) -> bool:
+        if not_available(error):
+            self.notify(f"Webhook tests are {NOT_AVAILABLE}.", severity="warning")
+            return True
+        return False
+
+    def action_deliveries(self) -> None:
+        hook = self._selected()
+        if hook:
+            self._test_hook = hook
+            self.call_api("deliveries", self.client.webhook_deliveries, hook["id"])
+
+    def done_deliveries(self, deliveries) -> None:
+        if isinstance(deliveries, dict):  # tolerate {"deliveries": [...]}
+            deliveries = deliveries.get("deliveries") or deliveries.get("items") or []
+        deliveries = list(deliveries or [])
+        table = self.query_one("#deliveries", DataTable)
+        table.clear(columns=True)
+        present = [c for c in DELIVERY_COLUMNS if any(c in d for d in deliveries)]
+        if not present and deliveries:
+            present = [k for k in deliveries[0] if not isinstance(deliveries[0][k], (dict, list))][:7]
+        for column in present:
+            table.add_column(column.replace("_", " ").capitalize(), key=column)
+        for delivery in deliveries:
+            row = []
+            for column in present:
+                value = delivery.get(column)
+                row.append(short_time(value) if column.endswith("_at") and value else
+                           "—" if value is None else str(value))
+            table.add_row(*row)
+        hook = getattr(self, "_test_hook", None) or {}
+        self.query_one("#deliveries-title", Static).update(
+            f"Deliveries to {hook.get('url', '?')}: {len(deliveries)}")
+
+    def failed_deliveries(self, error: ApiError) -> bool:
+        if not_available(error):
+            self.query_one("#deliveries-title", Static).update(f"Deliveries are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+    # ---- status page --------------------------------------------------------------------------
+    def done_status_page(self, page: dict) -> None:
+        page = page or {}
+        self.query_one("#company_name", Input).value = page.get("company_name") or ""
+        self.query_one("#slug", Input).value = page.get("slug") or ""
+        self._show_url(page.get("slug"))
+
+    def failed_status_page(self, error: ApiError) -> bool:
+        if error.status == 404:  # not set up yet, or no such endpoint here: fall back to /me
+            slug = (self.console_app.user or {}).get("statusPageSlug")
+            if slug:
+                self.query_one("#slug", Input).value = slug
+                self._show_url(slug)
+            else:
+                self.query_one("#status-page-url", Static).update(Text("No status page set up yet.", style="dim"))
+            return True
+        return False
+
+    def _show_url(self, slug: str | None) -> None:
+        text = Text()
+        if slug:
+            text.append("Public page: ", style="dim")
+            text.append(f"{self.client.server_url}/status/{slug}", style="bold")
+        self.query_one("#status-page-url", Static).update(text)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save-status-page":
+            self.action_save_status_page()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id in ("company_name", "slug"):
+            self.action_save_status_page()
+
+    def action_save_status_page(self) -> None:
+        for widget in self.query("#status-page-form .field-error"):
+            widget.update("")
+            widget.remove_class("-shown")
+        self.query_one("#status-page-error", Static).update("")
+        self.call_api("status_page_saved", self.client.update_status_page,
+                      self.query_one("#company_name", Input).value.strip(),
+                      self.query_one("#slug", Input).value.strip())
+
+    def done_status_page_saved(self, page: dict) -> None:
+        self.notify("Status page saved.")
+        self.done_status_page(page or {})
+        if self.console_app.user is not None and page:
+            self.console_app.user["statusPageSlug"] = page.get("slug")
+
+    def failed_status_page_saved(self, error: ApiError) -> bool:
+        if error.status in (400, 409) or error.details:
+            show_field_errors(self, error, "status-page-error")
+            return True
+        if not_available(error):
+            self.query_one("#status-page-error", Static).update(f"✖ The status page is {NOT_AVAILABLE}.")
+            return True
+        return False

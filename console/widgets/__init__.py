@@ -1,0 +1,7 @@
+"""Widgets of the console: each carries its own DEFAULT_CSS."""
+
+from console.widgets.banner import ConnectionBanner
+from console.widgets.chart import ResponseChart
+from console.widgets.status import StatusTable, status_text
+
+__all__ = ["ConnectionBanner", "ResponseChart", "StatusTable", "status_text"]

@@ -1,0 +1,52 @@
+"""The logged-in user's status page settings: GET and PUT /api/settings/status-page.
+
+`{company_name, slug}`: the page is then public at /status/<slug> (and its JSON at
+/api/public/status/<slug>); a slug is unique across the appliance (409 when taken); `slug: null`
+turns the page off. Which monitors it lists is each monitor's `public_status`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask_jwt_extended import current_user
+
+from appliance.models import User
+from appliance.storage.entities import Conflict
+from server.auth import appliance, require_login
+from server.errors import ApiError, not_found
+from server.public import invalidate_status_pages
+from server.schemas import StatusPageBody, parse_body
+
+bp = Blueprint("status_page", __name__, url_prefix="/api/settings")
+bp.before_request(require_login)
+
+
+def status_page_json(user: User) -> dict:
+    slug = user.status_page_slug
+    return {
+        "company_name": user.company_name,
+        "slug": slug,
+        "url": f"/status/{slug}" if slug else None,
+        "json_url": f"/api/public/status/{slug}" if slug else None,
+    }
+
+
+@bp.get("/status-page")
+def get_status_page():
+    return jsonify(status_page_json(current_user))
+
+
+@bp.put("/status-page")
+def put_status_page():
+    body = parse_body(StatusPageBody)
+    old_slug = current_user.status_page_slug
+    try:
+        user = appliance().entities.update_user(current_user.id, company_name=body.company_name,
+                                                status_page_slug=body.slug)
+    except Conflict as exc:
+        raise ApiError(409, f"The status page address '{body.slug}' is taken; choose another slug.",
+                       {"slug": "already taken"}) from exc
+    if user is None:  # deleted while we were at it
+        raise not_found("user")
+    invalidate_status_pages(old_slug, body.slug)
+    return jsonify(status_page_json(user))

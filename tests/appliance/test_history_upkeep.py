@@ -1,0 +1,81 @@
+"""History upkeep on a real DuckDB file: rollups, retention that keeps long-range stats, late
+rows rolled again, and compaction that keeps every row."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from appliance.storage.history import HistoryStore, ResultRow
+
+NOW = datetime(2026, 6, 15, 12, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(tmp_path):
+    history = HistoryStore(tmp_path / "history.duckdb", flush_interval=0.05)
+    yield history
+    history.close()
+
+
+def feed(store, rows):
+    store.append_many(rows)
+    store.flush()
+
+
+def day_rows(monitor_id, day_start, per_day=24, up=lambda i: True, rt=100.0):
+    return [ResultRow(monitor_id, day_start + timedelta(hours=i), "local", up(i), rt if up(i) else None)
+            for i in range(per_day)]
+
+
+def test_it_rolls_up_completed_days_and_hours(store):
+    start = datetime(2026, 6, 10, tzinfo=timezone.utc)
+    feed(store, day_rows(1, start, up=lambda i: i != 5) + day_rows(2, start, rt=50.0))
+    store.maintain(NOW, retention_days=90)
+    daily = store.daily(1, start)
+    assert daily == [(start.date(), 24, 1, 100.0)]
+    cur = store._cursor()
+    assert cur.execute("SELECT count(*), sum(checks), sum(failures) FROM rollup_hour WHERE monitor_id = 1").fetchone() == (24, 24, 1)
+    assert cur.execute("SELECT checks, rt_min, rt_max FROM rollup_day WHERE monitor_id = 2").fetchone() == (24, 50.0, 50.0)
+
+
+def test_it_keeps_long_range_stats_after_raw_retention(store):
+    old_day = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    recent = datetime(2026, 6, 14, tzinfo=timezone.utc)
+    feed(store, day_rows(1, old_day, up=lambda i: i % 4 != 0, rt=200.0) + day_rows(1, recent, rt=100.0))
+    store.maintain(NOW, retention_days=30)
+    # Raw rows older than 30 days are gone...
+    assert store.count(1) == 24
+    assert store.history(1, old_day) == store.history(1, recent)
+    # ...but the 60-day figures still include that day, from its rollup.
+    summary = store.summary(1, NOW - timedelta(days=60))
+    assert (summary.checks, summary.failures) == (48, 6)
+    assert summary.avg == pytest.approx((18 * 200.0 + 24 * 100.0) / 42)
+    assert (summary.min, summary.max) == (100.0, 200.0)
+    assert summary.first_at == old_day
+    assert [d[0] for d in store.daily(1, NOW - timedelta(days=60))] == [old_day.date(), recent.date()]
+
+
+def test_it_rolls_again_the_buckets_that_late_rows_land_in(store):
+    day = datetime(2026, 6, 12, tzinfo=timezone.utc)
+    feed(store, day_rows(1, day))
+    store.maintain(NOW, retention_days=90)
+    feed(store, [ResultRow(1, day + timedelta(hours=3, minutes=30), "probe-1", False, None)])  # a probe catching up
+    store.maintain(NOW, retention_days=90)
+    cur = store._cursor()
+    assert cur.execute("SELECT sum(checks), sum(failures) FROM rollup_day WHERE monitor_id = 1").fetchone() == (25, 1)
+    assert cur.execute("SELECT sum(checks) FROM rollup_hour WHERE monitor_id = 1").fetchone() == (25,)
+
+
+def test_compaction_keeps_every_row_and_sorts_each_day_by_monitor(store):
+    day = datetime(2026, 6, 13, tzinfo=timezone.utc)
+    interleaved = [ResultRow(m, day + timedelta(minutes=i), "local", True, float(m)) for i in range(60) for m in (3, 1, 2)]
+    feed(store, interleaved)
+    before = sorted(store._cursor().execute("SELECT * FROM results").fetchall())
+    store.maintain(NOW, retention_days=90)
+    rows = store._cursor().execute("SELECT monitor_id, checked_at FROM results").fetchall()
+    assert sorted(store._cursor().execute("SELECT * FROM results").fetchall()) == before
+    assert rows == sorted(rows)  # rewritten in (monitor_id, checked_at) order
+    store.maintain(NOW, retention_days=90)  # idempotent
+    assert store.count() == len(interleaved)
