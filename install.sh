@@ -73,6 +73,116 @@ ensure_system_packages() {
         say "Note: could not install ${missing[*]}; tests that use them will be skipped."
 }
 
+# ---- on-prem install of the single binary -------------------------------------------------------
+# ./install.sh system [--prefix /opt/statuscore] [--binary PATH] [--root DIR] [--port 8080] [--host 0.0.0.0]
+# --root installs into a staging root (for packaging and tests): no user, no systemctl there.
+build_binary() {
+    setup "build"
+    say "Building the single binary with PyInstaller (a minute or two)..."
+    "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN --distpath "$here/dist" \
+        --workpath "$here/build" "$here/packaging/statuscore.spec" >&2 || die "the PyInstaller build failed (see above)."
+    printf '%s\n' "$here/dist/statuscore"
+}
+
+system_install() {
+    local prefix=/opt/statuscore binary="" root="" port=8080 host=127.0.0.1
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --prefix) prefix="$2"; shift 2 ;;
+            --binary) binary="$2"; shift 2 ;;
+            --root) root="${2%/}"; shift 2 ;;
+            --port) port="$2"; shift 2 ;;
+            --host) host="$2"; shift 2 ;;
+            *) die "unknown option '$1' for system (use --prefix, --binary, --root, --port, --host)" ;;
+        esac
+    done
+    if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
+        die "system install needs root: run it with sudo (or use --root DIR to stage it)."
+    fi
+    [ -n "$binary" ] || binary="$(build_binary)"
+    [ -x "$binary" ] || die "no executable binary at $binary"
+    local data_dir=/var/lib/statuscore etc_dir=/etc/statuscore unit=/etc/systemd/system/statuscore.service
+    install -d -m 0755 "$root$prefix/bin"
+    install -m 0755 "$binary" "$root$prefix/bin/statuscore.new"
+    mv -f "$root$prefix/bin/statuscore.new" "$root$prefix/bin/statuscore"   # atomic upgrade in place
+    install -m 0644 "$here/README.md" "$root$prefix/README.md"
+    if [ -z "$root" ] && ! id statuscore >/dev/null 2>&1; then
+        useradd --system --home-dir "$data_dir" --no-create-home --shell /usr/sbin/nologin statuscore ||
+            die "could not create the statuscore system user"
+    fi
+    install -d -m 0700 "$root$data_dir"
+    install -d -m 0755 "$root$etc_dir"
+    local env_file="$root$etc_dir/statuscore.env" created_env=no
+    if [ ! -f "$env_file" ]; then   # kept on upgrade: it holds the secret
+        umask 077
+        {
+            echo "# StatusCore settings (see README: Configuration). Mode 0600: it holds the secret."
+            echo "STATUSCORE_DATA_DIR=$data_dir"
+            echo "STATUSCORE_HOST=$host"
+            echo "STATUSCORE_PORT=$port"
+            echo "STATUSCORE_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
+        } > "$env_file"
+        chmod 0600 "$env_file"
+        created_env=yes
+    fi
+    sed -e "s|@PREFIX@|$prefix|g" -e "s|@DATA_DIR@|$data_dir|g" "$here/packaging/statuscore.service" > "$root$unit.tmp"
+    install -d -m 0755 "$(dirname "$root$unit")"
+    mv -f "$root$unit.tmp" "$root$unit"
+    chmod 0644 "$root$unit"
+    local password=""
+    if [ "$created_env" = yes ] && [ -z "$(ls -A "$root$data_dir" 2>/dev/null)" ]; then
+        password="$(head -c 12 /dev/urandom | base64 | tr -d '\n/+=')"
+        printf '%s\n' "$password" | STATUSCORE_DATA_DIR="$root$data_dir" "$root$prefix/bin/statuscore" user add \
+            --email admin@statuscore.local --name Administrator --tier pro --admin --password-stdin >/dev/null ||
+            die "could not create the admin account"
+    fi
+    if [ -z "$root" ]; then
+        chown -R statuscore:statuscore "$data_dir"
+    fi
+    say "Installed $prefix/bin/statuscore ($("$root$prefix/bin/statuscore" --version))."
+    if [ -z "$root" ] && [ -d /run/systemd/system ]; then
+        systemctl daemon-reload
+        systemctl enable statuscore.service >/dev/null 2>&1
+        systemctl restart statuscore.service
+        say "The statuscore service is running: systemctl status statuscore; logs: journalctl -u statuscore"
+    else
+        say "systemd is not running here, so no service was started. Start the appliance with:"
+        say "  sudo -u statuscore env \$(sudo cat $etc_dir/statuscore.env | grep -v '^#' | xargs) $prefix/bin/statuscore serve"
+    fi
+    say "It listens on http://$host:$port (change STATUSCORE_HOST/PORT in $etc_dir/statuscore.env)."
+    if [ -n "$password" ]; then
+        say "Admin login: admin@statuscore.local / $password  (shown once: change it after logging in)"
+    fi
+}
+
+system_uninstall() {
+    local prefix=/opt/statuscore root="" purge=no
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --prefix) prefix="$2"; shift 2 ;;
+            --root) root="${2%/}"; shift 2 ;;
+            --purge) purge=yes; shift ;;
+            *) die "unknown option '$1' for uninstall (use --prefix, --root, --purge)" ;;
+        esac
+    done
+    if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
+        die "uninstall needs root: run it with sudo."
+    fi
+    if [ -z "$root" ] && [ -d /run/systemd/system ]; then
+        systemctl disable --now statuscore.service >/dev/null 2>&1 || true
+    fi
+    rm -f "$root/etc/systemd/system/statuscore.service"
+    [ -z "$root" ] && [ -d /run/systemd/system ] && systemctl daemon-reload
+    rm -rf "$root$prefix"
+    if [ "$purge" = yes ]; then
+        rm -rf "$root/var/lib/statuscore" "$root/etc/statuscore"
+        [ -z "$root" ] && id statuscore >/dev/null 2>&1 && userdel statuscore
+        say "StatusCore removed, with its data and settings."
+    else
+        say "StatusCore removed. Data kept in /var/lib/statuscore and settings in /etc/statuscore (--purge removes them)."
+    fi
+}
+
 mode="${1:-setup}"
 [ $# -gt 0 ] && shift
 case "$mode" in
@@ -88,12 +198,16 @@ case "$mode" in
         ;;
     test)
         setup "test"
-        # package:command pairs; a real SIP peer (SIPp) and ip(8) for network namespaces.
-        ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip}
+        # package:command pairs; a real SIP peer (SIPp), ip(8) for network namespaces, and the
+        # browser the status page tests drive through Playwright.
+        ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip chromium:chromium}
         exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" "$@"
         ;;
-    system|uninstall)
-        die "'$mode' is not available yet in this version; run the appliance with ./install.sh run."
+    system)
+        system_install "$@"
+        ;;
+    uninstall)
+        system_uninstall "$@"
         ;;
     -h|--help|help)
         sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'

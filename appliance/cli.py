@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from appliance import __version__
 from appliance.config import ConfigError, Settings
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http-threads", type=int, help="API threads (STATUSCORE_HTTP_THREADS, default 8)")
     serve.add_argument("--retention-days", type=int, help="days of raw results kept (default 90)")
     serve.add_argument("--token-ttl-seconds", type=int, help="login token lifetime (default 86400)")
+    serve.add_argument("--quorum", type=float,
+                       help="down when more than this share of the reporting locations see it down (default 0.5)")
+    serve.add_argument("--probe-offline-after", type=float,
+                       help="seconds of silence before a probe counts as offline (default 90)")
+    serve.add_argument("--probe-max-age", type=float,
+                       help="oldest spooled probe result accepted, seconds (default 21600)")
     serve.set_defaults(handler=cmd_serve)
 
     user = commands.add_parser("user", help="manage users in a data dir")
@@ -76,6 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--admin", action="store_true")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(handler=cmd_user_add)
+
+    probe = commands.add_parser("probe", help="run as a remote location of an appliance")
+    probe.add_argument("--server", required=True, help="the appliance's URL, e.g. https://status.example.com")
+    probe.add_argument("--token", help="the probe token from POST /api/admin/probes (or STATUSCORE_PROBE_TOKEN)")
+    probe.add_argument("--location", required=True, help="this probe's location name, as registered")
+    probe.add_argument("--source-address", help="bind outgoing checks to this local address")
+    probe.add_argument("--data-dir", help="where results are spooled while the appliance is unreachable")
+    probe.add_argument("--ca-file", help="extra CA certificates https checks trust")
+    probe.add_argument("--check-workers", type=int, default=16, help="checks run in parallel (default 16)")
+    probe.set_defaults(handler=cmd_probe)
+
+    backup = commands.add_parser("backup", help="download a consistent backup from a running appliance")
+    backup.add_argument("--output", required=True, help="file to write (.tar.gz, mode 0600)")
+    backup.add_argument("--server", help="appliance URL (STATUSCORE_SERVER, default http://127.0.0.1:8080)")
+    backup.add_argument("--email", help="admin email; the password comes from STATUSCORE_PASSWORD "
+                        "(or give a token in STATUSCORE_TOKEN)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser("restore", help="restore a backup into an empty data dir (appliance stopped)")
+    restore.add_argument("file", help="the backup archive")
+    restore.add_argument("--data-dir", help="data folder to create (STATUSCORE_DATA_DIR)")
+    restore.set_defaults(handler=cmd_restore)
+
+    doctor = commands.add_parser("doctor", help="check this machine's set-up and say what to fix")
+    doctor.add_argument("--data-dir", help="data folder (STATUSCORE_DATA_DIR)")
+    doctor.add_argument("--host", help="address the appliance listens on")
+    doctor.add_argument("--port", type=int, help="port the appliance listens on")
+    doctor.set_defaults(handler=cmd_doctor)
 
     console = commands.add_parser("console", help="the terminal admin console")
     console.add_argument("--server", help="appliance URL (STATUSCORE_SERVER, default http://127.0.0.1:8080)")
@@ -97,7 +132,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args, ("host", "port", "data_dir", "rate_limit", "login_rate_limit", "heartbeat_rate_limit", "location",
                                 "mtr_rate_limit", "mtr_concurrency",
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
-                                "check_workers", "http_threads", "retention_days", "token_ttl_seconds"))
+                                "check_workers", "http_threads", "retention_days", "token_ttl_seconds",
+                                "quorum", "probe_offline_after", "probe_max_age"))
     appliance = Appliance(settings)
     try:
         try:
@@ -166,6 +202,98 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     role = "admin" if user.is_admin else "user"
     print(f"Created {role} {user.email} (id {user.id}, tier {user.subscription_tier})")
     return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from appliance.config import default_data_dir
+    from appliance.probe import ProbeAgent
+
+    token = args.token or os.environ.get("STATUSCORE_PROBE_TOKEN")
+    if not token:
+        print("statuscore: give the probe token with --token or STATUSCORE_PROBE_TOKEN", file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir or os.environ.get("STATUSCORE_DATA_DIR") or default_data_dir() / "probe")
+    agent = ProbeAgent(args.server, token, args.location, data_dir, source_address=args.source_address,
+                       ca_file=args.ca_file, workers=args.check_workers)
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop())
+    print(f"StatusCore probe {__version__}: location {args.location}, reporting to {args.server} "
+          f"(spool in {data_dir})", flush=True)
+    try:
+        agent.run()
+    except KeyboardInterrupt:
+        agent.stop()
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    import requests
+
+    server = (args.server or os.environ.get("STATUSCORE_SERVER") or "http://127.0.0.1:8080").rstrip("/")
+    token = os.environ.get("STATUSCORE_TOKEN")
+    try:
+        if not token:
+            password = os.environ.get("STATUSCORE_PASSWORD")
+            if not args.email or password is None:
+                print("statuscore: log in with --email and STATUSCORE_PASSWORD, or set STATUSCORE_TOKEN",
+                      file=sys.stderr)
+                return 2
+            login = requests.post(f"{server}/api/auth/login", json={"email": args.email, "password": password},
+                                  timeout=30)
+            if login.status_code != 200:
+                print(f"statuscore: login failed: {_api_error(login)}", file=sys.stderr)
+                return 1
+            token = login.json()["token"]
+        with requests.get(f"{server}/api/admin/backup", headers={"Authorization": f"Bearer {token}"},
+                          stream=True, timeout=600) as response:
+            if response.status_code != 200:
+                print(f"statuscore: the appliance refused the backup: {_api_error(response)}", file=sys.stderr)
+                return 1
+            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                for chunk in response.iter_content(1 << 20):
+                    out.write(chunk)
+                    size += len(chunk)
+    except requests.RequestException as exc:
+        print(f"statuscore: cannot reach {server} ({type(exc).__name__}); is the appliance running?", file=sys.stderr)
+        return 1
+    print(f"Backup written to {args.output} ({size / 1e6:.1f} MB). It contains the secret: keep it private.")
+    return 0
+
+
+def _api_error(response) -> str:
+    try:
+        return response.json().get("error") or f"HTTP {response.status_code}"
+    except ValueError:
+        return f"HTTP {response.status_code}"
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from appliance.backup import BackupError, restore_backup
+
+    settings = _settings(args, ("data_dir",))
+    try:
+        manifest = restore_backup(Path(args.file), settings.data_dir)
+    except BackupError as exc:
+        print(f"statuscore: {exc}", file=sys.stderr)
+        return 1
+    print(f"Restored a backup of {manifest.get('created_at')} (StatusCore {manifest.get('version')}, "
+          f"{manifest.get('monitors')} monitors, {manifest.get('results')} results) into {settings.data_dir}.\n"
+          f"Start it with: statuscore serve --data-dir {settings.data_dir}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from appliance.doctor import run_checks
+
+    settings = _settings(args, ("data_dir", "host", "port"))
+    problems = 0
+    for check in run_checks(settings):
+        mark = "ok  " if check.ok else "FIX "
+        print(f"{mark} {check.name}: {check.message}")
+        problems += 0 if check.ok else 1
+    print("Everything looks right." if not problems else f"{problems} thing(s) to fix (see FIX lines).")
+    return 0 if not problems else 1
 
 
 def cmd_console(args: argparse.Namespace) -> int:

@@ -41,6 +41,11 @@ class Settings:
     admin_password: str | None = None
     public_url: str | None = None  # how users reach this appliance (links in notifications)
     webhook_timeout: float = 10.0
+    webhook_backoff: tuple[float, ...] = (15.0, 45.0, 135.0, 405.0)  # waits between attempts, seconds
+    anomaly_sensitivity: str = "medium"  # low, medium, high, or a number (higher finds more)
+    quorum: float = 0.5  # down when more than this share of the reporting locations see it down
+    probe_offline_after: float = 90.0  # seconds of silence before a probe counts as offline
+    probe_max_age: float = 6 * 3600.0  # oldest spooled probe result accepted, seconds
     location: str = "local"
     location_display_name: str = "Local"
     dns_servers: tuple[str, ...] = ()
@@ -120,6 +125,24 @@ class Settings:
             _check_host_port("dns_servers", text, 53)
         if self.whois_server:
             _check_host_port("whois_server", self.whois_server, 43)
+        if self.anomaly_sensitivity not in ("low", "medium", "high"):
+            try:
+                if float(self.anomaly_sensitivity) <= 0:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError("anomaly_sensitivity must be low, medium, high or a positive number") from None
+        if not 0.0 <= self.quorum < 1.0:
+            raise ConfigError("quorum must be at least 0 and below 1 (0.5: more than half of the locations)")
+        if not 1 <= self.probe_offline_after <= 86400:
+            raise ConfigError("probe_offline_after must be between 1 and 86400 seconds")
+        # At most the window the deduplication watermarks are rebuilt from after a restart.
+        if not 60 <= self.probe_max_age <= 2 * 86400:
+            raise ConfigError("probe_max_age must be between 60 and 172800 seconds (2 days)")
+        if not 0 < self.webhook_timeout <= 300:
+            raise ConfigError("webhook_timeout must be above 0 and at most 300 seconds")
+        if not 1 <= len(self.webhook_backoff) <= 20 or not all(0 < w <= 86400 for w in self.webhook_backoff):
+            raise ConfigError("webhook_backoff must be 1-20 comma-separated waits in seconds, each above 0 "
+                              "and at most 86400 (e.g. 15,45,135,405)")
         if not 1 <= self.whois_referral_port <= 65535:
             raise ConfigError("whois_referral_port must be between 1 and 65535")
 
@@ -135,16 +158,24 @@ _INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "re
                "whois_referral_port", "mtr_concurrency"}
 
 
+_FLOAT_FIELDS = {"flush_interval", "status_page_cache_seconds", "maintenance_interval", "quorum",
+                 "probe_offline_after", "probe_max_age"}
+
+
 def _convert(name: str, raw: str) -> object:
     try:
         if name == "data_dir":
             return Path(raw).expanduser()
         if name in _INT_FIELDS:
             return int(raw)
-        if name in ("flush_interval", "status_page_cache_seconds"):
+        if name in _FLOAT_FIELDS:
             return float(raw)
         if name == "dns_servers":
             return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if name == "webhook_timeout":
+            return float(raw)
+        if name == "webhook_backoff":
+            return tuple(float(part) for part in raw.split(",") if part.strip())
     except ValueError:
         raise ConfigError(f"setting {ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
     return raw

@@ -147,3 +147,44 @@ class DeliveryAttempt(SQLModel, table=True):
     status_code: Optional[int] = None
     error: Optional[str] = None
     duration_ms: int = 0
+
+
+class Probe(SQLModel, table=True):
+    """A remote location: the same program in probe mode, authenticated by a token (hashed here)."""
+
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)  # the location name used in check_locations
+    display_name: str
+    token_hash: str = Field(index=True, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: Optional[datetime] = None
+
+
+class AnomalyRecord(SQLModel, table=True):
+    """An anomaly the detector reported (insights/detector.py), one per episode."""
+
+    __tablename__ = "anomaly"
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    monitor_id: int = Field(sa_column=_owner_fk("monitor"))
+    location: str
+    detected_at: datetime = Field(index=True)
+    kind: str
+    value: float
+    baseline: float
+    severity: str
+    message: str
+    acknowledged: bool = Field(default=False, index=True)
+    acknowledged_at: Optional[datetime] = None
+
+
+class DetectorState(SQLModel, table=True):
+    """The anomaly detector's learned baseline per (monitor, location), saved periodically so a
+    restart does not start the learning over."""
+
+    __tablename__ = "detector_state"
+    monitor_id: int = Field(sa_column=Column(Integer, ForeignKey("monitor.id", ondelete="CASCADE"),
+                                             primary_key=True))
+    location: str = Field(primary_key=True)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

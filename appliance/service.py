@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from appliance.checkers import CheckerContext, CheckResult, build_checkers
@@ -19,20 +20,27 @@ from appliance.engine.live import LiveState, LiveStates
 from appliance.engine.runner import Runner
 from appliance.engine.scheduler import Scheduler
 from appliance.engine.uptime import DowntimeLedger
+from appliance.insights import AnomalyDetector
+from appliance.locations import Locations
 from appliance.models import Monitor, User
 from appliance.notifiers import Event
 from appliance.passwords import generate_password
+from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
 from appliance.spec import MonitorSpec
 from appliance.state import LocationState
+from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore
 from appliance.storage.outbox import Fanout, OutboxStore
+from appliance.storage.probes import ProbeStore
 from appliance.timeutil import as_utc, iso, utcnow
 from appliance.tools.mtr import Mtr
 from appliance.tools.whois import WhoisClient
 
 log = logging.getLogger("statuscore")
+
+LOCATION_WATCH_SECONDS = 2.0
 
 DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
 
@@ -63,11 +71,21 @@ class Appliance:
         }
         self.scheduler: Scheduler | None = None
         self.uptime = DowntimeLedger()
+        self.probes = ProbeStore(self.entities)
+        self.locations = Locations(self.probes, settings.location, settings.location_display_name,
+                                   settings.probe_offline_after)
+        self._online = self.locations.online_set()
+        self.anomalies = AnomalyStore(self.entities)
+        sensitivity = settings.anomaly_sensitivity
+        self.detector = AnomalyDetector(sensitivity if sensitivity in ("low", "medium", "high") else float(sensitivity))
         self.outbox = OutboxStore(self.entities)
         self.dispatcher = Dispatcher(self.outbox, self._make_event, timeout=settings.webhook_timeout,
-                                     ca_file=settings.ca_file)
+                                     ca_file=settings.ca_file, backoff=settings.webhook_backoff)
         self.runner = Runner(self.checkers, self.history, self.entities, self.live, settings.location,
-                             is_current=self._is_current, uptime=self.uptime, on_outbox=self.dispatcher.wake)
+                             is_current=self._is_current, uptime=self.uptime, on_outbox=self.dispatcher.wake,
+                             online=self.locations.online_set, quorum=settings.quorum,
+                             detector=self.detector, on_anomaly=self._anomaly_found)
+        self.probe_intake = ProbeIntake(self, settings.probe_max_age)
         self.started_at = utcnow()
         self._stopping = threading.Event()
 
@@ -75,6 +93,7 @@ class Appliance:
     def start(self) -> None:
         self.scheduler = Scheduler(self.runner.run, workers=self.settings.check_workers)
         self._restore_live_state()
+        self._restore_detector_state()
         since = utcnow() - timedelta(hours=25)
         self.uptime.load(self.history.first_seen(since), self.entities.down_intervals(since))
         for monitor in self.entities.list_monitors():
@@ -90,18 +109,55 @@ class Appliance:
         if self.scheduler is not None:
             self.scheduler.stop()
             self.dispatcher.stop()
+            try:
+                self.save_detector_state()
+            except Exception as exc:
+                log.error("saving the anomaly detector's baselines failed (%s)", exc)
         self.history.close()
         self.entities.close()
 
+    def _anomaly_found(self, monitor_id: int, location: str, anomaly) -> None:
+        if self.anomalies.record(monitor_id, location, anomaly) is not None:
+            log.info("monitor %d at %s: %s", monitor_id, location, anomaly.message)
+            self.dispatcher.wake()
+
+    def save_detector_state(self) -> None:
+        states = {}
+        for key in self.detector.keys():
+            state = self.detector.state(key)
+            if state is not None:
+                states[key] = state.to_dict()
+        self.anomalies.save_states(states)
+
+    def _restore_detector_state(self) -> None:
+        for (monitor_id, location), data in self.anomalies.load_states().items():
+            try:
+                self.detector.restore((monitor_id, location), data)
+            except (ValueError, TypeError, KeyError):
+                log.warning("the learned baseline of monitor %d at %s could not be read; learning again",
+                            monitor_id, location)
+
     def _housekeeping(self) -> None:
-        """History upkeep (rollups, retention, compaction) soon after start, then periodically."""
-        wait = 5.0
-        while not self._stopping.wait(wait):
-            wait = self.settings.maintenance_interval
+        """Every few seconds: probes' online state. Soon after start, then periodically:
+        history upkeep (rollups, retention, compaction)."""
+        next_upkeep = time.monotonic() + 5.0
+        while not self._stopping.wait(LOCATION_WATCH_SECONDS):
+            try:
+                self.watch_locations()
+            except Exception:
+                log.exception("re-deciding monitors after a probe went on/offline failed")
+            if time.monotonic() < next_upkeep:
+                continue
+            next_upkeep = time.monotonic() + self.settings.maintenance_interval
+            try:
+                self.save_detector_state()
+            except Exception as exc:
+                log.error("saving the anomaly detector's baselines failed (%s)", exc)
             try:
                 self.history.maintain(utcnow(), self.settings.retention_days)
             except Exception as exc:
-                log.error("history upkeep failed (%s); it will be tried again in %.0f s", exc, wait)
+                log.error("history upkeep failed (%s); it will be tried again in %.0f s",
+                          exc, self.settings.maintenance_interval)
 
     def ensure_admin(self) -> AdminCreated | None:
         """On an empty store create the first admin (from the environment, else generated)."""
@@ -174,7 +230,14 @@ class Appliance:
         return monitor
 
     def live_state(self, monitor: Monitor) -> LiveState:
-        return self.live.get(monitor.id)
+        """The monitor's live state, with only the locations that check it now (not a revoked
+        probe, nor one taken out of its check_locations; the verdict ignores those already)."""
+        state = self.live.get(monitor.id)
+        if not state.locations:
+            return state
+        known, wanted = self.locations.known(), monitor.check_locations or ["all"]
+        shown = {n: s for n, s in state.locations.items() if n in known and ("all" in wanted or n in wanted)}
+        return state if len(shown) == len(state.locations) else replace(state, locations=shown)
 
     def uptime_percent(self, monitor_id: int) -> float | None:
         """Uptime over the last 24 h (None before the first result), from memory."""
@@ -202,7 +265,7 @@ class Appliance:
 
     def location_names(self) -> dict[str, str]:
         """Location name -> display name (e.g. "US-East (Virginia)")."""
-        return {self.settings.location: self.settings.location_display_name}
+        return self.locations.names()
 
     def status_page_url(self, user: User) -> str | None:
         if not user.status_page_slug:
@@ -222,7 +285,19 @@ class Appliance:
             status_page_url=self.status_page_url(fanout.user) if monitor.public_status else None)
 
     def known_locations(self) -> set[str]:
-        return {self.settings.location}
+        return self.locations.known()
+
+    def watch_locations(self) -> None:
+        """When a probe goes offline (or comes back), decide again the monitors it reports on."""
+        online = self.locations.online_set()
+        if online == self._online:
+            return
+        changed = online.symmetric_difference(self._online)
+        self._online = online
+        now = utcnow()
+        for monitor in self.entities.list_monitors():
+            if monitor.is_active and changed & set(self.live.get(monitor.id).locations):
+                self.runner.reevaluate(MonitorSpec.from_model(monitor), now)
 
     # ---- internals ---------------------------------------------------------------------------
     def _schedule(self, monitor: Monitor, run_now: bool = False) -> None:
@@ -251,6 +326,8 @@ class Appliance:
             self.heartbeats.forget(monitor_id)
             self.live.discard(monitor_id)
             self.uptime.forget(monitor_id)
+            for key in [k for k in self.detector.keys() if k[0] == monitor_id]:
+                self.detector.forget(key)
         self.history.delete_monitors(monitor_ids)
 
     def _is_current(self, spec: MonitorSpec) -> bool:
@@ -259,12 +336,18 @@ class Appliance:
     def _restore_live_state(self) -> None:
         """After a restart: the confirmed status from the entity store (so a monitor that was
         down stays down without a second alert) and the newest result from the history."""
-        latest = self.history.latest(utcnow() - timedelta(days=2))
+        latest = self.history.latest(utcnow() - timedelta(days=2))  # covers probe_max_age (at most 2 days)
+        self.probe_intake.load_watermarks(latest)
+        names = self.locations.known()
         for monitor in self.entities.list_monitors():
             if not monitor.is_active:
                 continue
-            locations = {self.settings.location: LocationState(status=monitor.status)}
-            newest = latest.get((monitor.id, self.settings.location))
+            spec = MonitorSpec.from_model(monitor)
+            # Every location that checks it starts from the stored verdict, until it reports.
+            locations = {n: LocationState(status=monitor.status) for n in names
+                         if spec.runs_at(n) and (monitor.type != "heartbeat" or n == self.settings.location)}
+            newest = max((latest[(monitor.id, n)] for n in locations if (monitor.id, n) in latest),
+                         key=lambda row: row[0], default=None)
             state = LiveState(status=monitor.status, locations=locations)
             if newest is not None:
                 checked_at, _up, response_time, error = newest

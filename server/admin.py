@@ -1,12 +1,17 @@
-"""Admin: user management (admins only)."""
+"""Admin: user management, engine status and backups (admins only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import os
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, jsonify, send_file
 from flask_jwt_extended import current_user
 
+from appliance.backup import create_backup
 from appliance.storage.entities import Conflict
-from appliance.timeutil import iso
+from appliance.timeutil import iso, utcnow
 from server.auth import appliance, require_admin, user_json
 from server.errors import ApiError, not_found
 from server.schemas import UserCreateBody, UserUpdateBody, parse_body
@@ -70,3 +75,19 @@ def delete_user(user_id: int):
 def engine_status():
     """How the check engine keeps up: schedule lag, backlog and the history writer's health."""
     return jsonify(appliance().engine_status())
+
+
+@bp.get("/backup")
+def backup():
+    """A consistent backup of both stores, as a .tar.gz download (`statuscore backup` calls this)."""
+    app = appliance()
+    fd, name = tempfile.mkstemp(dir=app.settings.data_dir, prefix=".backup-", suffix=".tar.gz")
+    os.close(fd)
+    try:
+        create_backup(app, Path(name))
+        handle = open(name, "rb")
+    finally:
+        os.unlink(name)  # the open handle keeps the data until the download ends
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    return send_file(handle, mimetype="application/gzip", as_attachment=True,
+                     download_name=f"statuscore-backup-{stamp}.tar.gz", max_age=0)

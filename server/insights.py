@@ -1,11 +1,11 @@
-"""Incidents (and, with the insights issue, anomalies) of a monitor."""
+"""Incidents and anomalies of a user's monitors; acknowledging anomalies."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 from flask_jwt_extended import current_user
 
-from appliance.models import Incident
+from appliance.models import AnomalyRecord, Incident
 from appliance.timeutil import as_utc, iso, utcnow
 from server.auth import appliance, require_login
 from server.errors import not_found
@@ -35,4 +35,34 @@ def insights(monitor_id: int):
     if monitor is None:
         raise not_found()
     incidents = appliance().entities.incidents([monitor.id], limit=100)
-    return jsonify({"incidents": [incident_json(i, monitor.name) for i in incidents], "anomalies": []})
+    anomalies = appliance().anomalies.list([monitor.id], limit=100)
+    return jsonify({"incidents": [incident_json(i, monitor.name) for i in incidents],
+                    "anomalies": [anomaly_json(a, monitor.name) for a in anomalies]})
+
+
+def anomaly_json(anomaly: AnomalyRecord, monitor_name: str) -> dict:
+    return {"id": anomaly.id, "monitor_id": anomaly.monitor_id, "monitor_name": monitor_name,
+            "location": anomaly.location, "detected_at": iso(anomaly.detected_at), "kind": anomaly.kind,
+            "value": round(anomaly.value, 1), "baseline": round(anomaly.baseline, 1), "severity": anomaly.severity,
+            "message": anomaly.message, "acknowledged": anomaly.acknowledged}
+
+
+def _own_monitor_names() -> dict[int, str]:
+    return {m.id: m.name for m in appliance().entities.list_monitors(current_user.id)}
+
+
+@bp.get("/anomalies")
+def unacknowledged_anomalies():
+    """Every unacknowledged anomaly across the user's monitors, most recent first."""
+    names = _own_monitor_names()
+    rows = appliance().anomalies.list(list(names), unacknowledged_only=True, limit=500)
+    return jsonify([anomaly_json(a, names[a.monitor_id]) for a in rows])
+
+
+@bp.post("/anomalies/<int:anomaly_id>/acknowledge")
+def acknowledge(anomaly_id: int):
+    names = _own_monitor_names()
+    row = appliance().anomalies.acknowledge(anomaly_id, list(names))
+    if row is None:
+        raise not_found("anomaly")
+    return jsonify(anomaly_json(row, names[row.monitor_id]))

@@ -28,6 +28,7 @@ bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerAuth"
+PROBE_SECURITY_SCHEME = "probeToken"  # /api/probe/*: a probe's own token, not a login
 MAX_ID = 10**18 - 1  # ids in URLs have at most 18 digits (server.RowIdConverter)
 
 
@@ -62,6 +63,7 @@ PERCENT_3 = {"type": "string", "pattern": r"^\d{1,3}(\.\d{1,3})?$", "examples": 
              "description": "A percentage with up to three decimals, trailing zeros dropped."}
 MILLIS = {"type": "integer", "minimum": 0, "description": "Milliseconds."}
 STATUS = {"type": "string", "enum": ["pending", "up", "down", "paused"]}
+LOCATION_NAME = schemas.LOCATION_NAME_PATTERN
 LOCATION_STATUS = {"type": "string", "enum": ["pending", "up", "down"]}
 ID = {"type": "integer", "minimum": 1}
 
@@ -171,10 +173,12 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     "Anomaly": obj({
         "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"}, "location": {"type": "string"},
         "detected_at": TIMESTAMP,
-        "kind": {"type": "string", "examples": ["response_time_spike", "response_time_shift", "flapping"]},
-        "value": {"type": ["number", "null"]}, "baseline": {"type": ["number", "null"]},
-        "severity": {"description": "How far from normal."},
-        "message": {"type": "string"}, "acknowledged": {"type": "boolean"},
+        "kind": {"type": "string", "enum": ["response_time_spike", "response_time_shift", "flapping"]},
+        "value": {"type": "number", "description": "ms (for flapping: status changes in the window)."},
+        "baseline": {"type": "number", "description": "The usual value it is compared with."},
+        "severity": {"type": "string", "enum": ["low", "medium", "high"]},
+        "message": {"type": "string", "description": "A sentence, e.g. \"Response time 1,840 ms is 9x the usual 200 ms\"."},
+        "acknowledged": {"type": "boolean"},
     }),
     "MonitorInsights": obj({
         "incidents": {"type": "array", "items": ref("Incident"), "description": "Most recent first."},
@@ -292,6 +296,57 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
             "duration_ms": MILLIS,
         })},
     }),
+    "Probe": obj({
+        "id": ID,
+        "name": {"type": "string", "pattern": LOCATION_NAME,
+                 "description": "The location name monitors use in check_locations; never changes."},
+        "display_name": {"type": "string", "description": "Shown to people, e.g. in webhook messages."},
+        "online": {"type": "boolean", "description": "Heard from within the configured silence "
+                                                     "(STATUSCORE_PROBE_OFFLINE_AFTER)."},
+        "last_seen": nullable(TIMESTAMP),
+        "created_at": TIMESTAMP,
+    }),
+    "ProbeRegistered": obj({
+        "id": ID, "name": {"type": "string", "pattern": LOCATION_NAME}, "display_name": {"type": "string"},
+        "online": {"type": "boolean"}, "last_seen": nullable(TIMESTAMP), "created_at": TIMESTAMP,
+        "token": {"type": "string", "pattern": r"^scp_[A-Za-z0-9_-]+$",
+                  "description": "The probe's token, shown only in this answer (stored hashed)."},
+    }),
+    "Location": obj({
+        "name": {"type": "string", "pattern": LOCATION_NAME},
+        "display_name": {"type": "string"},
+        "online": {"type": "boolean", "description": "This appliance's own location is always online."},
+        "last_seen": {**nullable(TIMESTAMP), "description": "null: the probe never called in."},
+    }),
+    "ProbeAssignments": obj({
+        "location": {"type": "string", "pattern": LOCATION_NAME, "description": "The token's location."},
+        "server_time": {**TIMESTAMP, "description": "The appliance's clock (results more than 60 s "
+                                                    "ahead of it are refused)."},
+        "refresh_seconds": {"type": "number", "minimum": 1, "maximum": 30,
+                            "description": "Call in (ask again) this often: a probe silent for longer "
+                                           "than STATUSCORE_PROBE_OFFLINE_AFTER counts as offline."},
+        "monitors": {"type": "array", "items": ref("ProbeMonitor")},
+    }),
+    "ProbeMonitor": obj({
+        "id": ID, "name": {"type": "string"},
+        "type": {"type": "string", "enum": [t for t in MONITOR_TYPES if t != "heartbeat"]},
+        "target": {"type": "string"},
+        "port": nullable({"type": "integer", "minimum": 1, "maximum": 65535}),
+        "ssl_check": {"type": "boolean"},
+        "interval": {"type": "integer", "minimum": 1},
+        "timeout": {"type": "integer", "minimum": 1},
+        "retries": {"type": "integer", "minimum": 0},
+        "keyword": nullable({"type": "string"}),
+        "expected_status": nullable({"type": "integer", "minimum": 100, "maximum": 599}),
+    }, description="What to check: a monitor's check settings, without owner or state."),
+    "ProbeResultsReport": obj({
+        "accepted": {"type": "integer", "minimum": 0, "description": "Stored now."},
+        "duplicates": {"type": "integer", "minimum": 0,
+                       "description": "Taken before (same id, or not newer than the newest stored)."},
+        "rejected": {"type": "array", "description": "Refused for good: not assigned, too old, or "
+                                                     "too far in the future; do not resend.",
+                     "items": obj({"id": {"type": "string"}, "reason": {"type": "string"}})},
+    }),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
 }
 
@@ -301,6 +356,10 @@ PARAMETERS = {
     "UserId": {"name": "user_id", "in": "path", "required": True,
                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "WebhookId": {"name": "webhook_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "ProbeId": {"name": "probe_id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "AnomalyId": {"name": "anomaly_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "HeartbeatToken": {"name": "token", "in": "path", "required": True,
                        "description": "The token at the end of the monitor's heartbeat_url.",
@@ -355,7 +414,7 @@ class Op:
     tag: str
     answer: str | None = None  # component schema of the success body; None: no body
     ok: int = 200
-    access: str = "user"  # "public", "user" (any valid token) or "admin"
+    access: str = "user"  # "public", "user" (any valid token), "admin" or "probe" (a probe token)
     body: type[BaseModel] | None = None
     query: tuple[str, ...] = ()  # components.parameters names
     errors: tuple[int, ...] = ()  # beyond those implied by access, body, path and query
@@ -420,6 +479,11 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/monitors/{monitor_id}/insights", "monitorInsights", "The monitor's incidents and "
        "anomalies", "monitors", "MonitorInsights"),
 
+    Op("get", "/api/monitors/anomalies", "listAnomalies", "Unacknowledged anomalies of all your monitors",
+       "monitors", "Anomaly", list_of_answer=True, description="Most recent first."),
+    Op("post", "/api/monitors/anomalies/{anomaly_id}/acknowledge", "acknowledgeAnomaly",
+       "Acknowledge an anomaly (dismiss it from the list)", "monitors", "Anomaly"),
+
     Op("get", "/api/admin/users", "listUsers", "Every user account", "admin", "AdminUser", access="admin",
        list_of_answer=True),
     Op("post", "/api/admin/users", "createUser", "Create a user account", "admin", "AdminUser", ok=201,
@@ -432,6 +496,9 @@ OPERATIONS: tuple[Op, ...] = (
        examples={"tier": {"subscription_tier": "pro"}}),
     Op("delete", "/api/admin/users/{user_id}", "deleteUser", "Delete a user account and all its data",
        "admin", ok=204, access="admin", errors=(400,), description="Deleting yourself is refused (400)."),
+    Op("get", "/api/admin/backup", "backup", "A consistent backup of both stores (.tar.gz download)",
+       "admin", None, access="admin",
+       description="`statuscore backup` calls this. The archive holds the secret: keep it private."),
     Op("get", "/api/admin/engine", "engineStatus", "How the check engine keeps up", "admin", "EngineStatus",
        access="admin"),
 
@@ -491,11 +558,46 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/settings/webhooks/{webhook_id}/deliveries", "webhookDeliveries",
        "The webhook's latest deliveries (newest first) with every attempt", "webhooks", "WebhookDelivery",
        list_of_answer=True),
+
+    Op("get", "/api/locations", "listLocations", "Where monitors are checked from, online or not", "locations",
+       "Location", list_of_answer=True,
+       description="This appliance's own location first (always online), then the registered probes. "
+                   "A probe is offline after STATUSCORE_PROBE_OFFLINE_AFTER seconds without a call; an "
+                   "offline location neither counts as down nor blocks a verdict."),
+    Op("get", "/api/admin/probes", "listProbes", "The registered remote probes", "locations", "Probe",
+       access="admin", list_of_answer=True),
+    Op("post", "/api/admin/probes", "registerProbe", "Register a remote probe: its token, shown once",
+       "locations", "ProbeRegistered", ok=201, access="admin", body=schemas.ProbeCreateBody, errors=(409,),
+       description="`name` (lowercase letters, digits, hyphens) is the location name monitors use in "
+                   "check_locations; 409 when a probe has it or it is this appliance's own location. Run "
+                   "the probe with `statuscore probe --server URL --token TOKEN --location NAME`.",
+       examples={"frankfurt": {"name": "eu-frankfurt", "display_name": "EU (Frankfurt)"}}),
+    Op("patch", "/api/admin/probes/{probe_id}", "renameProbe", "Change a probe's display name", "locations",
+       "Probe", access="admin", body=schemas.ProbeUpdateBody,
+       examples={"rename": {"display_name": "EU-Central (Frankfurt)"}}),
+    Op("delete", "/api/admin/probes/{probe_id}", "revokeProbe", "Revoke a probe: its token stops working",
+       "locations", ok=204, access="admin",
+       description="At once: the probe's next call gets 401 (it keeps its results spooled). The results "
+                   "it stored stay in the history."),
+    Op("get", "/api/probe/assignments", "probeAssignments", "For probes: the monitors to check",
+       "probe", "ProbeAssignments", access="probe",
+       description="Called by `statuscore probe` with its own token (not a login): the active monitors "
+                   "whose check_locations include its location or `all` (heartbeats excepted)."),
+    Op("post", "/api/probe/results", "probeResults", "For probes: deliver check results", "probe",
+       "ProbeResultsReport", access="probe", body=schemas.ProbeResultsBody,
+       description="Results in check order, each with an id. Deduplicated on the id and on the newest "
+                   "stored check time per monitor, so a batch sent twice is stored once. Results for "
+                   "monitors not assigned to the location, older than STATUSCORE_PROBE_MAX_AGE or more "
+                   "than 60 s ahead of the appliance's clock are rejected (listed, not an error).",
+       examples={"one": {"results": [{"id": "5f0c6e2b9d0a4e8f", "monitor_id": 1,
+                                      "checked_at": "2024-01-15T10:30:00.000Z", "up": True,
+                                      "response_time": 145.2, "error": None}]}}),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
 )
 
 _PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken",
-                    "{webhook_id}": "WebhookId",
+                    "{anomaly_id}": "AnomalyId",
+                    "{webhook_id}": "WebhookId", "{probe_id}": "ProbeId",
                     "{target}": "WhoisTarget",
                     "{slug}": "Slug"}
 
@@ -511,7 +613,8 @@ def _operation(op: Op) -> dict:
     out: dict = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
-    out["security"] = [] if op.access == "public" else [{SECURITY_SCHEME: []}]
+    out["security"] = ([] if op.access == "public" else
+                       [{PROBE_SECURITY_SCHEME: []}] if op.access == "probe" else [{SECURITY_SCHEME: []}])
     if op.query:
         out["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in op.query]
     if op.body is not None:
@@ -597,7 +700,11 @@ def build_document() -> dict:
         "components": {
             "securitySchemes": {SECURITY_SCHEME: {
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "The token from POST /api/auth/login, as `Authorization: Bearer <token>`."}},
+                "description": "The token from POST /api/auth/login, as `Authorization: Bearer <token>`."},
+                PROBE_SECURITY_SCHEME: {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "scp_ probe token",
+                    "description": "A remote probe's token from POST /api/admin/probes, as "
+                                   "`Authorization: Bearer scp_...`; only for /api/probe/*."}},
             "parameters": PARAMETERS,
             "responses": responses,
             "schemas": {**_request_schemas(), **RESPONSE_SCHEMAS},

@@ -7,11 +7,12 @@ The same models generate the request schemas of the OpenAPI document (openapi.py
 from __future__ import annotations
 
 import re
+from datetime import timezone
 from typing import Annotated, Literal, TypeVar
 
 from flask import request
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
-                      field_validator)
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+                      ValidationError, field_validator)
 
 from appliance.models import MONITOR_TYPES, WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from server.errors import ApiError
@@ -141,6 +142,50 @@ class WebhookUpdateBody(Strict):
     events: WebhookEvents = None  # type: ignore[assignment]
     enabled: bool = None  # type: ignore[assignment]
     rotate_secret: bool = False
+
+
+LOCATION_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+LocationName = Annotated[str, StringConstraints(pattern=LOCATION_NAME_PATTERN)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ProbeCreateBody(Strict):
+    name: LocationName
+    display_name: DisplayName
+
+
+class ProbeUpdateBody(Strict):
+    display_name: DisplayName
+
+
+def _text_only(value):
+    """A check time is ISO 8601 text; a number is not silently read as a Unix time."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 timestamp string with an offset, e.g. 2024-01-15T10:30:00Z")
+    return value
+
+
+def _in_utc(value):
+    """The time in UTC; a date whose UTC form falls off the calendar is invalid (not a 500)."""
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+class ProbeResult(Strict):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    monitor_id: Annotated[int, Field(ge=1)]
+    # ISO 8601 with an offset, e.g. ...Z
+    checked_at: Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_in_utc)] = Field(strict=False)
+    up: bool
+    response_time: Annotated[float, Field(ge=0, le=3_600_000)] | None = None
+    error: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    details: dict | None = None
+
+
+class ProbeResultsBody(Strict):
+    results: Annotated[list[ProbeResult], Field(max_length=5000)]
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -70,3 +70,10 @@ def _domain_json(info: dict | None) -> dict | None:
         return None
     return {"expires_at": iso(info.get("expires_at")), "days_left": info.get("days_left"),
             "registrar": info.get("registrar")}
+
+
+def spec_json(spec) -> dict:
+    """A monitor's check configuration, as a probe needs it (no owner, no state)."""
+    return {"id": spec.id, "name": spec.name, "type": spec.type, "target": spec.target, "port": spec.port,
+            "ssl_check": spec.ssl_check, "interval": spec.interval, "timeout": spec.timeout,
+            "retries": spec.retries, "keyword": spec.keyword, "expected_status": spec.expected_status}

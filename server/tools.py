@@ -33,7 +33,7 @@ class AnyText(PathConverter):
     reaches the view and gets its 400 from the target check instead of a 404 or a redirect."""
 
     part_isolating = False  # werkzeug would infer True from a regex without "/"
-    regex = ".+"
+    regex = r"[\s\S]+"  # "." would stop at a newline, and "a%0Ab" would be a 404
 
 
 # Before the routes: the rule below needs the converter when the blueprint adds it.

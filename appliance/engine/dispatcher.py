@@ -17,7 +17,9 @@ import ssl
 import threading
 import uuid
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from appliance.engine.scheduler import WorkerPool
 from appliance.models import Delivery
@@ -32,16 +34,19 @@ BACKOFF_SECONDS = (15, 45, 135, 405)  # waits after attempts 1-4; attempt 5 is t
 MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 
 
-def next_attempt_delay(attempts: int) -> float | None:
-    """Seconds to wait after `attempts` failed attempts, or None when there is no next one."""
-    return BACKOFF_SECONDS[attempts - 1] if 1 <= attempts < MAX_ATTEMPTS else None
+def next_attempt_delay(attempts: int, backoff: Sequence[float] = BACKOFF_SECONDS) -> float | None:
+    """Seconds to wait after `attempts` failed attempts, or None when there is no next one
+    (len(backoff) + 1 attempts in all)."""
+    return backoff[attempts - 1] if 1 <= attempts <= len(backoff) else None
 
 
 class Dispatcher:
     def __init__(self, outbox: OutboxStore, make_event: Callable[[Fanout], Event], *,
                  timeout: float = 10.0, workers: int = 8, ca_file: str | None = None,
-                 clock: Callable[[], datetime] = utcnow, poll_seconds: float = 1.0):
+                 clock: Callable[[], datetime] = utcnow, poll_seconds: float = 1.0,
+                 backoff: Sequence[float] = BACKOFF_SECONDS):
         self.outbox = outbox
+        self.backoff = tuple(backoff)
         self.make_event = make_event
         self.timeout = timeout
         self.clock = clock
@@ -55,6 +60,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._pool: WorkerPool | None = None
         self._in_flight: set[int] = set()
+        self._unbuildable: set[int] = set()  # outbox rows whose messages could not be built
         self._lock = threading.Lock()
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -79,7 +85,17 @@ class Dispatcher:
     # ---- one pass (also called directly by tests) --------------------------------------------
     def run_once(self) -> None:
         for change_id in self.outbox.unprocessed_changes():
-            self.outbox.fan_out(change_id, self._deliveries_for)
+            if change_id in self._unbuildable:
+                continue
+            try:
+                self.outbox.fan_out(change_id, self._deliveries_for)
+            except SQLAlchemyError:
+                raise  # the database (busy, full): everything is tried again next round
+            except Exception:
+                # One row we cannot turn into messages must not hold up every later one: it stays
+                # in the outbox (tried again after a restart) and is logged once.
+                self._unbuildable.add(change_id)
+                log.exception("webhook event %d could not be built; skipping it until a restart", change_id)
         for delivery_id in self.outbox.due(self.clock()):
             with self._lock:
                 if delivery_id in self._in_flight:
@@ -123,7 +139,7 @@ class Dispatcher:
             elif outcome.permanent:
                 final, next_at = "failed", None
             else:
-                delay = next_attempt_delay(delivery.attempts)
+                delay = next_attempt_delay(delivery.attempts, self.backoff)
                 final = None if delay is not None else "failed"
                 next_at = now + timedelta(seconds=delay) if delay is not None else None
             self.outbox.finish_attempt(delivery.id, now, outcome.status_code, outcome.error,

@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Mapping
 
 from appliance.checkers.base import Checker, CheckResult
 from appliance.engine.live import LiveState, LiveStates
 from appliance.engine.uptime import DowntimeLedger
+from appliance.insights import Anomaly, AnomalyDetector
 from appliance.spec import MonitorSpec
-from appliance.state import DOWN, LocationState, step, verdict
+from appliance.state import DOWN, PENDING, UP, LocationState, step, verdict
 from appliance.storage.entities import EntityStore, Transition
 from appliance.storage.history import HistoryStore, ResultRow
 from appliance.timeutil import iso, utcnow
@@ -33,7 +35,10 @@ class Runner:
     def __init__(self, checkers: Mapping[str, Checker], history: HistoryStore, entities: EntityStore,
                  live: LiveStates, location: str, clock: Callable[[], datetime] = utcnow,
                  is_current: Callable[[MonitorSpec], bool] = lambda spec: True, quorum: float = 0.5,
-                 uptime: DowntimeLedger | None = None, on_outbox: Callable[[], None] = lambda: None):
+                 uptime: DowntimeLedger | None = None, on_outbox: Callable[[], None] = lambda: None,
+                 online: Callable[[], frozenset[str] | None] = lambda: None,
+                 detector: AnomalyDetector | None = None,
+                 on_anomaly: Callable[[int, str, Anomaly], None] = lambda monitor_id, location, anomaly: None):
         self.checkers = checkers
         self.history = history
         self.entities = entities
@@ -44,6 +49,9 @@ class Runner:
         self.quorum = quorum
         self.uptime = uptime or DowntimeLedger()
         self.on_outbox = on_outbox  # wakes the webhook dispatcher
+        self.online = online  # the locations whose state counts now (None: all)
+        self.detector = detector
+        self.on_anomaly = on_anomaly
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._noticed: dict[tuple[int, str], datetime] = {}  # expiry dates already announced
 
@@ -68,30 +76,57 @@ class Runner:
             # A missed heartbeat deadline already includes its grace: no further confirmation.
             retries = 0 if spec.type == "heartbeat" else spec.retries
             locations[location] = step(locations.get(location, LocationState()), result.up, retries)
-            status = verdict(locations, self.quorum)
             # Certificate and registration facts outlive a failed check; the rest is per check.
             details = {k: v for k, v in old.details.items() if k in LASTING_DETAILS}
             details.update(result.details)
-            new = LiveState(status=status, locations=locations, last_check=at,
+            new = LiveState(status=old.status, locations=locations, last_check=at,
                             response_time=result.response_time_ms, last_error=result.error, details=details)
-            if status != old.status:
-                # The locations that see the new status (for "down": those that see it down).
-                seeing = tuple(name for name, s in sorted(locations.items()) if s.status == status)
-                row = self.entities.record_transition(Transition(
-                    monitor_id=spec.id, old_status=old.status, new_status=status, at=at,
-                    cause=result.error or "", locations=seeing))
-                if row is not None:
-                    self.on_outbox()
-                if status == DOWN:
-                    self.uptime.went_down(spec.id, at)
-                elif old.status == DOWN:
-                    self.uptime.came_back(spec.id, at)
-                if status == DOWN or old.status == DOWN:
-                    log.info("monitor %d (%s) is %s%s", spec.id, spec.name, status,
-                             f": {result.error}" if result.error else "")
-            self.live.set(spec.id, new)
+            if old.last_check is not None and at < old.last_check:
+                # A late result (a probe delivering its spool) moves its location's state on; the
+                # monitor's latest check stays the newest one.
+                new = replace(old, locations=locations)
+            new = self._settle(spec, old, new, at, result.error or "")
+            # One stream per monitor and location, fed under the monitor's lock (in order).
+            found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms) \
+                if self.detector is not None else []
+        for anomaly in found:
+            self.on_anomaly(spec.id, location, anomaly)
         if result.details:
             self._expiry_notices(spec, result)
+        return new
+
+    def reevaluate(self, spec: MonitorSpec, at: datetime) -> LiveState:
+        """The verdict again without a new result: a location went offline or came back."""
+        with self._locks[spec.id]:
+            old = self.live.get(spec.id)
+            return self._settle(spec, old, old, at, old.last_error or "")
+
+    def _settle(self, spec: MonitorSpec, old: LiveState, new: LiveState, at: datetime, cause: str) -> LiveState:
+        """Decide the monitor's status from its online locations; persist a change."""
+        online = self.online()
+        considered = {n: s for n, s in new.locations.items()
+                      if spec.runs_at(n) and (online is None or n in online)}
+        status = verdict(considered, self.quorum)
+        if status == PENDING and old.status in (UP, DOWN):
+            # No location of this monitor online with a verdict: nothing new is known. Keep the
+            # status (an outage is neither closed nor announced again when its probe is back).
+            status = old.status
+        if status != old.status:
+            # The locations that see the new status (for "down": those that see it down).
+            seeing = tuple(name for name, s in sorted(considered.items()) if s.status == status)
+            row = self.entities.record_transition(Transition(
+                monitor_id=spec.id, old_status=old.status, new_status=status, at=at,
+                cause=cause, locations=seeing))
+            if row is not None:
+                self.on_outbox()
+            if status == DOWN:
+                self.uptime.went_down(spec.id, at)
+            elif old.status == DOWN:
+                self.uptime.came_back(spec.id, at)
+            if status == DOWN or old.status == DOWN:
+                log.info("monitor %d (%s) is %s%s", spec.id, spec.name, status, f": {cause}" if cause else "")
+        new = replace(new, status=status)
+        self.live.set(spec.id, new)
         return new
 
     def _expiry_notices(self, spec: MonitorSpec, result: CheckResult) -> None:

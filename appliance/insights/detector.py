@@ -1,7 +1,7 @@
 """Streaming anomaly detection on check results: response-time spikes, lasting response-time
 shifts, and flapping status. Pure: no I/O, no threads, no clock reads (every timestamp is passed
-in), and O(1) memory per stream (one `StreamState` per monitor and location, a few hundred bytes
-whatever the number of checks seen).
+in), and O(1) memory per stream: one `StreamState` per monitor and location, a fixed few hundred
+numbers whatever the number of checks seen.
 
 Usage (the engine calls `observe` once per check result):
 
@@ -13,67 +13,71 @@ Usage (the engine calls `observe` once per check result):
 
 Design, and why
 ---------------
-*Log scale.* Response times are positive, skewed and their noise is multiplicative (a 200 ms
+*Log scale.* Response times are positive, skewed, and their noise is multiplicative (a 200 ms
 service jitters by tens of ms, a 2 s one by hundreds), so everything is modelled on
-y = log(response time). A ratio ("9x the usual") is then a difference, one threshold serves fast
-and slow services alike, and the heavy right tail becomes much closer to symmetric.
+y = log(response time): a ratio ("9x the usual") is a difference, one threshold serves fast and
+slow services alike, and the long right tail becomes much closer to symmetric.
 
-*Robust baseline.* The expected value is `level + season[hour]`:
-- `level` is an exponentially weighted mean of y whose updates are winsorised at 3 robust
-  sigmas (a Huber-type M-estimate of location), so a spike moves it by at most 3·sigma·alpha and a
-  burst of outliers barely at all; it is not updated at all while a shift is being suspected
-  (CUSUM above half its threshold), so a shift is not half-absorbed before it is confirmed.
-  Its weight (alpha 0.02 per check, a memory of ~50 checks) lets it follow slow drift (a service
-  getting slower over days) without ever reporting it.
-- the scale is an exponentially weighted mean absolute deviation of the residuals, each clipped
-  at 4 sigmas, times 1.2533 (= sigma for Gaussian noise): a robust streaming sigma, with a floor
-  of 3 % so a perfectly flat series does not make every millisecond an anomaly.
-- both start from the median and the MAD of the first `warmup` samples (a buffer of at most
-  `warmup` floats, dropped once warm): no anomaly is reported before that.
-- `season[hour]` is a per-hour-of-day (UTC) offset in 24 buckets, learnt from *previous days
-  only*: the current hour's winsorised deviations from a slow daily reference (a time-weighted
-  mean with a 2-day time constant) are accumulated and folded into the hour's bucket when the hour
-  ends, each day's visit weighing 1 and older days decaying with a 3-day time constant. A daily
-  cycle (slow at the evening peak, fast at night) is therefore expected from the second day on,
-  while a change within the current hour is never mistaken for seasonality. Everything is
-  time-based, so it works the same for 20-second and 1-hour check intervals.
+*Robust baseline.* The expected value is `level + offsets[hour]`, and residual r = y - expected.
+- `level` is an exponentially weighted mean of y (weight 0.02: a memory of ~50 checks) whose
+  updates are winsorised at 3 sigmas (a Huber-type M-estimate), so a spike moves it by at most
+  0.06 sigma; it stands still while a shift is suspected (a CUSUM above half its threshold), so a
+  shift is not half-absorbed before it is confirmed. It follows slow drift without reporting it.
+- sigma is an exponentially weighted mean absolute deviation of r (each clipped at 4 sigmas)
+  times 1.2533, floored at 3 % so a flat series does not make every millisecond an anomaly.
+- `tail` is a streaming estimate (stochastic approximation, O(1)) of the 99.5th percentile of r:
+  the service's usual slow checks. Scale estimates such as the MAD deliberately ignore the tail,
+  so a service whose checks are sometimes 3x slower would otherwise "spike" every day; a spike
+  has to clear the usual tail as well (heavy tails).
+- level, sigma and tail start from the median, the MAD and the second largest deviation of the
+  first `warmup` samples (a buffer of at most `warmup` floats, dropped once warm). No anomaly of
+  any kind is reported during warm-up.
+- `offsets` is the daily cycle, 24 hour-of-day (UTC) values: each finished day's hourly means,
+  minus that day's mean, make a profile; the last three profiles are kept and an hour's offset is
+  their median, a day not seen yet counting as 0. So a pattern is believed once two days agree,
+  one odd day (an incident, a level shift in the middle of a day) is always outvoted, and the
+  current hour never teaches itself (a slowdown is not mistaken for seasonality). Samples more
+  than 4 sigmas off, and the hours of an incident that came and went within 4 hours, are left out
+  of the day's means; hours with fewer than 3 checks have no mean (hourly checks: no profile).
 
-*Spikes* (`response_time_spike`): one sample whose robust z-score (residual / sigma) is at least
-`spike_z` AND whose ratio to the expected value is at least `spike_ratio` AND which is at least
-`min_delta_ms` slower. The z-score alone would flag 1.3x on a very steady service; the ratio alone
-would flag the normal jitter of a noisy one; both together mean "unusual and noticeable".
+*Spikes* (`response_time_spike`): a sample whose z = r / sigma is at least `spike_z`, whose
+ratio to the expected value is at least `spike_ratio`, which is `min_delta_ms` slower, and which
+exceeds the usual tail by `tail_margin`: unusual, noticeable, and beyond ordinary jitter. It is
+held until the stream is back to normal (then reported with its peak, usually one check later),
+or until a shift is confirmed (then the shift is the only report of that incident).
 
-*Shifts* (`response_time_shift`): a two-sided CUSUM on the z-scores clipped at ±3 with an
-allowance of 0.75 sigma, alarming above `shift_h`. Clipping makes the CUSUM insensitive to
-isolated spikes (at medium sensitivity, at least 5 consecutive slow checks are needed, 3 at the
-very least at any sensitivity), while a sustained move of ~2 sigmas is caught in ~8 checks. The
-change point is where the CUSUM last left zero; the run since then gives the new level ("has
-stayed around 640 ms for 15 checks") and it must differ from the expected one by `shift_ratio`
-and `min_delta_ms` to be reported. On alarm the baseline is moved to the new level (reported or
-not), so a lasting change is reported once and then becomes the new normal. Moving back towards
-the level that preceded a reported shift (within 24 hours) is the incident ending: the baseline
-follows silently, no second anomaly.
+*Shifts* (`response_time_shift`): a two-sided CUSUM (Page) on z clipped at ±3 with an allowance
+of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for a 2-sigma move).
+Clipping keeps a short burst of spikes from looking like a shift. On alarm, the new level is the
+median residual of the run since the CUSUM left zero (at most the last 16 samples), so outliers
+cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the usual
+210 ms") when it differs by `shift_ratio` and `min_delta_ms`. Reported or not, the baseline moves
+to the new level, so a lasting change is reported once and becomes the new normal. A move back
+towards the level that preceded a reported shift (within 24 hours) is the incident ending: the
+baseline follows silently. Shifts down are reported too (low severity: faster is rarely bad,
+but a page suddenly 10x faster may be an error page).
 
 *Flapping* (`flapping`): the check indexes and times of the last `flap_changes` status changes
-are kept in a ring of that size; flapping is `flap_changes` changes within the last `flap_window`
-checks. An isolated outage is two changes and never flaps. The baseline reported is the usual
-number of changes in such a window (an exponentially decayed rate).
+are kept in a ring of that size; flapping is that many changes within the last `flap_window`
+checks. An outage is two changes and never flaps. Its baseline is the usual number of changes
+in such a window (an exponentially decayed rate).
 
 *One anomaly per episode.* After a spike, spikes are muted until `quiet` consecutive samples are
-unremarkable again (hysteresis); after a shift, shifts are muted until `quiet` consecutive samples
-sit within 2 sigmas of the new baseline; after flapping, flapping is muted until the status has
-been stable for `flap_window` checks. A large sudden shift reports a spike at its first check and
-the shift a few checks later (two kinds, two messages: "it just got slow", "it stays slow").
+unremarkable; after a shift, shifts are muted until `quiet` consecutive samples sit within 2 sigmas
+of the new level; after flapping, flapping is muted until the status is stable for `flap_window`
+checks.
 
-*Failures.* Failed checks (up=False) count only for flapping; they never update the response-time
-baseline, whatever response time they carry.
+*Failures* (up=False) count only for flapping; they never touch the response-time baseline,
+whatever response time they carry.
 
-Sensitivity scales the thresholds monotonically: with s = 0.7 / 1.0 / 1.4 for low / medium / high
-(or any float > 0), spike_z = 6/s, spike_ratio = 1 + 1/s, shift_h = 10/s, shift_ratio =
-1 + 0.25/s, min_delta_ms = 20/s, flap_changes = max(3, round(6/s)).
+*Sensitivity* scales every threshold monotonically: with s = 0.7 / 1.0 / 1.4 for low / medium /
+high (or any float > 0), spike_z = 6/s, spike_ratio = 1 + 1/s, shift_h = 10/s,
+shift_ratio = 1 + 0.25/s, min_delta_ms = 20/s, tail_margin = log(1 + 0.5/s),
+flap_changes = max(3, round(6/s)).
 
 Calls for one stream must not run concurrently (the engine runs one check per monitor and
-location at a time); different streams are independent.
+location at a time); different streams are independent. Cost: a few microseconds per check.
+`benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold.
 """
 
 from __future__ import annotations
@@ -92,18 +96,27 @@ SENSITIVITY_LEVELS = {"low": 0.7, "medium": 1.0, "high": 1.4}
 
 _MIN_MS = 0.1  # response times below this are treated as this (log of 0)
 _A_LEVEL = 0.02  # per-sample weight of the level (memory ~50 samples)
+_FREEZE = 0.5  # the level stands still while a CUSUM is above this fraction of its threshold
+_HUBER = 3.0  # residuals are clipped at this many sigmas before moving the level (Huber)
 _A_SCALE = 0.01  # per-sample weight of the scale (memory ~100 samples)
 _SCALE_FLOOR = 0.03  # minimum sigma of log response time (3 %)
 _MAD_TO_SIGMA = 1.2533  # mean absolute deviation -> sigma for Gaussian noise
+_TAIL_P = 0.995  # the quantile of residuals tracked as "the usual slow tail"
+_TAIL_STEP = 0.5  # its stochastic-approximation step, in sigmas
+_TAIL_INIT = 2.576  # ... and its start: the Gaussian 99.5th percentile, in sigmas
+_TAIL_YOUNG = 300  # samples after warm-up during which the tail estimate moves faster
 _Z_CLIP = 3.0  # z-scores are clipped here before entering the CUSUM
-_CUSUM_K = 0.75  # CUSUM allowance (in sigmas)
+_CUSUM_K = 0.5  # CUSUM allowance (in sigmas): tuned to shifts of 1 sigma and more (Page)
 _MIN_RUN = 3  # fewest samples a shift can be made of
 _RECENT = 16  # residuals kept to measure the new level robustly (median) when a shift alarms
 _QUIET_Z = 2.0  # |z| below which a sample counts as back to normal for shift hysteresis
-_DAY_TAU = 2 * 86400.0  # time constant of the daily reference level (seconds)
-_SEASON_TAU = 3 * 86400.0  # time constant of the hour-of-day buckets (seconds)
 _HOUR = 3600.0
-_SEASON_Z = 4.0  # samples further than this from the expected value do not teach the seasonal buckets
+_DAY = 86400.0
+_PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their median
+_PROFILE_MIN_HOURS = 12  # hours a day must have data for to make a profile
+_HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count (sparser: no daily profile)
+_SEASON_Z = 4.0  # samples this many sigmas off do not teach the daily profile
+_INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident, not a pattern
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
 _FLAP_RATE_ALPHA = 0.002  # weight of the usual status-change rate
 
@@ -114,7 +127,7 @@ class Anomaly:
     flapping they are the number of status changes in the window and the usual number."""
 
     kind: str  # "response_time_spike" | "response_time_shift" | "flapping"
-    at: datetime  # the check result that triggered it
+    at: datetime  # the check that triggered it (for a spike: its slowest check, in UTC)
     value: float
     baseline: float
     severity: str  # "low" | "medium" | "high"
@@ -128,6 +141,7 @@ class Thresholds:
     shift_h: float  # CUSUM threshold (in clipped sigmas) of a shift
     shift_ratio: float  # ratio between new and usual level a reported shift must reach
     min_delta_ms: float  # a spike or shift must also be this many ms away from the usual
+    tail_margin: float  # a spike must also exceed the usual slow tail by this (log ratio)
     flap_changes: int  # status changes within the flapping window that make flapping
 
 
@@ -148,18 +162,20 @@ def thresholds_for(sensitivity: str | float) -> Thresholds:
         raise ValueError(f"sensitivity must be a level name or a number, not {sensitivity!r}")
     return Thresholds(spike_z=6.0 / s, spike_ratio=1.0 + 1.0 / s, shift_h=10.0 / s,
                       shift_ratio=1.0 + 0.25 / s, min_delta_ms=20.0 / s,
-                      flap_changes=max(3, round(6.0 / s)))
+                      tail_margin=math.log(1.0 + 0.5 / s), flap_changes=max(3, round(6.0 / s)))
 
 
 class StreamState:
-    """Everything the detector remembers about one stream (a monitor at a location): a fixed
-    number of scalars, 3 x 24 hour-of-day buckets, a ring of at most `flap_changes` status
-    changes and, during warm-up only, at most `warmup` samples."""
+    """Everything the detector remembers about one stream (a monitor at a location): scalars,
+    today's 2 x 24 hourly sums, at most 3 daily profiles of 24 values and 24 offsets, at most 16
+    recent residuals, a ring of at most `flap_changes` status changes and, during warm-up only,
+    at most `warmup` samples. Its size never grows with the number of checks."""
 
     __slots__ = (
-        "checks", "samples", "last_up", "warm", "level", "mad", "day_level", "t_last",
-        "season_mean", "season_weight", "season_t", "acc_hour", "acc_t0", "acc_sum", "acc_n",
+        "checks", "samples", "last_up", "warm", "level", "mad", "tail", "day", "hour_sum", "hour_n",
+        "episode_hours", "profiles", "offsets",
         "cusum_up", "cusum_down", "run_up", "run_down", "spike_armed", "spike_quiet",
+        "spike_pending",
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
     )
@@ -171,21 +187,20 @@ class StreamState:
         self.warm: list[float] | None = []  # log response times until warm, then None
         self.level = 0.0  # deseasonalised expected log response time
         self.mad = 0.0  # EW mean absolute deviation of residuals
-        self.day_level = 0.0  # slow, time-weighted reference the seasonal offsets are relative to
-        self.t_last = 0.0  # epoch seconds of the last sample
-        self.season_mean = [0.0] * 24
-        self.season_weight = [0.0] * 24
-        self.season_t = [0.0] * 24
-        self.acc_hour = -1  # the hour being accumulated (folded into its bucket when it ends)
-        self.acc_t0 = 0.0
-        self.acc_sum = 0.0
-        self.acc_n = 0
+        self.tail = 0.0  # streaming estimate of the 99.5th percentile of residuals (usual jitter)
+        self.day = -1  # the UTC day (days since the epoch) being accumulated
+        self.hour_sum = [0.0] * 24  # that day's sum of log response times per hour (UTC)
+        self.hour_n = [0] * 24
+        self.episode_hours = 0  # bit mask of today's hours touched by the ongoing shift episode
+        self.profiles: list[list[float | None]] = []  # last days' hourly deviations from their mean
+        self.offsets = [0.0] * 24  # the usual deviation of each hour: median over the profiles
         self.cusum_up = 0.0
         self.cusum_down = 0.0
         self.run_up = [0, 0.0, 0.0]  # samples, sum of y, sum of expected since the CUSUM left 0
         self.run_down = [0, 0.0, 0.0]
         self.spike_armed = True
         self.spike_quiet = 0
+        self.spike_pending: list[float] | None = None  # [epoch, ms, usual ms, samples] of the peak
         self.shift_armed = True
         self.shift_quiet = 0
         self.prior_level: float | None = None  # level before the last reported shift
@@ -230,9 +245,11 @@ class StreamState:
 
 
 class AnomalyDetector:
-    """Keeps one StreamState per key and turns check results into Anomaly events."""
+    """Keeps one StreamState per key (any hashable, e.g. (monitor_id, location)) and turns check
+    results into Anomaly events. `warmup`: successful checks before any verdict; `quiet`: normal
+    samples that end an episode; `flap_window`: the checks flapping is counted over."""
 
-    def __init__(self, sensitivity: str | float = "medium", *, warmup: int = 30, quiet: int = 10,
+    def __init__(self, sensitivity: str | float = "medium", *, warmup: int = 60, quiet: int = 10,
                  flap_window: int = 20) -> None:
         if warmup < 5 or quiet < 1 or flap_window < 4:
             raise ValueError("warmup must be >= 5, quiet >= 1 and flap_window >= 4")
@@ -250,6 +267,8 @@ class AnomalyDetector:
     def sensitivity(self, value: str | float) -> None:
         self.thresholds = thresholds_for(value)
         self._sensitivity = value
+        # a spike is held at most as long as the fewest samples a shift can be confirmed in
+        self._spike_hold = math.ceil(self.thresholds.shift_h / (_Z_CLIP - _CUSUM_K)) + 1
 
     # ---- per-key bookkeeping ------------------------------------------------------------------
 
@@ -307,7 +326,7 @@ class AnomalyDetector:
         s.last_change = s.checks
         s.flaps.append([s.checks, t])
         del s.flaps[:-k]
-        if s.flap_active or s.checks < self.flap_window or len(s.flaps) < k:
+        if s.flap_active or s.checks < max(self.flap_window, self.warmup) or len(s.flaps) < k:
             return None
         first_check, first_t = s.flaps[0]
         span = s.checks - first_check + 1
@@ -325,16 +344,15 @@ class AnomalyDetector:
         s.samples += 1
         if s.warm is not None:
             s.warm.append(y)
-            s.t_last = t
             if len(s.warm) >= self.warmup:
                 self._finish_warm_up(s)
             return []
 
-        dt = max(0.0, t - s.t_last)
-        s.t_last = t
         hour = int(t // _HOUR) % 24
-        self._roll_season(s, t, hour, max(_MAD_TO_SIGMA * s.mad, _SCALE_FLOOR))
-        expected = s.level + (s.season_mean[hour] if s.season_weight[hour] > 0 else 0.0)
+        day = int(t // _DAY)
+        if day != s.day:
+            self._end_day(s, day)
+        expected = s.level + s.offsets[hour]
         sigma = max(_MAD_TO_SIGMA * s.mad, _SCALE_FLOOR)
         r = y - expected
         z = r / sigma
@@ -343,17 +361,28 @@ class AnomalyDetector:
         usual_ms = math.exp(expected)
         events: list[Anomaly] = []
 
-        # spikes, with hysteresis
+        # spikes: held until the stream is back to normal (then reported) or a shift is
+        # confirmed (then the shift is the one report); muted until `quiet` normal samples
         ratio = rt / usual_ms
+        normal = z < th.spike_z / 2 or ratio < 1 + (th.spike_ratio - 1) / 2
+        pending = s.spike_pending
+        if pending is not None:
+            if normal:
+                events.append(_spike(pending))
+                s.spike_pending = None
+            else:
+                pending[3] += 1
+                if ratio > pending[1] / pending[2]:  # a higher peak
+                    pending[:3] = [t, rt, usual_ms]
+                if pending[3] > self._spike_hold:
+                    events.append(_spike(pending))
+                    s.spike_pending = None
         if s.spike_armed:
-            if z >= th.spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms:
+            if (z >= th.spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms
+                    and r >= s.tail + th.tail_margin):
                 s.spike_armed, s.spike_quiet = False, 0
-                events.append(Anomaly(
-                    SPIKE, at, round(rt, 1), round(usual_ms, 1),
-                    "high" if ratio >= 5 else "medium" if ratio >= 2.5 else "low",
-                    f"Response time {_ms(rt)} is {_times(ratio)} the usual {_ms(usual_ms)}"))
+                s.spike_pending = [t, rt, usual_ms, 1]
         else:
-            normal = z < th.spike_z / 2 or ratio < 1 + (th.spike_ratio - 1) / 2
             s.spike_quiet = s.spike_quiet + 1 if normal else 0
             if s.spike_quiet >= self.quiet:
                 s.spike_armed = True
@@ -369,6 +398,7 @@ class AnomalyDetector:
                 shift = self._shift(s, at, t, run, sigma, 1 if run is s.run_up else -1)
                 if shift is not None:
                     events.append(shift)
+                    s.spike_pending = None  # the spike was this shift's first check
                 shifted = s.level != level_before
                 break
         if not shifted and not s.shift_armed:
@@ -377,14 +407,19 @@ class AnomalyDetector:
                 s.shift_armed = True
 
         # learning (winsorised), after the verdicts on this sample
-        clipped = expected + max(-3 * sigma, min(3 * sigma, r))
+        clipped = expected + max(-_HUBER * sigma, min(_HUBER * sigma, r))
         if shifted or abs(z) < _SEASON_Z:
-            s.acc_sum += y - s.day_level
-            s.acc_n += 1
-        s.day_level += (1.0 - math.exp(-dt / _DAY_TAU)) * (clipped - s.day_level)
-        if not shifted and max(s.cusum_up, s.cusum_down) <= th.shift_h / 2:
+            s.hour_sum[hour] += y
+            s.hour_n[hour] += 1
+        if s.prior_level is not None:
+            s.episode_hours |= 1 << hour
+        if not shifted and max(s.cusum_up, s.cusum_down) <= th.shift_h * _FREEZE:
             s.level += _A_LEVEL * (clipped - expected)
         s.mad += _A_SCALE * (min(abs(r), 4 * sigma) - s.mad)
+        # stochastic approximation of the _TAIL_P quantile: stable where P(r > tail) = 1 - p
+        # (steps 4x larger for the first _TAIL_YOUNG samples, so the usual jitter is learnt fast)
+        step = _TAIL_STEP * sigma * (4.0 if s.samples < self.warmup + _TAIL_YOUNG else 1.0)
+        s.tail += step * (_TAIL_P if r > s.tail else _TAIL_P - 1.0)
         return events
 
     def _shift(self, s: StreamState, at: datetime, t: float, run: list, sigma: float,
@@ -406,13 +441,18 @@ class AnomalyDetector:
         s.recent[:] = [r - delta for r in s.recent]
 
         if s.prior_level is not None and t - s.prior_t > _RECOVERY_MEMORY:
-            s.prior_level = None
+            s.prior_level, s.episode_hours = None, 0
         if s.prior_level is not None and (s.prior_level - old_level) * delta > 0:
             # moving back towards the level before the last reported shift: the incident ends
             past = (s.level - s.prior_level) * (1 if delta > 0 else -1)
             if past < math.log(th.shift_ratio):
                 if abs(s.level - s.prior_level) < math.log(th.shift_ratio):
-                    s.prior_level = None
+                    if t - s.prior_t <= _INCIDENT_HOURS * _HOUR:
+                        # a passing incident: its hours must not teach today's daily profile
+                        for h in range(24):
+                            if s.episode_hours >> h & 1:
+                                s.hour_sum[h], s.hour_n[h] = 0.0, 0
+                    s.prior_level, s.episode_hours = None, 0
                 return None
             base_log = s.prior_level + (base_log - old_level)  # overshoot: compare with before
             delta = value_log - base_log
@@ -424,7 +464,7 @@ class AnomalyDetector:
             return None
         s.shift_armed, s.shift_quiet = False, 0
         if s.prior_level is None:
-            s.prior_level, s.prior_t = old_level, t
+            s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
         ratio = value_ms / base_ms
         if delta > 0:
             severity = "high" if ratio >= 3 else "medium" if ratio >= 1.75 else "low"
@@ -441,29 +481,61 @@ class AnomalyDetector:
         median = _median(values)
         mad = _median(sorted(abs(v - median) for v in values))
         sigma = max(1.4826 * mad, _SCALE_FLOOR)
-        s.level = s.day_level = median
+        s.level = median
         s.mad = sigma / _MAD_TO_SIGMA
+        # the usual slow tail starts at the Gaussian one or, if the warm-up already saw slower
+        # checks, at its second slowest (one spike in the warm-up cannot set it)
+        s.tail = max(_TAIL_INIT * sigma, values[-2] - median)
         s.warm = None
 
     @staticmethod
-    def _roll_season(s: StreamState, t: float, hour: int, sigma: float) -> None:
-        """Fold the finished hour's mean deviation into its bucket: one weight per day, and once
-        the bucket has a value, a day moves it by at most one sigma (an incident of a few hours
-        barely teaches the daily profile; a new profile is learnt over days)."""
-        if s.acc_hour == hour and t - s.acc_t0 < _HOUR:
-            return
-        if s.acc_hour >= 0 and s.acc_n > 0:
-            b = s.acc_hour
-            w = s.season_weight[b]
-            if w > 0:
-                w *= math.exp(-max(0.0, s.acc_t0 - s.season_t[b]) / _SEASON_TAU)
-            mean = s.acc_sum / s.acc_n
-            if w > 0:
-                mean = s.season_mean[b] + max(-sigma, min(sigma, mean - s.season_mean[b]))
-            s.season_mean[b] = (s.season_mean[b] * w + mean) / (w + 1.0)
-            s.season_weight[b] = w + 1.0
-            s.season_t[b] = s.acc_t0
-        s.acc_hour, s.acc_t0, s.acc_sum, s.acc_n = hour, t, 0.0, 0
+    def _end_day(s: StreamState, day: int) -> None:
+        """Turn the finished day's hourly means into a profile (deviations from that day's
+        mean) and the usual offset of each hour into the median over the last profiles."""
+        means = [total / n if n >= _HOUR_MIN_SAMPLES else None
+                 for total, n in zip(s.hour_sum, s.hour_n)]
+        known = [m for m in means if m is not None]
+        if s.day >= 0 and len(known) >= _PROFILE_MIN_HOURS:
+            center = sum(known) / len(known)
+            s.profiles.append([None if m is None else m - center for m in means])
+            del s.profiles[:-_PROFILE_DAYS]
+            last_hour = max(h for h, m in enumerate(means) if m is not None)
+            old = s.offsets
+            usual = [_usual_offset([p[h] for p in s.profiles if p[h] is not None])
+                     for h in range(24)]
+            if len(s.profiles) < 2:
+                usual = [0.0] * 24
+            for h in sorted(range(24), key=lambda h: (h - last_hour) % 24):
+                if usual[h] is None:  # too few days saw that hour: as the hour before it
+                    usual[h] = usual[h - 1] if usual[h - 1] is not None else 0.0
+            s.offsets = usual
+            # keep the expected value continuous: the level had been following the last hours
+            # (its memory, ~1/_A_LEVEL samples) with their old offsets
+            per_hour = sum(s.hour_n) / max(1, sum(1 for n in s.hour_n if n))
+            span = min(24, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
+            hours = [(last_hour - i) % 24 for i in range(span)]
+            s.level -= sum(usual[h] - old[h] for h in hours) / span
+        s.day = day
+        s.hour_sum = [0.0] * 24
+        s.hour_n = [0] * 24
+        s.episode_hours = 0
+
+
+def _usual_offset(values: list[float]) -> float | None:
+    """The median of the last three days' offsets for an hour, a day not seen yet counting as
+    no offset: a pattern is believed once two days agree, and one odd day (an incident, a level
+    shift in the middle of a day) is outvoted. None when fewer than two days saw the hour."""
+    if len(values) < 2:
+        return None
+    return _median(sorted(values + [0.0] * (_PROFILE_DAYS - len(values))))
+
+
+def _spike(pending: list[float]) -> Anomaly:
+    t, rt, usual_ms, _ = pending
+    ratio = rt / usual_ms
+    return Anomaly(SPIKE, datetime.fromtimestamp(t, timezone.utc), round(rt, 1), round(usual_ms, 1),
+                   "high" if ratio >= 5 else "medium" if ratio >= 2.5 else "low",
+                   f"Response time {_ms(rt)} is {_times(ratio)} the usual {_ms(usual_ms)}")
 
 
 def _cusum_step(cusum: float, increment: float, run: list, y: float, expected: float) -> float:

@@ -136,6 +136,20 @@ class HistoryStore:
                 raise
         self._run_on_writer(run, timeout=600)
 
+    def copy_to(self, path: Path | str) -> None:
+        """A consistent copy of the whole history into a new DuckDB file (for backups), taken on
+        the writer thread after every row queued before the call."""
+        target = str(path).replace("'", "''")
+
+        def run(cursor):
+            name = cursor.execute("SELECT current_database()").fetchone()[0]
+            cursor.execute(f"ATTACH '{target}' AS backup_copy")
+            try:
+                cursor.execute(f'COPY FROM DATABASE "{name}" TO backup_copy')
+            finally:
+                cursor.execute("DETACH backup_copy")
+        self._run_on_writer(run, timeout=600)
+
     def close(self) -> None:
         if self._stopping:
             return
@@ -310,6 +324,9 @@ class HistoryStore:
         if not monitor_ids:
             return {}
         rolled = self._meta.get(rollups.DAYS_ROLLED) or datetime(1970, 1, 1)
+        late = self._late_since
+        if late is not None and late < rolled:  # late rows not rolled up yet: read those days raw
+            rolled = datetime(late.year, late.month, late.day)
         start = naive_utc(since)
         sql = (
             "SELECT monitor_id, bucket, sum(checks), sum(failures), sum(rt_sum) / nullif(sum(rt_count), 0) "

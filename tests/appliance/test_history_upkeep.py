@@ -79,3 +79,11 @@ def test_compaction_keeps_every_row_and_sorts_each_day_by_monitor(store):
     assert rows == sorted(rows)  # rewritten in (monitor_id, checked_at) order
     store.maintain(NOW, retention_days=90)  # idempotent
     assert store.count() == len(interleaved)
+
+
+def test_daily_figures_include_late_rows_before_the_next_upkeep(store):
+    day = datetime(2026, 6, 12, tzinfo=timezone.utc)
+    feed(store, day_rows(1, day))
+    store.maintain(NOW, retention_days=90)
+    feed(store, [ResultRow(1, day + timedelta(hours=3, minutes=30), "local", False, None)])
+    assert store.daily(1, day) == [(day.date(), 25, 1, 100.0)]

@@ -13,17 +13,7 @@ from icmplib.exceptions import SocketPermissionError
 import appliance.tools.mtr as mtr_module
 from appliance.tools.mtr import (MTR_HELP, Mtr, MtrBusy, MtrPermissionError, MtrResolveError, build_report,
                                  system_resolve, target_host)
-
-
-def raw_icmp_unavailable() -> str | None:
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
-    except OSError:
-        return "raw ICMP sockets are not permitted here (needs root or CAP_NET_RAW)"
-    return None
-
-
-needs_raw_icmp = pytest.mark.skipif(raw_icmp_unavailable() is not None, reason=str(raw_icmp_unavailable()))
+from tests.support.icmp import needs_raw_icmp
 
 
 def hosts_file_name(address: str) -> str:
@@ -241,3 +231,14 @@ def test_it_resolves_addresses_without_any_lookup_and_reports_unknown_names(monk
     monkeypatch.setattr(mtr_module.socket, "getaddrinfo", unknown)
     with pytest.raises(MtrResolveError, match="cannot resolve nowhere.test: Name or service not known"):
         system_resolve("nowhere.test")
+
+
+def test_the_appliance_owns_one_mtr_bounded_by_its_setting(tmp_path):
+    from appliance.config import Settings
+    from appliance.service import Appliance
+
+    appliance = Appliance(Settings.load({"data_dir": tmp_path / "data", "mtr_concurrency": 3}, env={}))
+    try:
+        assert isinstance(appliance.mtr, Mtr) and appliance.mtr.max_concurrent == 3
+    finally:
+        appliance.stop()

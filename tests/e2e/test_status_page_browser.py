@@ -118,6 +118,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+@pytest.mark.timeout(300)  # the waits below are bounded by OUTAGE_WAIT each; let them report a failure
 def test_it_shows_the_public_monitors_and_follows_an_outage(browser, page_setup, peers):
     expect = sync_api.expect
     page = browser.new_page()

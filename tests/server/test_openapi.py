@@ -145,8 +145,7 @@ def test_it_serves_the_document(api, document):
 
 def test_it_marks_exactly_the_endpoints_that_need_a_token(api, document):
     for path, item in document["paths"].items():
-        url = (path.replace("{monitor_id}", "1").replace("{user_id}", "1").replace("{webhook_id}", "1")
-               .replace("{token}", "no-such-token"))
+        url = re.sub(r"\{\w+_id\}", "1", path).replace("{token}", "no-such-token")
         for method, op in item.items():
             if method == "parameters":
                 continue
@@ -155,3 +154,15 @@ def test_it_marks_exactly_the_endpoints_that_need_a_token(api, document):
                 assert status == 401, (method, path, status)
             else:
                 assert status != 401, (method, path, status)
+
+
+def test_it_declares_the_probe_token_for_exactly_the_probe_api(document):
+    """/api/probe/* takes a probe's token (scp_...), every other protected endpoint a login."""
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"bearerAuth", "probeToken"}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if method == "parameters" or not op["security"]:
+                continue
+            expected = "probeToken" if path.startswith("/api/probe/") else "bearerAuth"
+            assert op["security"] == [{expected: []}], (method, path)

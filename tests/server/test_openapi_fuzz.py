@@ -13,12 +13,14 @@ generated ids are aimed at them, so the answers checked are not only 404s and em
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import schemathesis
+from pydantic import ValidationError
 from schemathesis import checks
 
 from appliance.engine.live import LiveState
@@ -27,10 +29,13 @@ from appliance.notifiers.transport import Outcome
 from appliance.state import LocationState
 from appliance.storage.entities import Transition
 from appliance.storage.history import ResultRow
+from appliance.tools.mtr import Mtr
 from server.openapi import MAX_ID
+from server.schemas import ProbeResultsBody
 from tests.support.api import Api, User
 from tests.support.appliance import ADMIN_EMAIL, ADMIN_PASSWORD, InProcessAppliance
 from tests.support.receiver import Receiver
+from tests.support.whois_server import WhoisServer
 
 # Bounded and repeatable: hypothesis derandomized, a few examples per operation and phase.
 MAX_EXAMPLES = 20
@@ -53,6 +58,8 @@ MONITOR_PATH = "/api/monitors/{monitor_id}"
 USER_PATH = "/api/admin/users/{user_id}"
 WEBHOOKS = "/api/settings/webhooks"
 WEBHOOK_PATH = WEBHOOKS + "/{webhook_id}"
+PROBES = "/api/admin/probes"
+PROBE_PATH = PROBES + "/{probe_id}"
 
 
 class Fuzzer:
@@ -65,6 +72,9 @@ class Fuzzer:
     - Two in three generated (valid) monitor ids and heartbeat tokens are swapped for seeded
       ones, so the fuzzed queries and bodies reach real monitors; the rest mostly find nothing.
       DELETE takes a monitor made for it instead of a seeded one.
+    - /api/probe/* runs as a registered probe (its own token, as the document says). Valid result
+      batches are aimed at seeded monitors with current check times, so some are stored. Revoking
+      takes a probe made for it, never the fuzzer's own.
     """
 
     def __init__(self, api: Api, admin: User, password_user: User, victim: User, seeded: dict[str, int],
@@ -72,12 +82,16 @@ class Fuzzer:
         self.api, self.admin, self.password_user, self.victim = api, admin, password_user, victim
         self.seeded = sorted(seeded.values())
         self.hooks, self.receiver_url = hooks, receiver_url
+        probe = api.post(PROBES, admin, json={"name": "fuzz-probe", "display_name": "Fuzz probe"}).json()
+        self.probe_id, self.probe_token = probe["id"], probe["token"]
         monitors = {m["id"]: m for m in api.get("/api/monitors", admin).json()}
         self.heartbeat_token = monitors[seeded["heartbeat"]]["heartbeat_url"].rsplit("/", 1)[1]
 
     def token_for(self, case) -> str:
         if case.operation.method.upper() == "POST" and case.operation.path == "/api/auth/password":
             return self.password_user.token
+        if case.operation.path.startswith("/api/probe/"):
+            return self.probe_token
         return self.admin.token
 
     def aim(self, case) -> None:
@@ -104,6 +118,32 @@ class Fuzzer:
                     params["webhook_id"] = self.fresh_webhook()
             elif hook_id % 3:
                 params["webhook_id"] = self.hooks[hook_id % len(self.hooks)]
+        elif path == PROBE_PATH and (probe_id := _valid_id(params.get("probe_id"))) is not None:
+            if method == "DELETE":
+                if probe_id % 3 or probe_id == self.probe_id:
+                    params["probe_id"] = self.fresh_probe()
+            elif probe_id % 3:
+                params["probe_id"] = self.probe_id
+        elif path == "/api/probe/results" and method == "POST":
+            self._aim_results(case)
+
+    def _aim_results(self, case) -> None:
+        """A valid batch (only: refusing invalid ones is the point of those) made to count."""
+        try:
+            ProbeResultsBody.model_validate(case.body)
+        except ValidationError:
+            return
+        now = datetime.now(timezone.utc)
+        for n, item in enumerate(case.body["results"]):
+            if n % 3 != 2:
+                item["monitor_id"] = self.seeded[item["monitor_id"] % len(self.seeded)]
+                item["checked_at"] = (now - timedelta(seconds=n)).isoformat()
+
+    def fresh_probe(self) -> int:
+        name = f"fuzz-revoked-{uuid.uuid4().hex[:12]}"
+        response = self.api.post(PROBES, self.admin, json={"name": name, "display_name": "To revoke"})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
 
     def fresh_webhook(self) -> int:
         response = self.api.post(WEBHOOKS, self.admin, json={"url": self.receiver_url})
@@ -126,11 +166,15 @@ def _valid_id(value) -> int | None:
 
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory):
-    instance = InProcessAppliance(tmp_path_factory.mktemp("fuzz") / "data", webhook_timeout=5.0)
-    instance.refused = loopback_only(instance)
-    instance.start(engine=False)
-    yield instance
-    instance.stop()
+    with WhoisServer() as whois:  # every WHOIS lookup ends here, on 127.0.0.1 ("no match": 404)
+        instance = InProcessAppliance(tmp_path_factory.mktemp("fuzz") / "data", webhook_timeout=5.0,
+                                      whois_server=whois.address)
+        instance.refused = loopback_only(instance)
+        # MTR traces 127.0.0.1 whatever host a fuzzed monitor names: no DNS, no probe beyond loopback
+        instance.appliance.mtr = Mtr(interval=0.01, resolve=lambda host: "127.0.0.1")
+        instance.start(engine=False)
+        yield instance
+        instance.stop()
 
 
 @pytest.fixture(scope="module")
@@ -288,6 +332,36 @@ def test_it_answers_the_webhook_endpoints_as_documented(fuzz_target, fuzzer, fuz
     schema_ok = api_schema[WEBHOOK_PATH]["DELETE"]
     schema_ok.validate_response(deleted)
     assert fuzz_target.refused == []
+
+
+def test_it_answers_the_probe_and_location_endpoints_as_documented(fuzz_target, fuzzer, api_schema):
+    api, admin = fuzz_target.api, fuzzer.admin
+    created = api.post(PROBES, admin, json={"name": "documented", "display_name": "EU (Frankfurt)"})
+    _conforms(api_schema, "POST", PROBES, created)
+    probe = created.json()
+    as_probe = {"Authorization": f"Bearer {probe['token']}"}
+    _conforms(api_schema, "GET", "/api/probe/assignments", api.get("/api/probe/assignments", headers=as_probe))
+    _conforms(api_schema, "GET", PROBES, api.get(PROBES, admin))
+    _conforms(api_schema, "PATCH", PROBE_PATH,
+              api.patch(f"{PROBES}/{probe['id']}", admin, json={"display_name": "EU-Central (Frankfurt)"}))
+    _conforms(api_schema, "GET", "/api/locations", api.get("/api/locations", admin))
+    now = datetime.now(timezone.utc)
+    batch = {"results": [
+        {"id": "a1", "monitor_id": min(fuzzer.seeded), "checked_at": now.isoformat(), "up": True,
+         "response_time": 12.5, "error": None, "details": {"ssl": {"valid": True, "days_left": 40}}},
+        {"id": "a2", "monitor_id": MAX_ID, "checked_at": now.isoformat(), "up": False, "error": "refused"},
+        {"id": "a3", "monitor_id": min(fuzzer.seeded), "checked_at": (now + timedelta(hours=1)).isoformat(),
+         "up": True}]}
+    sent = api.post("/api/probe/results", headers=as_probe, json=batch)
+    _conforms(api_schema, "POST", "/api/probe/results", sent)
+    assert (sent.json()["accepted"], len(sent.json()["rejected"])) == (1, 2)
+    again = api.post("/api/probe/results", headers=as_probe, json=batch)
+    _conforms(api_schema, "POST", "/api/probe/results", again)
+    assert again.json()["duplicates"] == 1
+    revoked = api.delete(f"{PROBES}/{probe['id']}", admin)
+    assert revoked.status_code == 204
+    api_schema[PROBE_PATH]["DELETE"].validate_response(revoked)
+    assert api.get("/api/probe/assignments", headers=as_probe).status_code == 401
 
 
 def test_it_refuses_to_send_beyond_loopback_even_when_asked(fuzz_target, fuzzer):

@@ -14,8 +14,8 @@ from icmplib.exceptions import SocketPermissionError
 import appliance.tools.mtr as mtr_module
 from appliance.tools.mtr import Mtr, MtrResolveError
 from server.openapi import build_document
-from tests.appliance.test_mtr import needs_raw_icmp
 from tests.support.asserts import assert_error
+from tests.support.icmp import needs_raw_icmp
 from tests.support.net import free_port
 
 MTR = "/api/monitors/{id}/mtr"

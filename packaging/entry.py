@@ -1,0 +1,8 @@
+"""PyInstaller entry point of the single `statuscore` binary."""
+
+import sys
+
+from appliance.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""The streaming anomaly detector: spikes, shifts, flapping, and the noise it must ignore.
+
+Every series is generated with a fixed seed and fed one check at a time, timestamps passed in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from appliance.insights import (
+    FLAPPING,
+    SHIFT,
+    SPIKE,
+    Anomaly,
+    AnomalyDetector,
+    StreamState,
+    thresholds_for,
+)
+
+START = datetime(2024, 3, 4, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
+KEY = (1, "local")
+
+
+def at(i: int, interval: float = 60.0) -> datetime:
+    return START + timedelta(seconds=i * interval)
+
+
+def noise(n: int, usual: float = 200.0, sigma: float = 0.15, seed: int = 1) -> list[float]:
+    rng = random.Random(seed)
+    return [usual * math.exp(rng.gauss(0.0, sigma)) for _ in range(n)]
+
+
+def feed(detector: AnomalyDetector, values, ups=None, start: int = 0, interval: float = 60.0,
+         key=KEY) -> list[Anomaly]:
+    """Every anomaly reported while the series is fed, in order."""
+    found = []
+    for i, value in enumerate(values):
+        up = True if ups is None else ups[i]
+        found += detector.observe(key, at(start + i, interval), up, value if up else None)
+    return found
+
+
+def kinds(anomalies: list[Anomaly]) -> list[str]:
+    return [a.kind for a in anomalies]
+
+
+def expected_ms(detector: AnomalyDetector, hour: int = 0, key=KEY) -> float:
+    state = detector.state(key)
+    return math.exp(state.level + state.offsets[hour])
+
+
+# ---- spikes -----------------------------------------------------------------------------------
+
+def test_it_reports_a_clean_spike_once_with_value_baseline_severity_and_message():
+    values = noise(300, sigma=0.1) + [1840.0] + noise(200, sigma=0.1, seed=2)
+    found = feed(AnomalyDetector(), values)
+
+    assert kinds(found) == [SPIKE]
+    spike = found[0]
+    assert spike.at == at(300)
+    assert spike.value == 1840.0
+    assert 180 <= spike.baseline <= 220
+    assert spike.severity == "high"
+    assert re.fullmatch(r"Response time 1,840 ms is \d+(\.\d)?x the usual \d{3} ms", spike.message)
+    assert spike.message.startswith("Response time 1,840 ms is 9")  # 1840 / ~200
+
+
+def test_it_reports_a_spike_of_a_few_checks_as_one_spike_with_its_peak():
+    values = noise(300) + [900.0, 2600.0, 1200.0] + noise(100, seed=2)
+    found = feed(AnomalyDetector(), values)
+    assert kinds(found) == [SPIKE]
+    assert found[0].value == 2600.0 and found[0].at == at(301)
+
+
+def test_it_reports_a_new_spike_once_the_stream_has_been_normal_again():
+    values = noise(300) + [1800.0] + noise(100, seed=2) + [2000.0] + noise(50, seed=3)
+    assert kinds(feed(AnomalyDetector(), values)) == [SPIKE, SPIKE]
+
+
+def test_it_grades_severity_by_how_many_times_the_usual():
+    def severity(peak):
+        found = feed(AnomalyDetector(), noise(300, sigma=0.05) + [peak] + noise(50, sigma=0.05))
+        assert kinds(found) == [SPIKE]
+        return found[0].severity
+
+    assert [severity(450.0), severity(700.0), severity(1500.0)] == ["low", "medium", "high"]
+
+
+# ---- noise ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sigma", [0.1, 0.3, 0.5])
+def test_it_stays_quiet_on_lognormal_noise(sigma):
+    assert feed(AnomalyDetector(), noise(10_000, sigma=sigma, seed=7)) == []
+
+
+@pytest.mark.parametrize("sigma, share, slowest", [(0.25, 0.03, 3.0), (0.1, 0.05, 4.0)])
+def test_it_learns_the_usual_jitter_of_heavy_tailed_noise(sigma, share, slowest):
+    # lognormal noise plus a share of checks 1.5x-`slowest` slower: that ordinary jitter is
+    # never reported; what is left over two weeks of checks is a handful of events far out in
+    # the tail (checks many times slower than even the jitter, or a rare run of slow checks)
+    rng = random.Random(11)
+    values = []
+    for _ in range(20_000):
+        value = 200.0 * math.exp(rng.gauss(0.0, sigma))
+        values.append(value * rng.uniform(1.5, slowest) if rng.random() < share else value)
+    found = feed(AnomalyDetector(), values)
+    assert len(found) <= 4
+    assert all(a.value / a.baseline > slowest for a in found if a.kind == SPIKE)
+
+
+def test_it_stays_quiet_on_slow_drift():
+    values = [v * math.exp(math.log(2.2) * i / 7200) for i, v in enumerate(noise(7200, seed=5))]
+    assert feed(AnomalyDetector(), values) == []
+
+
+# ---- level shifts -----------------------------------------------------------------------------
+
+def test_it_reports_a_level_shift_once_and_then_adapts_to_it():
+    detector = AnomalyDetector()
+    values = noise(500, usual=210.0) + noise(3000, usual=640.0, seed=2)
+    found = feed(detector, values)
+
+    assert kinds(found) == [SHIFT]  # not also a spike for the shift's first check
+    shift = found[0]
+    assert 500 < (shift.at - START) / timedelta(minutes=1) <= 515
+    assert 580 <= shift.value <= 700 and 190 <= shift.baseline <= 230
+    assert shift.severity == "high"  # about 3x
+    assert re.fullmatch(r"Response time has stayed around 6\d\d ms for \d+ checks, "
+                        r"up from the usual 2\d\d ms", shift.message)
+    assert 580 <= expected_ms(detector) <= 700  # the new normal
+
+
+def test_it_reports_a_shift_down_as_low_severity():
+    found = feed(AnomalyDetector(), noise(500, usual=400.0) + noise(500, usual=150.0, seed=2))
+    assert kinds(found) == [SHIFT]
+    assert found[0].severity == "low" and "down from the usual" in found[0].message
+
+
+def test_it_does_not_report_the_end_of_an_incident():
+    values = noise(500) + noise(120, usual=700.0, seed=2) + noise(1000, seed=3)
+    found = feed(AnomalyDetector(), values)
+    assert kinds(found) == [SHIFT]
+    assert "up from the usual" in found[0].message
+
+
+def test_it_ignores_a_small_sustained_change():
+    found = feed(AnomalyDetector(), noise(500, sigma=0.05) + noise(500, usual=220.0, sigma=0.05))
+    assert found == []  # 10 % slower is real, but below the 25 % a shift must reach at medium
+
+
+# ---- daily cycles -----------------------------------------------------------------------------
+
+def daily(i: int, interval: float = 60.0, amplitude: float = 0.45) -> float:
+    """A smooth daily cycle: slowest at 15:00 UTC, fastest at 03:00 (2.5x between them)."""
+    hours = (i * interval / 3600.0) % 24
+    return math.exp(amplitude * math.cos(2 * math.pi * (hours - 15) / 24))
+
+
+def test_it_stays_quiet_through_a_daily_cycle():
+    n = 7 * 1440
+    values = [v * daily(i) for i, v in enumerate(noise(n, seed=3))]
+    assert feed(AnomalyDetector(), values) == []
+
+
+def test_it_learns_a_daily_cycle_checked_every_five_minutes_in_two_days():
+    # with a check every 5 minutes the level lags the cycle's steep hours on the first days; a
+    # daily pattern is believed once two days agree, and from then on nothing is reported
+    n = 14 * 288
+    values = [v * daily(i, 300) for i, v in enumerate(noise(n, seed=4))]
+    found = feed(AnomalyDetector(), values, interval=300)
+    assert all(a.at < START + timedelta(days=2, hours=1) for a in found)
+
+
+def test_it_knows_what_is_usual_for_the_hour():
+    # after four days of a daily cycle, a night as slow as an ordinary afternoon is a shift
+    n = 5 * 1440
+    values = [v * daily(i) for i, v in enumerate(noise(n, seed=3))]
+    night = 4 * 1440 + 3 * 60  # day 5, 03:00
+    for i in range(night, night + 120):
+        values[i] *= 1.9
+    found = feed(AnomalyDetector(), values)
+    assert kinds(found) == [SHIFT]
+    assert night <= (found[0].at - START) / timedelta(minutes=1) <= night + 15
+
+
+# ---- flapping ---------------------------------------------------------------------------------
+
+def test_it_reports_flapping_once_per_episode():
+    ups = [True] * 200 + [i % 2 == 0 for i in range(40)] + [True] * 200
+    found = feed(AnomalyDetector(), noise(len(ups)), ups=ups)
+
+    assert kinds(found) == [FLAPPING]
+    flapping = found[0]
+    assert flapping.value == 6 and flapping.baseline < 1
+    assert flapping.severity == "high"
+    assert re.fullmatch(r"Status changed 6 times in the last \d+ minutes", flapping.message)
+
+
+def test_it_reports_a_second_flapping_episode_after_a_stable_spell():
+    ups = ([True] * 200 + [i % 3 != 0 for i in range(45)]) * 2 + [True] * 50
+    assert kinds(feed(AnomalyDetector(), noise(len(ups)), ups=ups)) == [FLAPPING, FLAPPING]
+
+
+def test_it_does_not_call_an_outage_or_a_stray_failure_flapping():
+    ups = [True] * 200 + [False] * 30 + [True] * 100 + [False] + [True] * 100
+    assert feed(AnomalyDetector(), noise(len(ups)), ups=ups) == []
+
+
+# ---- warm-up and failures ---------------------------------------------------------------------
+
+def test_it_reports_nothing_during_warm_up():
+    detector = AnomalyDetector(warmup=30)
+    values = noise(10) + [5000.0] + noise(18, seed=2)
+    ups = [True] * 5 + [False, True] * 12  # also no flapping before a window of checks is seen
+    assert feed(detector, values[:29], ups=ups[:29]) == []
+    assert detector.state(KEY).warm_up
+
+    found = feed(AnomalyDetector(warmup=30), noise(30) + [5000.0] + noise(20, seed=2))
+    assert kinds(found) == [SPIKE]  # once warm, the same spike is reported
+
+
+def test_it_keeps_failed_checks_out_of_the_response_time_baseline():
+    detector = AnomalyDetector()
+    feed(detector, noise(300))
+    before = expected_ms(detector)
+    # 200 failed checks, some with a response time (timeouts, fast errors): none of it counts
+    for i in range(200):
+        found = detector.observe(KEY, at(300 + i), False, [None, 30_000.0, 3.0][i % 3])
+        assert [a.kind for a in found] in ([], [FLAPPING])
+    assert expected_ms(detector) == pytest.approx(before)
+    assert detector.state(KEY).samples == 300
+    assert feed(detector, noise(300, seed=2), start=500) == []
+
+
+# ---- state ------------------------------------------------------------------------------------
+
+def leaves(value) -> int:
+    if isinstance(value, dict):
+        return sum(leaves(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(leaves(v) for v in value)
+    return 1
+
+
+def test_it_keeps_constant_memory_per_stream():
+    detector = AnomalyDetector()
+    rng = random.Random(9)
+    sizes = {}
+    for i in range(30 * 1440):  # 30 days, with failures and flapping now and then
+        up = rng.random() > 0.02
+        detector.observe(KEY, at(i), up, 200.0 * daily(i) * math.exp(rng.gauss(0, 0.2)) if up else None)
+        if i + 1 in (5 * 1440, 30 * 1440):
+            state = detector.state(KEY).to_dict()
+            sizes[i + 1] = (leaves(state), len(json.dumps(state)))
+    (leaves_5, bytes_5), (leaves_30, bytes_30) = sizes[5 * 1440], sizes[30 * 1440]
+    # about the same number of values after 7,200 and 43,200 checks (a pending spike or a
+    # partly filled ring of status changes may differ by a few), and a small bound on both
+    assert abs(leaves_30 - leaves_5) <= 10 and leaves_30 <= 300
+    assert bytes_30 < 1.1 * bytes_5 and bytes_30 < 8_000
+
+
+def test_it_round_trips_its_state_through_json():
+    values = noise(2000) + noise(300, usual=900.0, seed=2) + noise(500, seed=3)
+    values[2500] = 9000.0
+    whole = feed(AnomalyDetector(), values)
+
+    first = AnomalyDetector()
+    found = feed(first, values[:1000])
+    saved = json.loads(json.dumps(first.state(KEY).to_dict()))
+    second = AnomalyDetector()
+    second.restore(KEY, saved)
+    found += feed(second, values[1000:], start=1000)
+
+    assert found == whole and len(whole) == 2
+
+
+def test_it_keeps_streams_apart_and_forgets_them():
+    detector = AnomalyDetector()
+    feed(detector, noise(300), key="a")
+    feed(detector, noise(300, usual=2000.0), key="b")
+    assert expected_ms(detector, key="a") == pytest.approx(200, rel=0.1)
+    assert expected_ms(detector, key="b") == pytest.approx(2000, rel=0.1)
+    detector.forget("a")
+    assert detector.state("a") is None and detector.keys() == ["b"]
+    with pytest.raises(ValueError):
+        StreamState.from_dict({"level": 1.0, "bogus": 2})
+
+
+# ---- sensitivity ------------------------------------------------------------------------------
+
+def test_it_lowers_every_threshold_as_sensitivity_goes_up():
+    levels = [thresholds_for(s) for s in (0.5, "low", 0.85, "medium", 1.2, "high", 2.0)]
+    for lower, higher in zip(levels, levels[1:]):
+        assert higher.spike_z < lower.spike_z
+        assert higher.spike_ratio < lower.spike_ratio
+        assert higher.shift_h < lower.shift_h
+        assert higher.shift_ratio < lower.shift_ratio
+        assert higher.min_delta_ms < lower.min_delta_ms
+        assert higher.flap_changes <= lower.flap_changes
+    assert thresholds_for("medium") == thresholds_for(1.0) == thresholds_for(" Medium ")
+
+
+@pytest.mark.parametrize("bad", ["extreme", 0, -1.0, float("nan"), True, None])
+def test_it_rejects_a_meaningless_sensitivity(bad):
+    with pytest.raises(ValueError):
+        AnomalyDetector(sensitivity=bad)
+
+
+def test_it_detects_more_as_sensitivity_goes_up():
+    rng = random.Random(3)
+    values = noise(3000, sigma=0.08, seed=3)
+    for i in range(300, 3000, 150):  # spikes from 1.6x to 2.6x the usual
+        values[i] *= rng.uniform(1.6, 2.6)
+    counts = [len(feed(AnomalyDetector(sensitivity=s), values)) for s in ("low", "medium", "high")]
+    assert counts[0] < counts[1] < counts[2]
+
+
+def test_it_applies_a_changed_sensitivity_to_existing_streams():
+    detector = AnomalyDetector(sensitivity="low")
+    feed(detector, noise(300, sigma=0.05))
+    assert feed(detector, [420.0] + noise(30, sigma=0.05, seed=2), start=300) == []  # 2.1x
+    detector.sensitivity = "high"
+    found = feed(detector, [420.0] + noise(30, sigma=0.05, seed=3), start=331)
+    assert kinds(found) == [SPIKE]
