@@ -201,6 +201,14 @@ case "$mode" in
         # package:command pairs; a real SIP peer (SIPp), ip(8) for network namespaces, and the
         # browser the status page tests drive through Playwright.
         ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip chromium:chromium}
+        # Tests talk only to loopback (and to namespaces they make). Where we can, run them in a
+        # network namespace of their own whose only interface is loopback, so nothing can leak.
+        if [ "${STATUSCORE_TEST_NETNS:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1 &&
+           command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
+            say "Running the tests in a network namespace with loopback only."
+            exec unshare -n -- sh -c 'ip link set lo up && exec "$@"' sh \
+                "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" "$@"
+        fi
         exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" "$@"
         ;;
     system)

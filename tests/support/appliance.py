@@ -16,6 +16,7 @@ import requests
 from tests.support.api import Api, User
 from tests.support.net import free_port, wait_for
 
+NOWHERE = "127.0.0.1:9"  # the discard port: refused at once
 ADMIN_EMAIL = "admin@example.test"
 ADMIN_PASSWORD = "admin-password-1"
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +46,9 @@ class ApplianceProcess:
             "STATUSCORE_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "STATUSCORE_RATE_LIMIT": "100000/minute",
             "STATUSCORE_LOGIN_RATE_LIMIT": "100000/minute",
+            # Never the real internet: domain checks ask nobody unless a test sets its own servers.
+            "STATUSCORE_DNS_SERVERS": NOWHERE,
+            "STATUSCORE_WHOIS_SERVER": NOWHERE,
             **(env or {}),
         }
         self.args = args or []
@@ -107,7 +111,8 @@ class InProcessAppliance:
 
         values = {"data_dir": Path(data_dir), "host": "127.0.0.1", "port": free_port(),
                   "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD,
-                  "rate_limit": "100000/minute", "login_rate_limit": "100000/minute", **settings}
+                  "rate_limit": "100000/minute", "login_rate_limit": "100000/minute",
+                  "dns_servers": (NOWHERE,), "whois_server": NOWHERE, **settings}
         self.settings = Settings.load(values, env={})
         self.appliance = Appliance(self.settings)
         self.url = self.settings.base_url

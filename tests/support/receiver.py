@@ -16,6 +16,9 @@ and the receiver started later on the same address.
 from __future__ import annotations
 
 import json
+import select
+import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -36,14 +39,17 @@ class Plan:
     hang: bool = False  # hold the request until release() (or HANG_LIMIT)
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Received:
     path: str
     headers: dict[str, str]  # names lower-cased
     body: bytes
     at: float  # time.monotonic() when the request was read
     seq: int  # arrival order across the receiver's life
-    answered: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+    # Set when the request is over: answered, or (while hanging) the sender hung up first.
+    answered: threading.Event = field(default_factory=threading.Event, repr=False)
+    ended_at: float | None = None  # time.monotonic() then
+    sender_gave_up: bool = False
 
     def json(self):
         return json.loads(self.body)
@@ -74,12 +80,29 @@ class _Handler(BaseHTTPRequestHandler):
         message, plan = receiver._arrived(self.path, self.headers, body)
         try:
             if plan.hang:
-                receiver._released.wait(HANG_LIMIT)
+                self._hold(receiver._released, message)
             elif plan.delay:
                 time.sleep(plan.delay)
-            self._reply(plan.status)
+            if not message.sender_gave_up:
+                self._reply(plan.status)
         finally:
+            message.ended_at = time.monotonic()
             message.answered.set()
+
+    def _hold(self, released: threading.Event, message: Received) -> None:
+        """Hang until released, watching for the sender to give up (its end of the connection
+        closes: readable with nothing to read)."""
+        deadline = time.monotonic() + HANG_LIMIT
+        while not released.wait(0.02) and time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if readable:
+                try:
+                    closed = self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    closed = True
+                if closed:
+                    message.sender_gave_up = True
+                    return
 
     def do_GET(self):  # noqa: N802
         self._reply(405)
@@ -101,8 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
 class Receiver:
     """A threaded HTTP server on 127.0.0.1 that records POSTs; use it as a context manager."""
 
-    def __init__(self, port: int = 0, path: str = "/hook"):
+    def __init__(self, port: int = 0, path: str = "/hook", ssl_context: ssl.SSLContext | None = None):
         self._requested_port = port
+        self._ssl_context = ssl_context  # serve HTTPS with it
         self.path = path
         self._lock = threading.Lock()
         self._messages: list[Received] = []
@@ -118,6 +142,8 @@ class Receiver:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self._requested_port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.receiver = self
+        if self._ssl_context is not None:
+            self._httpd.socket = self._ssl_context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -142,7 +168,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.path}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{self.path}"
 
     # ---- scripting ---------------------------------------------------------------------------
     def answer(self, status: int) -> None:
