@@ -188,3 +188,18 @@ class DetectorState(SQLModel, table=True):
                                              primary_key=True))
     location: str = Field(primary_key=True)
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    """A named, revocable key for scripts (`Authorization: Bearer sc_...`), stored hashed."""
+
+    __tablename__ = "api_key"
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_owner_fk("user"))
+    name: str
+    scope: str = "read"  # read | write
+    prefix: str  # the first characters, to tell keys apart in a list
+    key_hash: str = Field(index=True, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: Optional[datetime] = None

@@ -30,6 +30,7 @@ from appliance.secret import load_or_create_secret
 from appliance.spec import MonitorSpec
 from appliance.state import LocationState
 from appliance.storage.anomalies import AnomalyStore
+from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore
 from appliance.storage.outbox import Fanout, OutboxStore
@@ -71,6 +72,7 @@ class Appliance:
         }
         self.scheduler: Scheduler | None = None
         self.uptime = DowntimeLedger()
+        self.api_keys = ApiKeyStore(self.entities)
         self.probes = ProbeStore(self.entities)
         self.locations = Locations(self.probes, settings.location, settings.location_display_name,
                                    settings.probe_offline_after)
@@ -211,6 +213,7 @@ class Appliance:
 
     def delete_user(self, user_id: int) -> None:
         self._forget(self.entities.delete_user(user_id))
+        self.api_keys.forget_user(user_id)
 
     def heartbeat(self, token: str, failed: bool = False) -> Monitor | None:
         """A job called its heartbeat URL: record the result now and move the deadline."""

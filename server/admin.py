@@ -7,12 +7,11 @@ import tempfile
 from pathlib import Path
 
 from flask import Blueprint, jsonify, send_file
-from flask_jwt_extended import current_user
 
 from appliance.backup import create_backup
 from appliance.storage.entities import Conflict
 from appliance.timeutil import iso, utcnow
-from server.auth import appliance, require_admin, user_json
+from server.auth import appliance, current_user, require_admin, user_json
 from server.errors import ApiError, not_found
 from server.schemas import UserCreateBody, UserUpdateBody, parse_body
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask, current_app, jsonify, request
-from flask_jwt_extended import JWTManager, create_access_token, current_user, verify_jwt_in_request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_jwt_extended import JWTManager, create_access_token, get_current_user, verify_jwt_in_request
+from werkzeug.local import LocalProxy
 
 from appliance.models import User
 from appliance.passwords import verify_password
 from server.errors import ApiError, error_response
 from server.limits import limit_endpoint, login_email, login_ip, only_failures
-from server.schemas import LoginBody, PasswordChangeBody, parse_body
+from server.schemas import ApiKeyCreateBody, LoginBody, PasswordChangeBody, parse_body
+from appliance.storage.api_keys import KEY_PREFIX, last_used
+from appliance.timeutil import iso
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 
@@ -67,12 +70,49 @@ def user_json(user: User, full: bool = False) -> dict:
     return data
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# The authenticated user of this request, by a login token (JWT) or an API key.
+current_user: User = LocalProxy(lambda: g.user)  # type: ignore[assignment]
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
+def authenticate() -> User:
+    """Who is calling: a login token (JWT) or an API key (`sc_...`); raises 401/403 otherwise."""
+    if "user" in g:
+        return g.user
+    token = bearer_token()
+    if token.startswith(KEY_PREFIX):
+        found = appliance().api_keys.authenticate(token)
+        if found is None:
+            raise ApiError(401, "Unknown or revoked API key; create a new one under /api/auth/keys.")
+        key, user = found
+        if key.scope != "write" and request.method not in SAFE_METHODS:
+            raise ApiError(403, "This API key is read-only; use a write key (or a login) for changes.")
+        g.user, g.api_key = user, key
+        return user
+    verify_jwt_in_request()
+    user = get_current_user()  # a stale token ends here with a 401
+    g.user, g.api_key = user, None
+    return user
+
+
 def require_login() -> None:
     """before_request hook for blueprints whose every endpoint needs a logged-in user."""
     if request.method == "OPTIONS":
-        return  # answered by Flask (Allow header); flask-jwt-extended exempts it, so no current_user
-    verify_jwt_in_request()
-    _ = current_user.id  # resolves the user; a stale token ends here with a 401
+        return  # answered by Flask (Allow header)
+    authenticate()
+
+
+def require_session() -> None:
+    """Account and key management need a login, not an API key."""
+    require_login()
+    if g.get("api_key") is not None:
+        raise ApiError(403, "Log in to manage your password and API keys; API keys cannot do this.")
 
 
 def require_admin() -> None:
@@ -102,7 +142,7 @@ def me():
 
 @bp.post("/password")
 def change_password():
-    require_login()
+    require_session()
     body = parse_body(PasswordChangeBody)
     if not verify_password(body.current_password, current_user.password_hash):
         raise ApiError(400, "The current password is wrong.", {"current_password": "does not match"})
@@ -116,3 +156,31 @@ def register_login_limits(app, limiter, settings) -> None:
     """Password guessing: failed logins are limited per client IP and per email."""
     for key in (login_ip, login_email):
         limit_endpoint(app, limiter, "auth.login", settings.login_rate_limit, key, deduct_when=only_failures)
+
+
+def api_key_json(key) -> dict:
+    return {"id": key.id, "name": key.name, "scope": key.scope, "prefix": key.prefix,
+            "created_at": iso(key.created_at), "last_used_at": iso(last_used(key))}
+
+
+@bp.get("/keys")
+def list_keys():
+    require_session()
+    return jsonify([api_key_json(k) for k in appliance().api_keys.list(current_user.id)])
+
+
+@bp.post("/keys")
+def create_key():
+    """A new API key: the key itself is in this answer only (it is stored hashed)."""
+    require_session()
+    body = parse_body(ApiKeyCreateBody)
+    key, secret = appliance().api_keys.create(current_user.id, body.name, body.scope)
+    return jsonify({**api_key_json(key), "key": secret}), 201
+
+
+@bp.delete("/keys/<int:key_id>")
+def revoke_key(key_id: int):
+    require_session()
+    if not appliance().api_keys.revoke(key_id, current_user.id):
+        raise ApiError(404, "API key not found.")
+    return "", 204

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from flask_jwt_extended import current_user
 
 from appliance.models import AnomalyRecord, Incident
 from appliance.timeutil import as_utc, iso, utcnow
-from server.auth import appliance, require_login
+from server.auth import appliance, current_user, require_login
 from server.errors import not_found
 
 bp = Blueprint("insights", __name__, url_prefix="/api/monitors")

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -16,6 +16,11 @@ from appliance.config import Settings
 
 
 def user_or_ip() -> str:
+    header = request.headers.get("Authorization", "")
+    if header[7:].strip().startswith("sc_"):  # an API key counts against its user's budget
+        found = current_app.extensions["statuscore"].api_keys.authenticate(header[7:].strip())
+        if found is not None:
+            return f"user:{found[1].id}"
     try:
         verify_jwt_in_request(optional=True)
         claims = get_jwt()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, jsonify, request
-from flask_jwt_extended import current_user
 
 from appliance.models import Monitor
 from appliance.reports import monitor_report, window_uptime
 from appliance.timeutil import as_utc, iso, utcnow
 from appliance.validation import InvalidMonitor, normalize_monitor
-from server.auth import appliance, require_login
+from server.auth import appliance, current_user, require_login
 from server.errors import ApiError, not_found
 from server.schemas import (MonitorCreateBody, MonitorUpdateBody, PublicBody, ToggleBody,
                             parse_body)

@@ -132,6 +132,17 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     "CurrentUser": obj(_USER_FULL),
     "AdminUser": obj({**_USER_FULL, "createdAt": TIMESTAMP}),
     "LoginResult": obj({"user": ref("User"), "token": {"type": "string", "description": "A JWT (HS256)."}}),
+    "ApiKey": obj({
+        "id": ID, "name": {"type": "string"}, "scope": {"type": "string", "enum": ["read", "write"]},
+        "prefix": {"type": "string", "description": "The key's first characters, to tell keys apart."},
+        "created_at": TIMESTAMP, "last_used_at": nullable(TIMESTAMP),
+    }),
+    "ApiKeyCreated": obj({
+        "id": ID, "name": {"type": "string"}, "scope": {"type": "string", "enum": ["read", "write"]},
+        "prefix": {"type": "string"}, "created_at": TIMESTAMP, "last_used_at": nullable(TIMESTAMP),
+        "key": {"type": "string", "pattern": r"^sc_[A-Za-z0-9_-]+$",
+                "description": "The key, shown only in this answer (stored hashed)."},
+    }),
     "PasswordChanged": obj({"message": {"type": "string"},
                             "token": {"type": "string", "description": "A fresh JWT: older ones stop working."}}),
     "Monitor": MONITOR,
@@ -359,6 +370,8 @@ PARAMETERS = {
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "ProbeId": {"name": "probe_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "KeyId": {"name": "key_id", "in": "path", "required": True,
+              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "AnomalyId": {"name": "anomaly_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "HeartbeatToken": {"name": "token", "in": "path", "required": True,
@@ -445,8 +458,15 @@ OPERATIONS: tuple[Op, ...] = (
                    "also limited per client IP and per email.",
        examples={"login": {"email": "admin@example.com", "password": "correct-horse-battery"}}),
     Op("get", "/api/auth/me", "me", "The logged-in user", "auth", "CurrentUser"),
+    Op("get", "/api/auth/keys", "listApiKeys", "Your API keys (without the keys themselves)", "auth", "ApiKey",
+       list_of_answer=True, errors=(403,), description="Needs a login token: API keys cannot manage keys."),
+    Op("post", "/api/auth/keys", "createApiKey", "Create an API key for scripts; the key is shown once",
+       "auth", "ApiKeyCreated", ok=201, body=schemas.ApiKeyCreateBody, errors=(403,),
+       examples={"ci": {"name": "CI deploy check", "scope": "read"}}),
+    Op("delete", "/api/auth/keys/{key_id}", "revokeApiKey", "Revoke an API key at once", "auth", ok=204,
+       errors=(403,)),
     Op("post", "/api/auth/password", "changePassword", "Change your password", "auth", "PasswordChanged",
-       body=schemas.PasswordChangeBody,
+       body=schemas.PasswordChangeBody, errors=(403,),
        description="Tokens issued before stop working; the answer carries a fresh one."),
 
     Op("get", "/api/monitors", "listMonitors", "Your monitors, with live status", "monitors", "Monitor",
@@ -596,7 +616,7 @@ OPERATIONS: tuple[Op, ...] = (
 )
 
 _PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken",
-                    "{anomaly_id}": "AnomalyId",
+                    "{anomaly_id}": "AnomalyId", "{key_id}": "KeyId",
                     "{webhook_id}": "WebhookId", "{probe_id}": "ProbeId",
                     "{target}": "WhoisTarget",
                     "{slug}": "Slug"}
@@ -699,8 +719,9 @@ def build_document() -> dict:
         "paths": paths,
         "components": {
             "securitySchemes": {SECURITY_SCHEME: {
-                "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                "description": "The token from POST /api/auth/login, as `Authorization: Bearer <token>`."},
+                "type": "http", "scheme": "bearer", "bearerFormat": "JWT or sc_ API key",
+                "description": "The token from POST /api/auth/login, or an API key from POST /api/auth/keys "
+                               "(`sc_...`; a read key gets 403 on any write), as `Authorization: Bearer <token>`."},
                 PROBE_SECURITY_SCHEME: {
                     "type": "http", "scheme": "bearer", "bearerFormat": "scp_ probe token",
                     "description": "A remote probe's token from POST /api/admin/probes, as "

@@ -188,6 +188,11 @@ class ProbeResultsBody(Strict):
     results: Annotated[list[ProbeResult], Field(max_length=5000)]
 
 
+class ApiKeyCreateBody(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    scope: Literal["read", "write"] = "read"
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

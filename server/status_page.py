@@ -8,11 +8,10 @@ turns the page off. Which monitors it lists is each monitor's `public_status`.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from flask_jwt_extended import current_user
 
 from appliance.models import User
 from appliance.storage.entities import Conflict
-from server.auth import appliance, require_login
+from server.auth import appliance, current_user, require_login
 from server.errors import ApiError, not_found
 from server.public import invalidate_status_pages
 from server.schemas import StatusPageBody, parse_body

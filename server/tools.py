@@ -13,14 +13,13 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, jsonify, request
-from flask_jwt_extended import current_user
 from werkzeug.routing import PathConverter
 
 from appliance.timeutil import iso
 from appliance.tools.mtr import (DEFAULT_MAX_HOPS, DEFAULT_ROUNDS, DEFAULT_TIMEOUT, MtrBusy, MtrError,
                                  MtrPermissionError, MtrResolveError, target_host)
 from appliance.tools.whois import WhoisError, WhoisNotFound, WhoisTimeout
-from server.auth import appliance, require_login
+from server.auth import appliance, current_user, require_login
 from server.errors import ApiError, not_found
 from server.limits import limit_endpoint, user_or_ip
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, jsonify
-from flask_jwt_extended import current_user
 
 from appliance.models import Delivery, DeliveryAttempt
 from appliance.notifiers import Event, render
 from appliance.storage.outbox import new_secret
 from appliance.timeutil import iso, utcnow
 from appliance.validation import check_webhook_url
-from server.auth import appliance, require_login
+from server.auth import appliance, current_user, require_login
 from server.errors import ApiError, not_found
 from server.schemas import WebhookCreateBody, WebhookUpdateBody, parse_body
 

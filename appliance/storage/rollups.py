@@ -62,7 +62,9 @@ def maintain(cursor: duckdb.DuckDBPyConnection, now: datetime, retention_days: i
     state = meta(cursor)
     hour_now = now.replace(minute=0, second=0, microsecond=0)
     day_now = datetime(now.year, now.month, now.day)
-    first = cursor.execute("SELECT min(checked_at) FROM results").fetchone()[0]
+    # fetchall, not fetchone: a result left unfinished on this (the writer's) cursor makes every
+    # later append fail with "connection has an unfinished result" until the next upkeep.
+    first = cursor.execute("SELECT min(checked_at) FROM results").fetchall()[0][0]
     if first is None:
         return state
     _roll(cursor, "rollup_hour", "date_trunc('hour', checked_at)", state.get(HOURS_ROLLED), hour_now,
@@ -72,7 +74,7 @@ def maintain(cursor: duckdb.DuckDBPyConnection, now: datetime, retention_days: i
     _compact(cursor, state.get(COMPACTED) or datetime(first.year, first.month, first.day), day_now)
     cutoff = day_now - timedelta(days=retention_days)
     if first < cutoff:
-        deleted = cursor.execute("DELETE FROM results WHERE checked_at < ?", [cutoff]).fetchone()[0]
+        deleted = cursor.execute("DELETE FROM results WHERE checked_at < ?", [cutoff]).fetchall()[0][0]
         log.info("retention: removed %d raw results older than %s (daily rollups keep their summary)",
                  deleted, cutoff.date())
     if first < cutoff or RAW_FROM not in state:
