@@ -167,6 +167,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _raise_exit(_signum, _frame):
+    # A second TERM (e.g. sent to both the one-file binary's launcher, which forwards it, and its
+    # child) must not interrupt the final flush.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(0)
 
 

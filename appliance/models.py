@@ -203,3 +203,18 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(index=True, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: Optional[datetime] = None
+
+
+class Maintenance(SQLModel, table=True):
+    """A maintenance window for some of a user's monitors: one-off (starts_at..ends_at) or
+    weekly (`recurring`: weekdays, start "HH:MM", duration_minutes, timezone)."""
+
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=_owner_fk("user"))
+    name: str
+    monitor_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    starts_at: Optional[datetime] = None
+    ends_at: Optional[datetime] = None
+    recurring: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)

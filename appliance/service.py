@@ -22,6 +22,7 @@ from appliance.engine.scheduler import Scheduler
 from appliance.engine.uptime import DowntimeLedger
 from appliance.insights import AnomalyDetector
 from appliance.locations import Locations
+from appliance.maintenance import Calendar, Window
 from appliance.models import Monitor, User
 from appliance.notifiers import Event
 from appliance.passwords import generate_password
@@ -33,6 +34,7 @@ from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore
+from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.storage.probes import ProbeStore
 from appliance.timeutil import as_utc, iso, utcnow
@@ -73,6 +75,9 @@ class Appliance:
         self.scheduler: Scheduler | None = None
         self.uptime = DowntimeLedger()
         self.api_keys = ApiKeyStore(self.entities)
+        self.maintenance = MaintenanceStore(self.entities)
+        self.calendar = Calendar()
+        self.reload_maintenance()
         self.probes = ProbeStore(self.entities)
         self.locations = Locations(self.probes, settings.location, settings.location_display_name,
                                    settings.probe_offline_after)
@@ -86,7 +91,8 @@ class Appliance:
         self.runner = Runner(self.checkers, self.history, self.entities, self.live, settings.location,
                              is_current=self._is_current, uptime=self.uptime, on_outbox=self.dispatcher.wake,
                              online=self.locations.online_set, quorum=settings.quorum,
-                             detector=self.detector, on_anomaly=self._anomaly_found)
+                             detector=self.detector, on_anomaly=self._anomaly_found,
+                             in_maintenance=self.calendar.covers)
         self.probe_intake = ProbeIntake(self, settings.probe_max_age)
         self.started_at = utcnow()
         self._stopping = threading.Event()
@@ -211,6 +217,18 @@ class Appliance:
         self._forget([monitor_id])
         return True
 
+    def reload_maintenance(self) -> None:
+        windows = []
+        for row in self.maintenance.all():
+            try:
+                windows.append(Window.from_record(row))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.error("maintenance window %d cannot be read (%s); it is ignored", row.id, exc)
+        self.calendar.load(windows)
+
+    def in_maintenance(self, monitor_id: int) -> bool:
+        return self.calendar.covers(monitor_id, utcnow())
+
     def delete_user(self, user_id: int) -> None:
         self._forget(self.entities.delete_user(user_id))
         self.api_keys.forget_user(user_id)
@@ -325,6 +343,7 @@ class Appliance:
 
     def _forget(self, monitor_ids: list[int]) -> None:
         for monitor_id in monitor_ids:
+            self.maintenance.drop_monitor(monitor_id)
             self._unschedule(monitor_id)
             self.heartbeats.forget(monitor_id)
             self.live.discard(monitor_id)
@@ -332,6 +351,8 @@ class Appliance:
             for key in [k for k in self.detector.keys() if k[0] == monitor_id]:
                 self.detector.forget(key)
         self.history.delete_monitors(monitor_ids)
+        if monitor_ids:
+            self.reload_maintenance()
 
     def _is_current(self, spec: MonitorSpec) -> bool:
         return self.scheduler is not None and self.scheduler.is_scheduled(spec)

@@ -27,7 +27,8 @@ CONFIG_FIELDS = ("name", "type", "target", "port", "ssl_check", "check_locations
 
 def _json(monitor: Monitor) -> dict:
     app = appliance()
-    return monitor_json(monitor, app.live_state(monitor), app.uptime_percent(monitor.id))
+    return monitor_json(monitor, app.live_state(monitor), app.uptime_percent(monitor.id),
+                        monitor.is_active and app.in_maintenance(monitor.id))
 
 
 def _reject_nulls(given: dict) -> None:

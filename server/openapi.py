@@ -99,6 +99,8 @@ MONITOR = obj(
         "uptime_percentage": {**nullable(PERCENT_2), "description": "Over the last 24 h; null without checks."},
         "location_status": {"type": "object", "additionalProperties": LOCATION_STATUS,
                             "description": "Each checking location's own verdict."},
+        "in_maintenance": {"type": "boolean", "description": "(ext) Inside a maintenance window now: "
+                                                              "checks go on, no incident opens, no down alert."},
         "created_at": TIMESTAMP,
         "keyword": {**nullable({"type": "string"}), "description": "http and https only."},
         "expected_status": {**nullable({"type": "integer", "minimum": 100, "maximum": 599}),
@@ -227,6 +229,7 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "id": ID, "name": {"type": "string"},
         "type": {"type": "string", "enum": list(MONITOR_TYPES)},
         "status": STATUS,
+        "in_maintenance": {"type": "boolean", "description": "(ext) The page says \"Under maintenance\"."},
         "uptime_percentage": {**nullable(PERCENT_2), "description": "Over the last 24 h; null without checks."},
         "uptime_90d": {**nullable(PERCENT_2), "description": "(ext) Over the last 90 days; null without checks."},
         "history": {"type": "array", "minItems": 90, "maxItems": 90,
@@ -358,6 +361,21 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
                                                      "too far in the future; do not resend.",
                      "items": obj({"id": {"type": "string"}, "reason": {"type": "string"}})},
     }),
+    "Maintenance": obj({
+        "id": ID, "name": {"type": "string"},
+        "monitor_ids": {"type": "array", "items": ID},
+        "starts_at": {**nullable(TIMESTAMP), "description": "One-off windows."},
+        "ends_at": {**nullable(TIMESTAMP), "description": "One-off windows."},
+        "recurring": nullable(obj({
+            "weekdays": {"type": "array", "items": {"type": "string",
+                                                    "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+            "start": {"type": "string", "pattern": r"^\d{2}:\d{2}$", "description": "Wall-clock time in timezone."},
+            "duration_minutes": {"type": "integer", "minimum": 1},
+            "timezone": {"type": "string", "examples": ["Europe/Berlin"]},
+        })),
+        "active": {"type": "boolean", "description": "Inside the window now."},
+        "created_at": TIMESTAMP,
+    }),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
 }
 
@@ -370,6 +388,8 @@ PARAMETERS = {
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "ProbeId": {"name": "probe_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "WindowId": {"name": "window_id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "KeyId": {"name": "key_id", "in": "path", "required": True,
               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "AnomalyId": {"name": "anomaly_id", "in": "path", "required": True,
@@ -612,11 +632,27 @@ OPERATIONS: tuple[Op, ...] = (
        examples={"one": {"results": [{"id": "5f0c6e2b9d0a4e8f", "monitor_id": 1,
                                       "checked_at": "2024-01-15T10:30:00.000Z", "up": True,
                                       "response_time": 145.2, "error": None}]}}),
+    Op("get", "/api/maintenance", "listMaintenance", "Your maintenance windows", "maintenance", "Maintenance",
+       list_of_answer=True),
+    Op("post", "/api/maintenance", "createMaintenance", "Add a maintenance window (one-off or weekly)",
+       "maintenance", "Maintenance", ok=201, body=schemas.MaintenanceBody,
+       description="During a window checks go on and are stored, but no incident opens and no down alert "
+                   "is sent; the status page says \"under maintenance\".",
+       examples={"one-off": {"name": "DB upgrade", "monitor_ids": [1], "starts_at": "2030-01-15T22:00:00Z",
+                             "ends_at": "2030-01-15T23:00:00Z"},
+                 "weekly": {"name": "Backups", "monitor_ids": [1], "recurring": {
+                     "weekdays": ["sun"], "start": "02:00", "duration_minutes": 60, "timezone": "Europe/Berlin"}}}),
+    Op("get", "/api/maintenance/{window_id}", "getMaintenance", "One maintenance window", "maintenance",
+       "Maintenance"),
+    Op("put", "/api/maintenance/{window_id}", "updateMaintenance", "Change a maintenance window", "maintenance",
+       "Maintenance", body=schemas.MaintenanceUpdateBody),
+    Op("delete", "/api/maintenance/{window_id}", "deleteMaintenance", "Delete a maintenance window",
+       "maintenance", ok=204),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
 )
 
 _PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken",
-                    "{anomaly_id}": "AnomalyId", "{key_id}": "KeyId",
+                    "{anomaly_id}": "AnomalyId", "{key_id}": "KeyId", "{window_id}": "WindowId",
                     "{webhook_id}": "WebhookId", "{probe_id}": "ProbeId",
                     "{target}": "WhoisTarget",
                     "{slug}": "Slug"}

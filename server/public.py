@@ -174,6 +174,7 @@ def build_status(slug: str, now: datetime | None = None) -> dict | None:
             "name": monitor.name,
             "type": monitor.type,
             "status": "paused" if not monitor.is_active else app.live_state(monitor).status,
+            "in_maintenance": monitor.is_active and app.in_maintenance(monitor.id),
             "uptime_percentage": percent(app.uptime_percent(monitor.id)),
             "uptime_90d": percent(window_uptime(app.history, app.entities, monitor.id, since, now)),
             "history": [{"date": day.isoformat(), "uptime": percent(per_day.get(day))} for day in days],
@@ -319,7 +320,7 @@ def page_view(data: dict, slug: str) -> dict:
         outage_days = sum(1 for d in days if d.css in ("partial", "major"))
         monitors.append({
             "id": m["id"], "name": m["name"], "status": m["status"],
-            "state_text": STATE_TEXT.get(m["status"], m["status"]),
+            "state_text": "Under maintenance" if m.get("in_maintenance") else STATE_TEXT.get(m["status"], m["status"]),
             "uptime_90d": m["uptime_90d"], "uptime_24h": m["uptime_percentage"],
             "days": days, "outage_days": outage_days,
         })

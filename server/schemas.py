@@ -188,6 +188,36 @@ class ProbeResultsBody(Strict):
     results: Annotated[list[ProbeResult], Field(max_length=5000)]
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class RecurringBody(Strict):
+    weekdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
+    start: ClockTime
+    duration_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+
+
+MonitorIds = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=1000)]
+
+
+class MaintenanceBody(Strict):
+    name: Name
+    monitor_ids: MonitorIds
+    starts_at: AwareDatetime | None = Field(default=None, strict=False)
+    ends_at: AwareDatetime | None = Field(default=None, strict=False)
+    recurring: RecurringBody | None = None
+
+
+class MaintenanceUpdateBody(Strict):
+    name: Name = None  # type: ignore[assignment]
+    monitor_ids: MonitorIds = None  # type: ignore[assignment]
+    starts_at: AwareDatetime | None = Field(default=None, strict=False)
+    ends_at: AwareDatetime | None = Field(default=None, strict=False)
+    recurring: RecurringBody | None = None
+
+
 class ApiKeyCreateBody(Strict):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     scope: Literal["read", "write"] = "read"

@@ -20,7 +20,7 @@ def uptime_text(value: float | None) -> str | None:
     return None if shown is None else f"{shown:.3f}".rstrip("0").rstrip(".")
 
 
-def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None) -> dict:
+def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_maintenance: bool = False) -> dict:
     """`uptime` is the 24 h percentage (None before any result)."""
     status = "paused" if not monitor.is_active else live.status
     data = {
@@ -41,6 +41,7 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None) -> dic
         "last_check": iso(live.last_check),
         "uptime_percentage": percent(uptime),
         "location_status": {} if not monitor.is_active else live.location_status,
+        "in_maintenance": in_maintenance,
         "created_at": iso(monitor.created_at),
     }
     if monitor.type in ("http", "https"):

@@ -38,7 +38,8 @@ class Runner:
                  uptime: DowntimeLedger | None = None, on_outbox: Callable[[], None] = lambda: None,
                  online: Callable[[], frozenset[str] | None] = lambda: None,
                  detector: AnomalyDetector | None = None,
-                 on_anomaly: Callable[[int, str, Anomaly], None] = lambda monitor_id, location, anomaly: None):
+                 on_anomaly: Callable[[int, str, Anomaly], None] = lambda monitor_id, location, anomaly: None,
+                 in_maintenance: Callable[[int, datetime], bool] = lambda monitor_id, at: False):
         self.checkers = checkers
         self.history = history
         self.entities = entities
@@ -52,6 +53,7 @@ class Runner:
         self.online = online  # the locations whose state counts now (None: all)
         self.detector = detector
         self.on_anomaly = on_anomaly
+        self.in_maintenance = in_maintenance
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._noticed: dict[tuple[int, str], datetime] = {}  # expiry dates already announced
 
@@ -89,8 +91,9 @@ class Runner:
             # One stream per monitor and location, fed under the monitor's lock (in order).
             found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms) \
                 if self.detector is not None else []
-        for anomaly in found:
-            self.on_anomaly(spec.id, location, anomaly)
+        if found and not self.in_maintenance(spec.id, at):
+            for anomaly in found:
+                self.on_anomaly(spec.id, location, anomaly)
         if result.details:
             self._expiry_notices(spec, result)
         return new
@@ -111,6 +114,8 @@ class Runner:
             # No location of this monitor online with a verdict: nothing new is known. Keep the
             # status (an outage is neither closed nor announced again when its probe is back).
             status = old.status
+        if status == DOWN and old.status != DOWN and self.in_maintenance(spec.id, at):
+            status = old.status  # under maintenance: no incident, no alert (decided again after it)
         if status != old.status:
             # The locations that see the new status (for "down": those that see it down).
             seeing = tuple(name for name, s in sorted(considered.items()) if s.status == status)
