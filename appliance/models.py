@@ -52,6 +52,8 @@ class Monitor(SQLModel, table=True):
     interval: int = 60
     timeout: int = 10
     retries: int = 1
+    recovery_checks: int = 1  # successes in a row before a down monitor is up again
+    reminder_minutes: Optional[int] = None  # while down, send the down alert again this often
     grace: Optional[int] = None
     keyword: Optional[str] = None
     expected_status: Optional[int] = None
@@ -65,6 +67,7 @@ class Monitor(SQLModel, table=True):
     # Heartbeat: the job's last call, or when the wait for it began (created, resumed); the
     # deadline is this + interval + grace, and survives restarts.
     heartbeat_since: Optional[datetime] = None
+    last_alert_at: Optional[datetime] = None  # the last down alert (or reminder) sent
     # The certificate / registration expiry we already sent an "expiring" event for: one event
     # per expiry date, also across restarts; a renewal (new date) arms it again.
     ssl_expiry_notified: Optional[datetime] = None

@@ -124,6 +124,18 @@ class Appliance:
         self.history.close()
         self.entities.close()
 
+    def send_reminders(self) -> None:
+        """Monitors with a reminder interval that are still down get their down alert again."""
+        now = utcnow()
+        for monitor in self.entities.due_reminders(now):
+            if self.calendar.covers(monitor.id, now):
+                continue
+            live = self.live.get(monitor.id)
+            seeing = [n for n, s in sorted(live.locations.items()) if s.status == "down"]
+            if self.entities.record_reminder(monitor, now, {"cause": live.last_error or "", "locations": seeing}):
+                log.info("monitor %d (%s) is still down: reminder sent", monitor.id, monitor.name)
+                self.dispatcher.wake()
+
     def _anomaly_found(self, monitor_id: int, location: str, anomaly) -> None:
         if self.anomalies.record(monitor_id, location, anomaly) is not None:
             log.info("monitor %d at %s: %s", monitor_id, location, anomaly.message)
@@ -154,6 +166,10 @@ class Appliance:
                 self.watch_locations()
             except Exception:
                 log.exception("re-deciding monitors after a probe went on/offline failed")
+            try:
+                self.send_reminders()
+            except Exception:
+                log.exception("sending down reminders failed; trying again shortly")
             if time.monotonic() < next_upkeep:
                 continue
             next_upkeep = time.monotonic() + self.settings.maintenance_interval

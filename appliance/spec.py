@@ -22,6 +22,7 @@ class MonitorSpec:
     interval: int = 60
     timeout: int = 10
     retries: int = 1
+    recovery_checks: int = 1
     grace: int | None = None
     keyword: str | None = None
     expected_status: int | None = None
@@ -33,7 +34,8 @@ class MonitorSpec:
             id=monitor.id, user_id=monitor.user_id, name=monitor.name, type=monitor.type,
             target=monitor.target, port=monitor.port, ssl_check=monitor.ssl_check,
             check_locations=tuple(monitor.check_locations or ("all",)), interval=monitor.interval,
-            timeout=monitor.timeout, retries=monitor.retries, grace=monitor.grace,
+            timeout=monitor.timeout, retries=monitor.retries, recovery_checks=monitor.recovery_checks or 1,
+            grace=monitor.grace,
             keyword=monitor.keyword, expected_status=monitor.expected_status,
             is_active=monitor.is_active,
         )

@@ -69,6 +69,9 @@ def normalize_monitor(fields: dict, known_locations: set[str]) -> dict:
     if out.get("keyword") == "":
         out["keyword"] = None
 
+    if out.get("recovery_checks") is None:
+        out["recovery_checks"] = 1
+
     if kind == "heartbeat":
         if out.get("grace") is None:
             out["grace"] = 60

@@ -20,9 +20,11 @@ bp = Blueprint("monitors", __name__, url_prefix="/api/monitors")
 bp.before_request(require_login)
 
 CREATE_DEFAULTS = {"interval": 60, "timeout": 10, "retries": 1, "is_active": True, "public_status": False}
-NOT_NULL = ("name", "type", "interval", "timeout", "retries", "is_active", "public_status", "check_locations")
+NOT_NULL = ("name", "type", "interval", "timeout", "retries", "recovery_checks", "is_active", "public_status",
+            "check_locations")
 CONFIG_FIELDS = ("name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
-                 "retries", "grace", "keyword", "expected_status", "is_active", "public_status")
+                 "retries", "recovery_checks", "reminder_minutes", "grace", "keyword", "expected_status",
+                 "is_active", "public_status")
 
 
 def _json(monitor: Monitor) -> dict:

@@ -70,6 +70,8 @@ class MonitorFields(Strict):
     interval: Annotated[int, Field(ge=10, le=86400)] | None = None
     timeout: Annotated[int, Field(ge=1, le=120)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    recovery_checks: Annotated[int, Field(ge=1, le=10)] | None = None
+    reminder_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] | None = None
     grace: Annotated[int, Field(ge=0, le=86400)] | None = None
     keyword: Annotated[str, StringConstraints(max_length=1000)] | None = None
     expected_status: Annotated[int, Field(ge=100, le=599)] | None = None

@@ -34,6 +34,8 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_mai
         "interval": monitor.interval,
         "timeout": monitor.timeout,
         "retries": monitor.retries,
+        "recovery_checks": monitor.recovery_checks or 1,
+        "reminder_minutes": monitor.reminder_minutes,
         "is_active": monitor.is_active,
         "public_status": monitor.public_status,
         "status": status,

@@ -77,7 +77,8 @@ class Runner:
             locations = dict(old.locations)
             # A missed heartbeat deadline already includes its grace: no further confirmation.
             retries = 0 if spec.type == "heartbeat" else spec.retries
-            locations[location] = step(locations.get(location, LocationState()), result.up, retries)
+            locations[location] = step(locations.get(location, LocationState()), result.up, retries,
+                                       spec.recovery_checks)
             # Certificate and registration facts outlive a failed check; the rest is per check.
             details = {k: v for k, v in old.details.items() if k in LASTING_DETAILS}
             details.update(result.details)

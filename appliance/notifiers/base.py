@@ -41,7 +41,7 @@ def headline(event: Event) -> str:
     """One line a person reads first, shared by the chat formats."""
     name = event.monitor_name
     if event.name == "monitor.down":
-        return f"{name} is DOWN"
+        return f"{name} is still DOWN" if event.extra.get("reminder") else f"{name} is DOWN"
     if event.name == "monitor.up":
         return f"{name} is back UP"
     if event.name == "ssl.expiring":

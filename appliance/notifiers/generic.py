@@ -9,6 +9,8 @@ def build_payload(event: Event) -> dict:
     details: dict = {"locations": event.locations_text}
     if event.name in ("ssl.expiring", "domain.expiring", "anomaly.detected"):
         details.update(event.extra)
+    if event.extra.get("reminder"):  # the same outage, announced again (reminder_minutes)
+        details["reminder"] = True
     return {
         "event": event.name,
         "monitor": {"id": event.monitor_id, "name": event.monitor_name, "type": event.monitor_type,

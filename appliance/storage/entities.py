@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -191,10 +191,13 @@ class EntityStore:
         (or the monitor was deleted), nothing is written and None is returned.
         """
         with self.session() as s:
+            values = {"status": t.new_status, "status_since": t.at}
+            if t.new_status == "down":
+                values["last_alert_at"] = t.at
             changed = s.exec(
                 update(Monitor)
                 .where(Monitor.id == t.monitor_id, Monitor.status == t.old_status)
-                .values(status=t.new_status, status_since=t.at)
+                .values(**values)
             ).rowcount
             if not changed:
                 s.rollback()
@@ -219,6 +222,28 @@ class EntityStore:
                     s.add(incident)
             s.commit()
             return row
+
+    def due_reminders(self, now: datetime) -> list[Monitor]:
+        """Down monitors whose reminder interval has passed since their last alert."""
+        with self.session() as s:
+            rows = s.exec(select(Monitor).where(Monitor.status == "down", Monitor.is_active.is_(True),
+                                                Monitor.reminder_minutes.is_not(None)))
+            return [m for m in rows
+                    if now - as_utc(m.last_alert_at or m.status_since or now) >= timedelta(minutes=m.reminder_minutes)]
+
+    def record_reminder(self, monitor: Monitor, at: datetime, details: dict) -> bool:
+        """Another monitor.down event for a monitor still down (compare-and-set on the last alert)."""
+        with self.session() as s:
+            changed = s.exec(update(Monitor).where(Monitor.id == monitor.id, Monitor.status == "down",
+                                                   Monitor.last_alert_at == monitor.last_alert_at)
+                             .values(last_alert_at=at)).rowcount
+            if not changed:
+                s.rollback()
+                return False
+            s.add(StateChange(monitor_id=monitor.id, created_at=at, old_status="down", new_status="down",
+                              event="monitor.down", details={**details, "reminder": True}))
+            s.commit()
+            return True
 
     def record_expiry_notice(self, monitor_id: int, kind: str, expires_at: datetime, details: dict) -> bool:
         """One `<kind>.expiring` outbox row per expiry date (kind: ssl or domain), also across
