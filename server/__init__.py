@@ -7,7 +7,8 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from server import admin, auth, heartbeat, insights, maintenance, monitors, openapi, probes, tools, webhooks
+from server import (admin, auth, heartbeat, insights, maintenance, metrics, monitors, openapi, probes, tools,
+                    webhooks)
 from server.errors import register_error_handlers
 from server.limits import create_limiter
 from server import public, status_page  # the status page: its settings, JSON and web page
@@ -44,7 +45,8 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     limiter.init_app(app)
     app.extensions["statuscore.limiter"] = limiter
 
-    for blueprint in (auth.bp, monitors.bp, insights.bp, admin.bp, heartbeat.bp, webhooks.bp, tools.bp, maintenance.bp,
+    for blueprint in (auth.bp, monitors.bp, insights.bp, admin.bp, heartbeat.bp, webhooks.bp, tools.bp,
+                      maintenance.bp, metrics.bp,
                       probes.admin_bp, probes.locations_bp, probes.probe_bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(status_page.bp)

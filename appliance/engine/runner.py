@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Mapping
@@ -56,6 +56,7 @@ class Runner:
         self.in_maintenance = in_maintenance
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._noticed: dict[tuple[int, str], datetime] = {}  # expiry dates already announced
+        self.checks: Counter[int] = Counter()  # results recorded per monitor since start (metrics)
 
     def run(self, spec: MonitorSpec) -> None:
         """Run one check of a monitor from this appliance's location and record it."""
@@ -71,6 +72,7 @@ class Runner:
 
     def record(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> LiveState:
         self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms, result.error))
+        self.checks[spec.id] += 1
         self.uptime.seen(spec.id, at)
         with self._locks[spec.id]:
             old = self.live.get(spec.id)
