@@ -70,6 +70,28 @@ def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(timezone.utc)
 
 
+def schedule_problems(fields: dict) -> dict[str, str]:
+    """Problems with a window's schedule, by field name: exactly one kind (one-off or weekly), an
+    end after the start, a known time zone, no day twice."""
+    problems: dict[str, str] = {}
+    one_off = fields.get("starts_at") is not None or fields.get("ends_at") is not None
+    recurring = fields.get("recurring")
+    if one_off and recurring:
+        problems["recurring"] = "give either starts_at/ends_at (one-off) or recurring (weekly), not both"
+    elif not one_off and not recurring:
+        problems["starts_at"] = "give starts_at and ends_at for a one-off window, or recurring for a weekly one"
+    elif one_off:
+        if fields.get("starts_at") is None or fields.get("ends_at") is None:
+            problems["ends_at" if fields.get("ends_at") is None else "starts_at"] = "is required with the other"
+        elif fields["ends_at"] <= fields["starts_at"]:
+            problems["ends_at"] = "must be after starts_at"
+    else:
+        problems.update(check_recurring(recurring))
+        if len(set(recurring["weekdays"])) != len(recurring["weekdays"]):
+            problems["recurring.weekdays"] = "lists a day twice"
+    return problems
+
+
 def check_recurring(recurring: dict) -> dict[str, str]:
     """Problems with a weekly window's fields, by field name (empty: fine)."""
     problems = {}

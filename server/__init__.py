@@ -8,7 +8,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
 from server import (admin, auth, heartbeat, insights, maintenance, metrics, monitors, openapi, probes, tools,
-                    webhooks)
+                    transfer, webhooks)
 from server.errors import register_error_handlers
 from server.limits import create_limiter
 from server import public, status_page  # the status page: its settings, JSON and web page
@@ -46,7 +46,7 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     app.extensions["statuscore.limiter"] = limiter
 
     for blueprint in (auth.bp, monitors.bp, insights.bp, admin.bp, heartbeat.bp, webhooks.bp, tools.bp,
-                      maintenance.bp, metrics.bp,
+                      maintenance.bp, metrics.bp, transfer.bp,
                       probes.admin_bp, probes.locations_bp, probes.probe_bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(status_page.bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from appliance.maintenance import Window, check_recurring
+from appliance.maintenance import Window, schedule_problems
 from appliance.models import Maintenance
 from appliance.timeutil import as_utc, iso, utcnow
 from server.auth import appliance, current_user, require_login
@@ -24,22 +24,7 @@ def maintenance_json(row: Maintenance, now=None) -> dict:
 
 def _checked(fields: dict) -> dict:
     """The complete window's rules: one kind of schedule, a sane range, the user's own monitors."""
-    details: dict[str, str] = {}
-    one_off = fields.get("starts_at") is not None or fields.get("ends_at") is not None
-    recurring = fields.get("recurring")
-    if one_off and recurring:
-        details["recurring"] = "give either starts_at/ends_at (one-off) or recurring (weekly), not both"
-    elif not one_off and not recurring:
-        details["starts_at"] = "give starts_at and ends_at for a one-off window, or recurring for a weekly one"
-    elif one_off:
-        if fields.get("starts_at") is None or fields.get("ends_at") is None:
-            details["ends_at" if fields.get("ends_at") is None else "starts_at"] = "is required with the other"
-        elif fields["ends_at"] <= fields["starts_at"]:
-            details["ends_at"] = "must be after starts_at"
-    else:
-        details.update(check_recurring(recurring))
-        if len(set(recurring["weekdays"])) != len(recurring["weekdays"]):
-            details["recurring.weekdays"] = "lists a day twice"
+    details = schedule_problems(fields)
     ids = fields.get("monitor_ids") or []
     own = {m.id for m in appliance().entities.list_monitors(current_user.id)}
     unknown = [i for i in ids if i not in own]

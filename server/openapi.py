@@ -380,6 +380,28 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "active": {"type": "boolean", "description": "Inside the window now."},
         "created_at": TIMESTAMP,
     }),
+    "ConfigDocument": {
+        "type": "object", "additionalProperties": False,
+        "description": "A user's configuration without ids or secrets (GET /api/export, POST /api/import).",
+        "properties": {
+            "version": {"const": 1},
+            "monitors": {"type": "array", "items": {"type": "object",
+                         "description": "The fields of POST /api/monitors."}},
+            "webhooks": {"type": "array", "items": obj({
+                "url": {"type": "string"}, "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
+                "events": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"}},
+                optional=("format", "events", "enabled"))},
+            "status_page": nullable(obj({"company_name": {"type": "string"}, "slug": nullable({"type": "string"})})),
+            "maintenance": {"type": "array", "items": {"type": "object", "description":
+                            "As /api/maintenance, with `monitors` (names) instead of monitor_ids."}},
+        },
+    },
+    "ImportReport": obj({
+        "dry_run": {"type": "boolean"},
+        **{action: {"type": "array", "items": obj({
+            "kind": {"type": "string", "enum": ["monitor", "webhook", "status_page", "maintenance"]},
+            "name": {"type": "string"}})} for action in ("created", "updated", "unchanged")},
+    }),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
 }
 
@@ -401,6 +423,10 @@ PARAMETERS = {
     "HeartbeatToken": {"name": "token", "in": "path", "required": True,
                        "description": "The token at the end of the monitor's heartbeat_url.",
                        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{8,64}$"}},
+    "ExportFormat": {"name": "format", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["json", "yaml"], "default": "json"}},
+    "DryRun": {"name": "dry_run", "in": "query", "required": False, "description": "Only report the changes.",
+               "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}},
     "Hours": {"name": "hours", "in": "query", "required": False, "description": "How far back, in hours.",
               "schema": {"type": "integer", "minimum": 1, "maximum": 2160, "default": 24}},
     "Days": {"name": "days", "in": "query", "required": False, "description": "How far back, in days.",
@@ -453,6 +479,7 @@ class Op:
     ok: int = 200
     access: str = "user"  # "public", "user" (any valid token), "admin" or "probe" (a probe token)
     body: type[BaseModel] | None = None
+    raw_body: str | None = None  # a component schema for a body read without a pydantic model
     query: tuple[str, ...] = ()  # components.parameters names
     errors: tuple[int, ...] = ()  # beyond those implied by access, body, path and query
     description: str = ""
@@ -465,7 +492,7 @@ class Op:
             codes.add(401)
         if self.access == "admin":
             codes.add(403)
-        if self.body is not None:
+        if self.body is not None or self.raw_body is not None:
             codes |= {400, 413}
         if self.query:
             codes.add(400)
@@ -652,6 +679,12 @@ OPERATIONS: tuple[Op, ...] = (
        "Maintenance", body=schemas.MaintenanceUpdateBody),
     Op("delete", "/api/maintenance/{window_id}", "deleteMaintenance", "Delete a maintenance window",
        "maintenance", ok=204),
+    Op("get", "/api/export", "exportConfiguration", "Your configuration as JSON or YAML (no ids, no secrets)",
+       "configuration", "ConfigDocument", query=("ExportFormat",)),
+    Op("post", "/api/import", "importConfiguration", "Apply a configuration: create or update by name, "
+       "never delete", "configuration", "ImportReport", query=("DryRun",), raw_body="ConfigDocument", errors=(409,),
+       description="The body is JSON, or YAML with Content-Type application/yaml. The whole document is "
+                   "checked before anything changes; importing it again changes nothing."),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
 )
 
@@ -679,6 +712,10 @@ def _operation(op: Op) -> dict:
         out["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in op.query]
     if op.body is not None:
         out["requestBody"] = {"required": True, **_json(ref(op.body.__name__), op.examples)}
+    elif op.raw_body is not None:
+        out["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": ref(op.raw_body)},
+            "application/yaml": {"schema": {"description": "The same document in YAML."}}}}
     success: dict = {"description": "OK" if op.ok == 200 else ("Created" if op.ok == 201 else "No content")}
     if op.answer is not None:
         schema = ref(op.answer)
@@ -741,6 +778,8 @@ def build_document() -> dict:
         if params:
             item["parameters"] = params
         item[op.method] = _operation(op)
+    paths["/api/export"]["get"]["responses"]["200"]["content"]["application/yaml"] = {
+        "schema": {"description": "With format=yaml: the same document in YAML."}}
     responses = {}
     for code, (name, text) in _ERROR_RESPONSES.items():
         responses[name] = {"description": text, **_json(ref("Error"))}

@@ -87,3 +87,16 @@ def test_daily_figures_include_late_rows_before_the_next_upkeep(store):
     store.maintain(NOW, retention_days=90)
     feed(store, [ResultRow(1, day + timedelta(hours=3, minutes=30), "local", False, None)])
     assert store.daily(1, day) == [(day.date(), 25, 1, 100.0)]
+
+
+@pytest.mark.parametrize("retention_days", [90, 1])
+def test_it_goes_on_writing_after_an_upkeep(store, retention_days):
+    """Upkeep runs on the writer's cursor: it must leave no unfinished result there (it did on
+    an empty history, 5 s after a fresh start, and every write then failed until the next one)."""
+    store.maintain(NOW, retention_days=retention_days)  # nothing stored yet
+    feed(store, day_rows(1, datetime(2026, 6, 10, tzinfo=timezone.utc)))
+    assert store.last_write_error is None and store.count(1) == 24
+    store.maintain(NOW, retention_days=retention_days)  # rows to roll (and with 1 day: to delete)
+    feed(store, [ResultRow(1, NOW, "local", True, 10.0)])
+    assert store.last_write_error is None
+    assert store.count(1) == (25 if retention_days == 90 else 1)

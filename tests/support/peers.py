@@ -22,6 +22,9 @@ class ScriptedHandler(BaseHTTPRequestHandler):
     /drip?seconds=s         send the headers one byte at a time, s seconds apart
     /big?mb=n               200 with an n MiB body
     anything else           200 "ok"
+
+    A client whose address is in the server's `fail_from` gets 503 whatever it asks (remote
+    probes bind their checks to their own loopback addresses, 127.0.0.2, 127.0.0.3, ...).
     """
 
     protocol_version = "HTTP/1.1"
@@ -32,6 +35,9 @@ class ScriptedHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         self.server.hits += 1
+        self.server.clients.append(self.client_address[0])
+        if self.client_address[0] in self.server.fail_from:
+            return self._reply(503, b"failing for this client")
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         segments = [s for s in parts.path.split("/") if s]
@@ -103,6 +109,8 @@ class HttpPeer:
         self.httpd.delay = 0.0
         self.httpd.forced_status = None
         self.httpd.body = b"ok"
+        self.httpd.fail_from = frozenset()
+        self.httpd.clients = []  # the client address of every request, in order
         if ssl_context is not None:
             self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
         self.scheme = "https" if ssl_context else "http"
@@ -118,6 +126,15 @@ class HttpPeer:
     def set_status(self, status: int | None) -> None:
         """Force every answer to this status (None: back to the scripted paths)."""
         self.httpd.forced_status = status
+
+    def fail_from(self, *addresses: str) -> None:
+        """Answer 503 to requests from these client addresses (none: back to normal)."""
+        self.httpd.fail_from = frozenset(addresses)
+
+    @property
+    def clients(self) -> list[str]:
+        """The client address of every request so far, in order."""
+        return list(self.httpd.clients)
 
     @property
     def hits(self) -> int:

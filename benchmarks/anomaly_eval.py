@@ -1,0 +1,421 @@
+"""Offline evaluation of the anomaly detector (issue 5) against a rolling 3-sigma threshold.
+
+Run by hand, never part of the test suite (standard library only, ~15 s):
+
+    .venv/bin/python benchmarks/anomaly_eval.py              # the table, at sensitivity "medium"
+    .venv/bin/python benchmarks/anomaly_eval.py --markdown   # the same table as Markdown
+    .venv/bin/python benchmarks/anomaly_eval.py --sensitivity high
+
+Each labelled series is replayed point by point, as a stream, through
+- the detector: `appliance.insights.AnomalyDetector` (every anomaly kind counts as a detection);
+- the baseline: a rolling 3-sigma threshold, i.e. a point is a detection when it is outside
+  mean ± 3·std of the previous WINDOW points (120 by default, after 30 points of warm-up), with the
+  same episode suppression as the detector (after a detection, silent until `quiet` = 10
+  consecutive points are back inside the band). It watches the response time and, separately,
+  the status as a 0/1 series (so it can see outages and flapping too); the union of both counts.
+
+Per series and overall it prints: windows hit (a labelled window counts as hit when at least one
+detection falls inside it), detections outside every window per 1,000 points, and the median delay
+from a window's start to its first detection (points, and minutes). Then the overall figures of
+both methods at other settings (detector sensitivity; baseline window and k), so the comparison
+does not hang on one choice of the baseline's parameters.
+
+Data:
+- ../shared/data/nab (NAB sample: artificialNoAnomaly, artificialWithAnomaly, realAWSCloudwatch,
+  windows from combined_windows.json). NAB values are not response times and some are 0 or
+  negative, so each series is mapped affinely onto 100..1,100 "ms" (min -> 100, max -> 1,100);
+  the 3-sigma baseline is invariant to that mapping, the detector (which works on log values)
+  sees a response-time-like series. All NAB points are "up".
+- synthetic response-time series at one check a minute, generated with a fixed seed: spikes,
+  level shifts (up, down, small, permanent), slow drift (no windows: must stay quiet), a daily
+  cycle (no windows), a daily cycle with incidents, flapping with ordinary outages in between
+  (outages are not labelled: an outage is not flapping), and heavy-tailed noise with incidents.
+  A window covers an incident from its first point to a few points after its end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from appliance.insights import AnomalyDetector  # noqa: E402
+
+NAB = ROOT.parent / "shared" / "data" / "nab"
+SEED = 20240605
+QUIET = 10  # episode suppression, the same for both methods
+
+
+@dataclass
+class Series:
+    name: str
+    group: str
+    times: list[datetime]
+    ups: list[bool]
+    values: list[float | None]  # response time in ms, None when the check failed
+    windows: list[tuple[int, int]]  # inclusive point indexes
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+# ---- data -------------------------------------------------------------------------------------
+
+def load_nab() -> list[Series]:
+    labels = json.loads((NAB / "combined_windows.json").read_text())
+    out = []
+    for rel, windows in sorted(labels.items()):
+        path = NAB / "data" / rel
+        if not path.exists():
+            continue
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        times = [_nab_time(r["timestamp"]) for r in rows]
+        raw = [float(r["value"]) for r in rows]
+        lo, hi = min(raw), max(raw)
+        values = [100.0 + 1000.0 * (v - lo) / (hi - lo) if hi > lo else 100.0 for v in raw]
+        idx = []
+        for start, end in windows:
+            s, e = _nab_time(start), _nab_time(end)
+            inside = [i for i, t in enumerate(times) if s <= t <= e]
+            if inside:
+                idx.append((inside[0], inside[-1]))
+        out.append(Series(rel.split("/")[-1].removesuffix(".csv"), "NAB " + rel.split("/")[0],
+                          times, [True] * len(times), values, idx))
+    return out
+
+
+def _nab_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+class Synth:
+    """A one-check-a-minute response-time series with multiplicative (lognormal) noise."""
+
+    def __init__(self, name: str, days: float, seed: int, sigma: float = 0.15, usual: float = 200.0):
+        self.name = name
+        self.n = int(days * 1440)
+        self.rng = random.Random(seed)
+        start = datetime(2024, 3, 4, tzinfo=timezone.utc)
+        self.times = [start + timedelta(minutes=i) for i in range(self.n)]
+        self.level = [usual] * self.n  # the noise-free response time
+        self.sigma = sigma
+        self.extra = [1.0] * self.n  # multiplicative incidents applied after the noise
+        self.ups = [True] * self.n
+        self.windows: list[tuple[int, int]] = []
+
+    def free_spot(self, length: int, margin: int = 240, lo: int = 600) -> int:
+        """A start index whose [start - margin, start + length + margin] overlaps no window."""
+        for _ in range(10_000):
+            s = self.rng.randrange(lo, self.n - length - 30)
+            if all(s + length + margin < a or s - margin > b for a, b in self.windows):
+                return s
+        raise RuntimeError("no room left")
+
+    def incident(self, start: int, length: int, factor: float, tail: int = 30, label: bool = True):
+        for i in range(start, min(self.n, start + length)):
+            self.extra[i] *= factor
+        if label:
+            self.windows.append((start, min(self.n - 1, start + length - 1 + tail)))
+
+    def build(self, noise=None) -> Series:
+        values: list[float | None] = []
+        for i in range(self.n):
+            v = self.level[i] * math.exp(self.rng.gauss(0.0, self.sigma))
+            if noise is not None:
+                v *= noise(self.rng)
+            v *= self.extra[i]
+            values.append(v if self.ups[i] else None)
+        return Series(self.name, "synthetic", self.times, self.ups, values, sorted(self.windows))
+
+
+def daily(t: datetime, amplitude: float = 0.45, peak_hour: float = 15.0) -> float:
+    hour = t.hour + t.minute / 60
+    return math.exp(amplitude * math.cos(2 * math.pi * (hour - peak_hour) / 24))
+
+
+def synthetic() -> list[Series]:
+    out = []
+
+    s = Synth("synth_spikes", 5, SEED + 1)
+    for _ in range(12):
+        length = s.rng.choice([1, 1, 2, 3])
+        s.incident(s.free_spot(length), length, s.rng.uniform(4, 12), tail=10)
+    out.append(s.build())
+
+    s = Synth("synth_level_shift", 6, SEED + 2)
+    for length, factor in ((120, 3.0), (240, 1.6), (180, 0.5), (360, 1.35), (90, 2.2)):
+        s.incident(s.free_spot(length), length, factor)
+    start = s.n - 1800  # a permanent change: the new normal for the last 30 hours
+    s.incident(start, 1800, 2.0, label=False)
+    s.windows.append((start, start + 240))
+    out.append(s.build())
+
+    s = Synth("synth_slow_drift", 5, SEED + 3)
+    s.level = [200.0 * math.exp(math.log(2.2) * i / s.n) for i in range(s.n)]
+    out.append(s.build())
+
+    s = Synth("synth_daily_cycle", 7, SEED + 4)
+    s.level = [200.0 * daily(t) for t in s.times]
+    out.append(s.build())
+
+    s = Synth("synth_daily_incidents", 7, SEED + 5)
+    s.level = [200.0 * daily(t) for t in s.times]
+    day = 1440
+    s.incident(2 * day + 3 * 60, 120, 1.9)  # a night-time job: as slow as a normal afternoon
+    s.incident(3 * day + 15 * 60, 2, 5.0, tail=10)  # a spike at the daily peak
+    s.incident(4 * day + 10 * 60, 90, 2.0)  # a morning slowdown
+    s.incident(5 * day + 22 * 60, 240, 0.55)  # faster than usual for 4 hours at night
+    out.append(s.build())
+
+    s = Synth("synth_flapping", 5, SEED + 6)
+    for _ in range(4):  # flapping: every check has a 40 % chance to fail for 30-60 minutes
+        length = s.rng.randint(30, 60)
+        start = s.free_spot(length)
+        for i in range(start, start + length):
+            s.ups[i] = s.rng.random() >= 0.4
+        s.windows.append((start, start + length - 1 + 10))
+    for _ in range(8):  # ordinary outages: one down period each (not labelled)
+        length = s.rng.randint(3, 30)
+        start = s.free_spot(length, margin=60)
+        for i in range(start, start + length):
+            s.ups[i] = False
+    for i in range(s.n):  # and the odd single failed check
+        if s.rng.random() < 0.002 and all(not a - 30 <= i <= b + 30 for a, b in s.windows):
+            s.ups[i] = False
+    out.append(s.build())
+
+    s = Synth("synth_heavy_tail", 5, SEED + 7, sigma=0.25)
+    for _ in range(6):
+        length = s.rng.choice([1, 2])
+        s.incident(s.free_spot(length), length, s.rng.uniform(8, 20), tail=10)
+    for _ in range(2):
+        s.incident(s.free_spot(90), 90, 2.5)
+
+    def jitter(rng: random.Random) -> float:  # 3 % of checks 1.5-3x slower: ordinary jitter
+        return rng.uniform(1.5, 3.0) if rng.random() < 0.03 else 1.0
+
+    out.append(s.build(noise=jitter))
+    return out
+
+
+# ---- the two methods --------------------------------------------------------------------------
+
+class RollingThreeSigma:
+    """|x - mean| > k * std over the previous `window` values, with episode suppression."""
+
+    def __init__(self, window: int = 120, k: float = 3.0, min_points: int = 30, quiet: int = QUIET):
+        self.values: deque[float] = deque(maxlen=window)
+        self.k, self.min_points, self.quiet = k, min_points, quiet
+        self.total = self.total_sq = 0.0
+        self.armed, self.calm = True, 0
+
+    def observe(self, x: float) -> bool:
+        n = len(self.values)
+        outside = False
+        if n >= self.min_points:
+            mean = self.total / n
+            std = math.sqrt(max(0.0, self.total_sq / n - mean * mean))
+            outside = abs(x - mean) > self.k * std + 1e-9 * max(1.0, abs(mean))
+        fired = False
+        if self.armed and outside:
+            self.armed, self.calm, fired = False, 0, True
+        elif not self.armed:
+            self.calm = 0 if outside else self.calm + 1
+            self.armed = self.calm >= self.quiet
+        if n == self.values.maxlen:
+            old = self.values[0]
+            self.total -= old
+            self.total_sq -= old * old
+        self.values.append(x)
+        self.total += x
+        self.total_sq += x * x
+        return fired
+
+
+def run_detector(series: Series, sensitivity) -> list[int]:
+    detector = AnomalyDetector(sensitivity=sensitivity, quiet=QUIET)
+    hits = []
+    for i, (t, up, v) in enumerate(zip(series.times, series.ups, series.values)):
+        for _ in detector.observe(series.name, t, up, v):
+            hits.append(i)
+    return hits
+
+
+def run_baseline(series: Series, window: int = 120, k: float = 3.0) -> list[int]:
+    response, status = RollingThreeSigma(window, k), RollingThreeSigma(window, k)
+    hits = []
+    for i, (up, v) in enumerate(zip(series.ups, series.values)):
+        if up and v is not None and response.observe(v):
+            hits.append(i)
+        if status.observe(0.0 if up else 1.0):
+            hits.append(i)
+    return hits
+
+
+# ---- scoring ------------------------------------------------------------------------------------
+
+@dataclass
+class Score:
+    points: int = 0
+    windows: int = 0
+    hit: int = 0
+    false: int = 0
+    delays: list[int] = field(default_factory=list)  # points
+    delay_seconds: list[float] = field(default_factory=list)
+
+    def add(self, other: "Score") -> None:
+        self.points += other.points
+        self.windows += other.windows
+        self.hit += other.hit
+        self.false += other.false
+        self.delays += other.delays
+        self.delay_seconds += other.delay_seconds
+
+    @property
+    def recall(self) -> float | None:
+        return self.hit / self.windows if self.windows else None
+
+    @property
+    def false_per_1000(self) -> float:
+        return 1000.0 * self.false / self.points if self.points else 0.0
+
+    def cells(self) -> list[str]:
+        hit = f"{self.hit}/{self.windows}" if self.windows else "-"
+        if self.windows:
+            hit += f" ({100 * self.recall:.0f}%)"
+        delay = "-"
+        if self.delays:
+            delay = (f"{statistics.median(self.delays):.0f} pts / "
+                     f"{statistics.median(self.delay_seconds) / 60:.0f} min")
+        return [hit, f"{self.false_per_1000:.2f} ({self.false})", delay]
+
+
+def score(series: Series, detections: list[int]) -> Score:
+    result = Score(points=len(series), windows=len(series.windows))
+    for start, end in series.windows:
+        inside = [d for d in detections if start <= d <= end]
+        if inside:
+            result.hit += 1
+            result.delays.append(inside[0] - start)
+            result.delay_seconds.append((series.times[inside[0]] - series.times[start]).total_seconds())
+    result.false = sum(1 for d in detections if not any(a <= d <= b for a, b in series.windows))
+    return result
+
+
+# ---- report -------------------------------------------------------------------------------------
+
+HEAD = ["series", "points", "det. windows hit", "det. false /1k (n)", "det. median delay",
+        "3σ windows hit", "3σ false /1k (n)", "3σ median delay"]
+
+
+def render(rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    return aligned(HEAD, rows, left=1)
+
+
+def aligned(head: list[str], rows: list[list[str]], left: int) -> str:
+    """A plain-text table: the first `left` columns left-aligned, the others right-aligned."""
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths)))
+
+    return "\n".join([line(head), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+def beats(det: Score, base: Score) -> bool:
+    """Better on recall and on false detections together (one may tie, not both)."""
+    r_det, r_base = det.recall or 0.0, base.recall or 0.0
+    f_det, f_base = det.false_per_1000, base.false_per_1000
+    return r_det >= r_base and f_det <= f_base and (r_det > r_base or f_det < f_base)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sensitivity", default="medium")
+    parser.add_argument("--window", type=int, default=120, help="the 3-sigma baseline's window")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--no-curve", action="store_true", help="skip the operating points")
+    args = parser.parse_args(argv)
+    sensitivity = float(args.sensitivity) if args.sensitivity[0].isdigit() else args.sensitivity
+
+    started = time.perf_counter()
+    all_series = load_nab() + synthetic()
+    groups: dict[str, tuple[Score, Score]] = {}
+    overall = (Score(), Score())
+    rows = []
+    det_seconds = 0.0
+    for series in all_series:
+        t0 = time.perf_counter()
+        det = score(series, run_detector(series, sensitivity))
+        det_seconds += time.perf_counter() - t0
+        base = score(series, run_baseline(series, args.window))
+        rows.append([series.name, str(len(series))] + det.cells() + base.cells())
+        g = groups.setdefault(series.group, (Score(), Score()))
+        for total, part in ((g[0], det), (g[1], base), (overall[0], det), (overall[1], base)):
+            total.add(part)
+    for name, (det, base) in groups.items():
+        rows.append([f"**{name}**" if args.markdown else f"= {name}", str(det.points)]
+                    + det.cells() + base.cells())
+    det, base = overall
+    rows.append(["**overall**" if args.markdown else "= OVERALL", str(det.points)]
+                + det.cells() + base.cells())
+
+    print(f"Detector: AnomalyDetector(sensitivity={sensitivity!r}); baseline: rolling 3-sigma, "
+          f"window {args.window}; episode suppression {QUIET} quiet points for both.")
+    print(render(rows, args.markdown))
+    print()
+    points = sum(len(s) for s in all_series)
+    print(f"{len(all_series)} series, {points:,} points; detector {1e6 * det_seconds / points:.1f} µs "
+          f"per check; whole run {time.perf_counter() - started:.1f} s")
+    verdict = beats(det, base)
+    print(f"Detector beats the 3-sigma baseline on recall and false detections together: "
+          f"{'YES' if verdict else 'NO'} (recall {100 * (det.recall or 0):.1f}% vs "
+          f"{100 * (base.recall or 0):.1f}%, false/1k {det.false_per_1000:.2f} vs "
+          f"{base.false_per_1000:.2f})")
+    if not args.no_curve:
+        print()
+        print(operating_points(all_series, args.markdown))
+    return 0
+
+
+def operating_points(all_series: list[Series], markdown: bool) -> str:
+    """Overall figures of both methods over a range of settings: the detector's sensitivity,
+    the baseline's window and k. Whatever the setting, compare recall at a similar false rate."""
+    rows = []
+    settings = [("detector", s, None) for s in ("low", "medium", "high", 2.0, 3.0)]
+    settings += [("3-sigma", w, k) for w, k in ((30, 3.0), (60, 3.0), (120, 3.0), (288, 3.0),
+                                                (120, 4.0), (120, 2.5))]
+    for method, a, b in settings:
+        total = Score()
+        for series in all_series:
+            hits = run_detector(series, a) if method == "detector" else run_baseline(series, a, b)
+            total.add(score(series, hits))
+        label = f"sensitivity {a}" if method == "detector" else f"window {a}, k {b:g}"
+        rows.append([method, label] + total.cells())
+    head = ["method", "setting", "windows hit", "false /1k (n)", "median delay"]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    return "Operating points (all series):\n" + aligned(head, rows, left=2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
