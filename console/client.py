@@ -152,6 +152,7 @@ class Location(TypedDict, total=False):
 class MtrHop(TypedDict, total=False):
     hop: int
     host: str
+    address: str
     loss_pct: float
     sent: int
     last: float
@@ -161,9 +162,11 @@ class MtrHop(TypedDict, total=False):
     stdev: float
 
 
-class MtrReport(TypedDict):
+class MtrReport(TypedDict, total=False):
     target: str
+    address: str
     rounds: int
+    reached: bool
     hops: list[MtrHop]
 
 
@@ -373,7 +376,8 @@ class ApiClient:
     def get_status_page(self) -> dict:
         return self.get("/api/settings/status-page")
 
-    def update_status_page(self, company_name: str, slug: str) -> dict:
+    def update_status_page(self, company_name: str, slug: str | None) -> dict:
+        """slug None turns the page off."""
         return self.put("/api/settings/status-page", {"company_name": company_name, "slug": slug})
 
     # ---- webhooks ---------------------------------------------------------------------------
@@ -409,6 +413,17 @@ class ApiClient:
         """Admin: a probe's token, for `statuscore probe --token ...` (shown once)."""
         return self.post("/api/admin/probes", _clean({"name": name,
                                                       "display_name": display_name or _UNSET}))
+
+    def list_probes(self) -> list[dict]:
+        """Admin: the registered probes with their online state."""
+        return self.get("/api/admin/probes")
+
+    def rename_probe(self, probe_id: int, display_name: str) -> dict:
+        return self.patch(f"/api/admin/probes/{int(probe_id)}", {"display_name": display_name})
+
+    def revoke_probe(self, probe_id: int) -> None:
+        """Admin: the probe's token stops working at once (its results stay)."""
+        self.delete(f"/api/admin/probes/{int(probe_id)}")
 
     # ---- maintenance ------------------------------------------------------------------------
     def list_maintenance(self) -> list[dict]:

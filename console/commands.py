@@ -36,7 +36,7 @@ class ConsoleCommands(Provider):
                 continue
             title = f"{area}: {binding.description}" if area else binding.description
             key = app.get_key_display(binding)
-            found.append((title, f"{binding.tooltip or binding.description} [{key}]",
+            found.append((title, f"{binding.tooltip or binding.description} (key: {key})",
                           partial(screen.run_action, binding.action)))
         for binding in _bindings(app):
             if binding.action in {"command_palette", "quit"}:
@@ -44,7 +44,7 @@ class ConsoleCommands(Provider):
             if app.check_action(binding.action, ()) is False:
                 continue
             key = app.get_key_display(binding)
-            found.append((binding.description, f"{binding.tooltip or binding.description} [{key}]",
+            found.append((binding.description, f"{binding.tooltip or binding.description} (key: {key})",
                           partial(app.run_action, binding.action)))
         return found
 

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 import duckdb
 
-from appliance.storage import rollups
+from appliance.storage import rollups, storage_error
 from appliance.timeutil import as_utc, naive_utc
 
 log = logging.getLogger("statuscore.history")
@@ -70,6 +70,10 @@ class Summary:
     def uptime(self) -> float | None:
         """Percentage of successful checks, None with no checks."""
         return None if self.checks == 0 else 100.0 * (self.checks - self.failures) / self.checks
+
+
+class HistoryWriteError(OSError):
+    """The history file refuses writes (disk full, I/O error); queued rows are kept and retried."""
 
 
 class _Command:
@@ -142,7 +146,7 @@ class HistoryStore:
         target = str(path).replace("'", "''")
 
         def run(cursor):
-            name = cursor.execute("SELECT current_database()").fetchone()[0]
+            name = cursor.execute("SELECT current_database()").fetchall()[0][0]
             cursor.execute(f"ATTACH '{target}' AS backup_copy")
             try:
                 cursor.execute(f'COPY FROM DATABASE "{name}" TO backup_copy')
@@ -189,10 +193,11 @@ class HistoryStore:
                 appender.flush()
             except Exception as exc:  # disk full, I/O error: keep the rows and try again later
                 appender.clear()
+                text = storage_error(exc)
                 if self.last_write_error is None:
-                    log.error("cannot write check results to %s (%s); keeping them in memory and retrying",
-                              self.path, exc)
-                self.last_write_error = str(exc)
+                    log.error("cannot write check results to %s (%s); keeping them in memory and retrying: "
+                              "free disk space there", self.path, text)
+                self.last_write_error = text
                 if len(pending) > MAX_PENDING:
                     dropped = len(pending) - MAX_PENDING
                     del pending[:dropped]
@@ -240,11 +245,13 @@ class HistoryStore:
                 ok = write()
                 try:
                     if not ok:
-                        raise OSError(f"cannot write to {self.path}: {self.last_write_error}")
+                        raise HistoryWriteError(f"cannot write to {self.path}: {self.last_write_error}")
                     if item.action is not None:
                         item.action(cursor)
                 except BaseException as exc:  # reported to the waiting caller
                     item.error = exc
+                finally:
+                    _settle_cursor(cursor)
                 item.done.set()
                 continue
             if time.monotonic() - last_flush >= self.flush_interval:
@@ -383,3 +390,15 @@ class _Idle:
 
 
 _IDLE = _Idle()
+
+
+def _settle_cursor(cursor) -> None:
+    """Leave no result pending on the writer's cursor: DuckDB refuses the appender's next flush
+    ("unfinished result from execute()") while a statement's result is still open."""
+    try:
+        cursor.execute("SELECT 1").fetchall()
+    except Exception:  # a failed transaction: roll it back so writing can go on
+        try:
+            cursor.execute("ROLLBACK")
+        except Exception:
+            pass

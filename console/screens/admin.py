@@ -6,13 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import (Button, Checkbox, DataTable, Footer, Header, Input, Label, Select, Static,
+from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, Select, Static,
                              TabbedContent, TabPane)
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available
 from console.screens.settings import show_field_errors
-from console.widgets import ConnectionBanner
+from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import ago, short_time
 
 
@@ -29,22 +29,22 @@ class UserForm(ConsoleModal):
         user = self.user or {}
         with Vertical(classes="dialog"):
             yield Static(f"Edit {user['email']}" if self.user else "New user", classes="panel-title")
-            yield Static("", id="user-error", classes="form-error")
+            yield Static("", markup=False, id="user-error", classes="form-error")
             yield Label("Email")
             yield Input(user.get("email", ""), id="email")
-            yield Static("", id="email-error", classes="field-error")
+            yield Static("", markup=False, id="email-error", classes="field-error")
             yield Label("Password" + (" (blank: unchanged)" if self.user else " (at least 8 characters)"))
             yield Input("", id="password", password=True)
-            yield Static("", id="password-error", classes="field-error")
+            yield Static("", markup=False, id="password-error", classes="field-error")
             yield Label("Full name")
             yield Input(user.get("fullName", ""), id="full_name")
-            yield Static("", id="full_name-error", classes="field-error")
+            yield Static("", markup=False, id="full_name-error", classes="field-error")
             yield Label("Subscription tier")
             yield Select([("free", "free"), ("pro", "pro")], value=user.get("subscriptionTier", "free"),
                          allow_blank=False, id="subscription_tier")
-            yield Static("", id="subscription_tier-error", classes="field-error")
+            yield Static("", markup=False, id="subscription_tier-error", classes="field-error")
             yield Checkbox("Administrator", bool(user.get("isAdmin")), id="is_admin")
-            yield Static("", id="is_admin-error", classes="field-error")
+            yield Static("", markup=False, id="is_admin-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -97,13 +97,13 @@ class ProbeForm(ConsoleModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("Register a probe", classes="panel-title")
-            yield Static("", id="probe-error", classes="form-error")
+            yield Static("", markup=False, id="probe-error", classes="form-error")
             yield Label("Location name (e.g. eu-frankfurt)")
             yield Input(id="name")
-            yield Static("", id="name-error", classes="field-error")
+            yield Static("", markup=False, id="name-error", classes="field-error")
             yield Label("Display name (e.g. EU (Frankfurt))")
             yield Input(id="display_name")
-            yield Static("", id="display_name-error", classes="field-error")
+            yield Static("", markup=False, id="display_name-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Register (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -131,6 +131,52 @@ class ProbeForm(ConsoleModal):
             return True
         if not_available(error):
             self.query_one("#probe-error", Static).update(f"✖ Probes are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+
+class ProbeRenameForm(ConsoleModal):
+    """Change a probe's display name; dismisses with the probe, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save", priority=True)]
+
+    def __init__(self, probe: dict):
+        super().__init__()
+        self.probe = probe
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Rename the probe “{self.probe.get('name')}”", markup=False, classes="panel-title")
+            yield Static("", markup=False, id="probe-error", classes="form-error")
+            yield Label("Display name")
+            yield Input(self.probe.get("display_name") or "", id="display_name")
+            yield Static("", markup=False, id="display_name-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        self.call_api("save", self.client.rename_probe, self.probe["id"],
+                      self.query_one("#display_name", Input).value.strip())
+
+    def done_save(self, probe: dict) -> None:
+        self.dismiss(probe)
+
+    def failed_save(self, error: ApiError) -> bool:
+        if error.status in (400, 409) or error.details:
+            show_field_errors(self, error, "probe-error")
             return True
         return False
 
@@ -167,39 +213,46 @@ class AdminScreen(ConsoleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("n", "new", "New", tooltip="New user (Users tab) or register a probe (Probes tab)"),
-        Binding("e", "edit", "Edit user", tooltip="Edit the selected user"),
-        Binding("d", "delete", "Delete user", tooltip="Delete the selected user and all their data"),
+        Binding("e", "edit", "Edit", tooltip="Edit the selected user, or rename the selected probe"),
+        Binding("d", "delete", "Delete", tooltip="Delete the selected user (and their data), or revoke the probe"),
         Binding("r", "refresh", "Refresh", tooltip="Reload"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.users: list[dict] = []
+        self.locations: list[dict] = []
+        self.probes: dict[str, dict] = {}  # by location name
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield ConnectionBanner()
-        yield Static("", id="admin-notice", classes="notice")
+        yield Static("", markup=False, id="admin-notice", classes="notice")
         with TabbedContent(initial="users-tab"):
             with TabPane("Users", id="users-tab"):
                 yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
             with TabPane("Probes", id="probes-tab"):
                 with Vertical(classes="tab-body"):
-                    yield Static("", id="probes-notice", classes="notice")
+                    yield Static("", markup=False, id="probes-notice", classes="notice")
                     yield DataTable(id="locations", cursor_type="row", zebra_stripes=True)
             with TabPane("Engine", id="engine-tab"):
-                yield Static("", id="engine", classes="tab-body")
+                yield Static("", markup=False, id="engine", classes="tab-body")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#users", DataTable).add_columns("ID", "Email", "Name", "Tier", "Admin", "Created")
-        self.query_one("#locations", DataTable).add_columns("Name", "Display name", "Online", "Last seen")
+        self.query_one("#locations", DataTable).add_columns("Name", "Display name", "Kind", "Online", "Last seen")
         self.refresh_data()
 
     def refresh_data(self) -> None:
         self.call_api("users", self.client.list_users)
         self.call_api("locations", self.client.list_locations)
+        self.call_api("probes", self.client.list_probes)
         self.call_api("engine", self.client.engine_status)
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active
 
     def on_tabbed_content_tab_activated(self, _event) -> None:
         self.refresh_bindings()
@@ -209,9 +262,7 @@ class AdminScreen(ConsoleScreen):
             active = self.query_one(TabbedContent).active
         except Exception:  # noqa: BLE001 - not composed yet
             return True
-        if action in ("edit", "delete"):
-            return active == "users-tab"
-        if action == "new":
+        if action in ("edit", "delete", "new"):
             return active in ("users-tab", "probes-tab")
         return True
 
@@ -249,6 +300,11 @@ class AdminScreen(ConsoleScreen):
             self.app.push_screen(UserForm(), self._user_saved)
 
     def action_edit(self) -> None:
+        if self.active_tab == "probes-tab":
+            probe = self._selected_probe()
+            if probe:
+                self.app.push_screen(ProbeRenameForm(probe), self._probe_renamed)
+            return
         user = self._selected_user()
         if user:
             self.app.push_screen(UserForm(user), self._user_saved)
@@ -266,6 +322,17 @@ class AdminScreen(ConsoleScreen):
     def action_delete(self) -> None:
         from console.screens.confirm import ConfirmDialog
 
+        if self.active_tab == "probes-tab":
+            probe = self._selected_probe()
+            if probe:
+                def revoke(yes: bool | None) -> None:
+                    if yes:
+                        self.call_api("probe_revoked", self.client.revoke_probe, probe["id"])
+
+                self.app.push_screen(ConfirmDialog(
+                    f"Revoke the probe “{probe.get('name')}”? Its token stops working at once; "
+                    "its results stay.", confirm="Revoke"), revoke)
+            return
         user = self._selected_user()
         if not user:
             return
@@ -283,15 +350,50 @@ class AdminScreen(ConsoleScreen):
 
     # ---- probes -----------------------------------------------------------------------------
     def done_locations(self, locations: list[dict]) -> None:
+        self.locations = list(locations)
+        self._show_locations()
+
+    def done_probes(self, probes: list[dict]) -> None:
+        self.probes = {probe.get("name"): probe for probe in probes}
+        self._show_locations()
+
+    def failed_probes(self, error: ApiError) -> bool:
+        return not_available(error) or error.status == 403  # the locations list says enough
+
+    def _show_locations(self) -> None:
         table = self.query_one("#locations", DataTable)
+        row = table.cursor_row
         table.clear()
         now = self.console_app.clock()
-        for location in locations:
+        for location in self.locations:
             online = location.get("online")
-            table.add_row(location.get("name") or "", location.get("display_name") or "",
+            kind = "probe" if location.get("name") in self.probes else "this appliance"
+            table.add_row(location.get("name") or "", location.get("display_name") or "", kind,
                           Text("▲ online" if online else "▼ offline", style="green" if online else "red"),
                           ago(location.get("last_seen"), now), key=location.get("name"))
-        self.query_one("#probes-notice", Static).update("" if locations else "No locations reported.")
+        if self.locations:
+            table.move_cursor(row=min(row, len(self.locations) - 1))
+        self.query_one("#probes-notice", Static).update("" if self.locations else "No locations reported.")
+
+    def _selected_probe(self) -> dict | None:
+        table = self.query_one("#locations", DataTable)
+        if self.locations and 0 <= table.cursor_row < len(self.locations):
+            probe = self.probes.get(self.locations[table.cursor_row].get("name"))
+            if probe:
+                return probe
+        self.notify("Select a probe (this appliance's own location cannot be changed here).", severity="warning")
+        return None
+
+    def _probe_renamed(self, probe: dict | None) -> None:
+        if probe:
+            self.notify(f"Renamed the probe to “{probe.get('display_name')}”.")
+            self.call_api("locations", self.client.list_locations)
+            self.call_api("probes", self.client.list_probes)
+
+    def done_probe_revoked(self, _none) -> None:
+        self.notify("Probe revoked.")
+        self.call_api("locations", self.client.list_locations)
+        self.call_api("probes", self.client.list_probes)
 
     def failed_locations(self, error: ApiError) -> bool:
         if not_available(error):
@@ -303,6 +405,7 @@ class AdminScreen(ConsoleScreen):
         if probe:
             self.app.push_screen(ProbeTokenDialog(self.client.server_url, probe))
             self.call_api("locations", self.client.list_locations)
+            self.call_api("probes", self.client.list_probes)
 
     # ---- engine -------------------------------------------------------------------------------
     def done_engine(self, status: dict) -> None:

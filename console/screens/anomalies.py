@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
-from console.widgets import ConnectionBanner
+from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "medium": "yellow", "low": "dim"}
@@ -37,10 +37,10 @@ class AnomaliesScreen(ConsoleScreen):
         self.anomalies: list[dict] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield ConnectionBanner()
         yield Static("Unacknowledged anomalies", classes="panel-title", id="anomalies-title")
-        yield Static("", id="anomalies-notice", classes="notice")
+        yield Static("", markup=False, id="anomalies-notice", classes="notice")
         yield DataTable(id="anomalies", cursor_type="row", zebra_stripes=True)
         yield Footer()
 

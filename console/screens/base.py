@@ -40,9 +40,14 @@ class ApiFailed(Message, bubble=False):
 NOT_AVAILABLE = "not available on this server"
 
 
+# What the server says when no route matches (server/errors.py): the feature is not there,
+# as opposed to a 404 about an object ("monitor not found", "no WHOIS data for ...").
+_NO_ROUTE = {"Not found.", "This method is not allowed on this path."}
+
+
 def not_available(error: ApiError) -> bool:
-    """A 404 from a collection endpoint: this server does not have the feature (yet)."""
-    return error.status in (404, 405, 501)
+    """This server has no such endpoint (an older or newer appliance)."""
+    return error.status == 501 or (error.status in (404, 405) and error.message in _NO_ROUTE)
 
 
 class ApiCalls:
@@ -55,6 +60,11 @@ class ApiCalls:
     @property
     def client(self) -> ApiClient:
         return self.console_app.client
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications carry server and user text: plain by default, never parsed as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[misc]
 
     def call_api(self, tag: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self.run_worker(  # type: ignore[attr-defined]
@@ -80,10 +90,17 @@ class ApiCalls:
     async def on_api_done(self, message: ApiDone) -> None:
         self.console_app.connection_ok()
         handler = getattr(self, f"done_{message.tag}", None)
-        if handler is not None:
+        if handler is None:
+            return
+        try:
             outcome = handler(message.result)
             if inspect.isawaitable(outcome):
                 await outcome
+        except Exception as error:  # noqa: BLE001 - an answer of an unexpected shape: say so, carry on
+            self.console_app.log.error(f"handling the answer to {message.tag} failed: {error!r}")
+            self.console_app.report_error(
+                ApiError(-1, f"The server's answer to {message.tag} was not understood ({type(error).__name__}: "
+                             f"{error}); is the console older than the server?"), message.tag)
 
     async def on_api_failed(self, message: ApiFailed) -> None:
         error = message.error

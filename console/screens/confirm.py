@@ -45,7 +45,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question, id="question")
+            yield Static(self.question, markup=False, id="question")
             with Horizontal():
                 yield Button(f"{self.confirm_label} (y)", id="yes", variant="error")
                 yield Button(f"{self.cancel_label} (n)", id="no")

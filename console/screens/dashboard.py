@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
-from console.widgets import ConnectionBanner, StatusTable
+from console.widgets import ConnectionBanner, StatusTable, TitleBar
 from console.widgets.status import COLUMNS, STATUS_LOOK
 
 
@@ -32,12 +33,12 @@ class DashboardScreen(ConsoleScreen):
         self._select_after_load: int | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield ConnectionBanner()
         yield Input(placeholder="Filter: type part of a name, type, target or status…", id="filter")
         yield Static("Loading monitors…", id="summary")
-        yield StatusTable(id="monitors")
         yield Static("No monitors yet — press n to create one.", id="empty")
+        yield StatusTable(id="monitors")
         yield Footer()
 
     @property
@@ -71,13 +72,15 @@ class DashboardScreen(ConsoleScreen):
         counts = {status: 0 for status in STATUS_LOOK}
         for monitor in monitors:
             counts[monitor.get("status")] = counts.get(monitor.get("status"), 0) + 1
-        parts = [f"{len(monitors)} monitor{'s' if len(monitors) != 1 else ''}"]
-        parts += [f"[{STATUS_LOOK[s][2]}]{STATUS_LOOK[s][0]} {counts[s]} {s}[/]" for s in STATUS_LOOK]
+        summary = Text(f"{len(monitors)} monitor{'s' if len(monitors) != 1 else ''}")
+        for status, (symbol, _label, style) in STATUS_LOOK.items():
+            summary.append("  ")
+            summary.append(f"{symbol} {counts[status]} {status}", style=style)
         if table.filter_text:
-            parts.append(f"filter “{table.filter_text}”: {len(table.shown)} shown")
+            summary.append(f"  filter “{table.filter_text}”: {len(table.shown)} shown", style="bold")
         label = dict(COLUMNS).get(table.sort_key, table.sort_key)
-        parts.append(f"sorted by {label.lower()}{' (reversed)' if table.sort_reverse else ''}")
-        self.query_one("#summary", Static).update("  ".join(parts))
+        summary.append(f"  sorted by {label.lower()}{' (reversed)' if table.sort_reverse else ''}")
+        self.query_one("#summary", Static).update(summary)
         self.query_one("#empty", Static).display = not monitors
 
     # ---- filter and sort -------------------------------------------------------------------

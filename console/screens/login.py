@@ -6,10 +6,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from console.client import ApiClient, ApiError, normalize_url
 from console.screens.base import ConsoleModal, ConsoleScreen
+from console.widgets import TitleBar
 
 
 def _login(client: ApiClient, email: str, password: str) -> dict:
@@ -30,7 +31,7 @@ class LoginScreen(ConsoleScreen):
         self.message = message
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Center():
             with Vertical(id="login-box", classes="panel"):
                 yield Static("StatusCore console", classes="panel-title")
@@ -41,7 +42,7 @@ class LoginScreen(ConsoleScreen):
                 yield Label("Password")
                 yield Input(self.initial_password, id="password", password=True)
                 yield Checkbox("Remember me on this computer (token file, mode 0600)", id="remember")
-                yield Static(self.message or "", id="login-status", classes="form-error" if self.message else "")
+                yield Static(self.message or "", markup=False, id="login-status", classes="form-error" if self.message else "")
                 with Horizontal(classes="buttons"):
                     yield Button("Log in", id="login", variant="primary")
         yield Footer()
@@ -113,10 +114,10 @@ class ChangePasswordScreen(ConsoleModal):
             yield Static("Change your password", classes="panel-title")
             yield Label("Current password")
             yield Input(id="current_password", password=True)
-            yield Static("", id="current_password-error", classes="field-error")
+            yield Static("", markup=False, id="current_password-error", classes="field-error")
             yield Label("New password (at least 8 characters)")
             yield Input(id="new_password", password=True)
-            yield Static("", id="new_password-error", classes="field-error")
+            yield Static("", markup=False, id="new_password-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Change", id="save", variant="primary")
                 yield Button("Cancel", id="cancel")
@@ -137,6 +138,7 @@ class ChangePasswordScreen(ConsoleModal):
     def action_save(self) -> None:
         for name in ("current_password", "new_password"):
             self.query_one(f"#{name}-error", Static).update("")
+            self.query_one(f"#{name}-error", Static).remove_class("-shown")
         self.call_api("password", self.client.change_password,
                       self.query_one("#current_password", Input).value,
                       self.query_one("#new_password", Input).value)
@@ -156,7 +158,8 @@ class ChangePasswordScreen(ConsoleModal):
         shown = False
         for name, problem in error.details.items():
             for widget in self.query(f"#{name}-error"):
-                widget.update(problem)
+                widget.update(f"✖ {problem}")
+                widget.add_class("-shown")
                 shown = True
         if not shown:
             self.notify(error.message, severity="error")

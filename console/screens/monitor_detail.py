@@ -9,11 +9,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
-from console.widgets import ConnectionBanner, ResponseChart
+from console.widgets import ConnectionBanner, ResponseChart, TitleBar
 from console.widgets.status import (ago, duration, locations_text, millis, percent, short_time,
                                     status_text, uptime_style)
 
@@ -40,7 +40,7 @@ class MonitorDetailScreen(ConsoleScreen):
         self.hours = hours
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield ConnectionBanner()
         yield Static(id="headline")
         with Horizontal(id="detail-top"):

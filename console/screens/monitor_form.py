@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
+from console.widgets import TitleBar
 
 TYPES = ("http", "https", "ping", "tcp", "sip", "domain", "heartbeat")
 TARGET_HINTS = {
@@ -73,11 +74,11 @@ class MonitorFormScreen(ConsoleScreen):
         return "" if value is None else str(value)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         title = f"Edit monitor “{self.monitor['name']}”" if self.monitor else "New monitor"
         with VerticalScroll(id="form"):
             yield Static(title, classes="panel-title")
-            yield Static("", id="form-error", classes="form-error")
+            yield Static("", markup=False, id="form-error", classes="form-error")
             kind = (self.monitor or {}).get("type", "https")
             for name in ("name", "type", "target", "port", "interval", "timeout", "retries",
                          "check_locations", "ssl_check", "keyword", "expected_status", "grace"):
@@ -95,7 +96,7 @@ class MonitorFormScreen(ConsoleScreen):
                             yield Input(self._value(name, defaults.get(name, "")), id=name,
                                         placeholder=TARGET_HINTS.get(kind, "") if name == "target" else "",
                                         type="text")
-                    yield Static("", id=f"{name}-error", classes="field-error")
+                    yield Static("", markup=False, id=f"{name}-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")

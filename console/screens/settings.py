@@ -7,18 +7,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import (Button, Checkbox, DataTable, Footer, Header, Input, Label, Select, Static,
+from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, Select, Static,
                              TabbedContent, TabPane)
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available
-from console.widgets import ConnectionBanner
+from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
 FORMATS = ("generic", "slack", "discord")
-DEFAULT_EVENTS = "monitor.down, monitor.up"
-DELIVERY_COLUMNS = ("id", "event", "status", "status_code", "attempts", "created_at", "delivered_at",
-                    "next_attempt_at", "error")
+EVENTS = ("monitor.down", "monitor.up", "ssl.expiring", "domain.expiring", "anomaly.detected")
+DELIVERY_COLUMNS = ("id", "event", "state", "status", "attempt_count", "last_status_code", "status_code",
+                    "created_at", "finished_at", "next_attempt_at", "last_error", "error")
 WEBHOOK_ACTIONS = {"new_webhook", "edit_webhook", "delete_webhook", "test_webhook", "deliveries",
                    "toggle_webhook"}
 
@@ -53,22 +53,24 @@ class WebhookForm(ConsoleModal):
         hook = self.webhook or {}
         with Vertical(classes="dialog"):
             yield Static("Edit webhook" if self.webhook else "New webhook", classes="panel-title")
-            yield Static("", id="webhook-error", classes="form-error")
+            yield Static("", markup=False, id="webhook-error", classes="form-error")
             yield Label("URL (receives a POST on each status change)")
             yield Input(hook.get("url", ""), id="url", placeholder="https://hooks.example.com/statuscore")
-            yield Static("", id="url-error", classes="field-error")
+            yield Static("", markup=False, id="url-error", classes="field-error")
             yield Label("Format")
             yield Select([(f, f) for f in FORMATS], value=hook.get("format", "generic"), allow_blank=False,
                          id="format")
-            yield Static("", id="format-error", classes="field-error")
-            yield Label("Events (comma-separated)")
-            yield Input(", ".join(hook.get("events") or []) or DEFAULT_EVENTS, id="events")
-            yield Static("", id="events-error", classes="field-error")
-            yield Label("Secret for the signature (blank: keep / let the server choose)")
-            yield Input("", id="secret", password=True)
-            yield Static("", id="secret-error", classes="field-error")
+            yield Static("", markup=False, id="format-error", classes="field-error")
+            yield Label("Events")
+            chosen = set(hook.get("events") or ("monitor.down", "monitor.up"))
+            with Horizontal(id="events", classes="checkbox-row"):
+                for event in dict.fromkeys((*EVENTS, *chosen)):
+                    yield Checkbox(event, event in chosen, name=event, classes="event")
+            yield Static("", markup=False, id="events-error", classes="field-error")
+            if self.webhook:
+                yield Checkbox("Rotate the signing secret", False, id="rotate_secret")
             yield Checkbox("Enabled", hook.get("enabled", True), id="enabled")
-            yield Static("", id="enabled-error", classes="field-error")
+            yield Static("", markup=False, id="enabled-error", classes="field-error")
             with Horizontal(classes="buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -86,12 +88,11 @@ class WebhookForm(ConsoleModal):
         body = {
             "url": self.query_one("#url", Input).value.strip(),
             "format": self.query_one("#format", Select).value,
-            "events": [e.strip() for e in self.query_one("#events", Input).value.split(",") if e.strip()],
+            "events": [box.name for box in self.query("Checkbox.event") if box.value],
             "enabled": self.query_one("#enabled", Checkbox).value,
         }
-        secret = self.query_one("#secret", Input).value
-        if secret:
-            body["secret"] = secret
+        if self.webhook and self.query_one("#rotate_secret", Checkbox).value:
+            body["rotate_secret"] = True
         if self.webhook:
             self.call_api("save", self.client.update_webhook, self.webhook["id"], body)
         else:
@@ -131,12 +132,12 @@ class SettingsScreen(ConsoleScreen):
         self.webhooks: list[dict] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield ConnectionBanner()
         with TabbedContent(initial=self.tab):
             with TabPane("Webhooks", id="webhooks-tab"):
                 with Vertical(classes="tab-body"):
-                    yield Static("", id="webhooks-notice", classes="notice")
+                    yield Static("", markup=False, id="webhooks-notice", classes="notice")
                     yield DataTable(id="webhooks", cursor_type="row", zebra_stripes=True)
                     yield Static("Deliveries (select a webhook and press l)", id="deliveries-title",
                                  classes="panel-title")
@@ -145,20 +146,20 @@ class SettingsScreen(ConsoleScreen):
                 with Vertical(id="status-page-form", classes="tab-body"):
                     yield Static("Your public status page shows the monitors you mark public (p on the "
                                  "dashboard).", classes="hint")
-                    yield Static("", id="status-page-error", classes="form-error")
+                    yield Static("", markup=False, id="status-page-error", classes="form-error")
                     yield Label("Company name")
                     yield Input(id="company_name", placeholder="Example Ltd")
-                    yield Static("", id="company_name-error", classes="field-error")
+                    yield Static("", markup=False, id="company_name-error", classes="field-error")
                     yield Label("Slug (the page's address: /status/<slug>)")
                     yield Input(id="slug", placeholder="example")
-                    yield Static("", id="slug-error", classes="field-error")
-                    yield Static("", id="status-page-url")
+                    yield Static("", markup=False, id="slug-error", classes="field-error")
+                    yield Static("", markup=False, id="status-page-url")
                     with Horizontal(classes="buttons"):
                         yield Button("Save (ctrl+s)", id="save-status-page", variant="primary")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#webhooks", DataTable).add_columns("ID", "URL", "Format", "Events", "Enabled")
+        self.query_one("#webhooks", DataTable).add_columns("ID", "URL", "Format", "Events", "Enabled", "Health")
         self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -190,6 +191,7 @@ class SettingsScreen(ConsoleScreen):
             table.add_row(str(hook.get("id")), hook.get("url") or "", hook.get("format") or "",
                           ", ".join(hook.get("events") or []),
                           Text("✔ yes" if enabled else "✖ no", style="green" if enabled else "dim"),
+                          Text("✖ failing", style="red") if hook.get("failing") else Text("ok", style="green"),
                           key=str(hook.get("id")))
         if self.webhooks:
             table.move_cursor(row=min(current, len(self.webhooks) - 1))
@@ -262,12 +264,18 @@ class SettingsScreen(ConsoleScreen):
             self._test_hook = hook
 
     def done_tested(self, answer) -> None:
-        summary = ""
-        if isinstance(answer, dict):
-            summary = ", ".join(f"{k}: {v}" for k, v in answer.items() if not isinstance(v, (dict, list)))[:200]
-        ok = not isinstance(answer, dict) or answer.get("ok", answer.get("delivered", answer.get("success", True)))
-        self.notify(f"Test sent. {summary}".strip(), title="Webhook test",
-                    severity="information" if ok else "warning")
+        answer = answer if isinstance(answer, dict) else {}
+        delivered = answer.get("delivered", answer.get("ok", True))
+        parts = []
+        if answer.get("status_code") is not None:
+            parts.append(f"HTTP {answer['status_code']}")
+        if answer.get("duration_ms") is not None:
+            parts.append(f"in {answer['duration_ms']} ms")
+        if answer.get("error"):
+            parts.append(str(answer["error"]))
+        self.notify(("Delivered" if delivered else "Not delivered") + (": " + " ".join(parts) if parts else "."),
+                    title="Webhook test", severity="information" if delivered else "warning")
+        self.last_test = answer
         hook = getattr(self, "_test_hook", None)
         if hook:
             self.call_api("deliveries", self.client.webhook_deliveries, hook["id"])
@@ -317,24 +325,27 @@ class SettingsScreen(ConsoleScreen):
         page = page or {}
         self.query_one("#company_name", Input).value = page.get("company_name") or ""
         self.query_one("#slug", Input).value = page.get("slug") or ""
-        self._show_url(page.get("slug"))
+        self._show_url(page.get("slug"), page.get("url"))
 
     def failed_status_page(self, error: ApiError) -> bool:
-        if error.status == 404:  # not set up yet, or no such endpoint here: fall back to /me
+        if error.status == 404:  # no such endpoint on this server: fall back to /me
             slug = (self.console_app.user or {}).get("statusPageSlug")
             if slug:
                 self.query_one("#slug", Input).value = slug
                 self._show_url(slug)
             else:
-                self.query_one("#status-page-url", Static).update(Text("No status page set up yet.", style="dim"))
+                self.query_one("#status-page-url", Static).update(
+                    Text(f"Status page settings are {NOT_AVAILABLE}.", style="dim"))
             return True
         return False
 
-    def _show_url(self, slug: str | None) -> None:
+    def _show_url(self, slug: str | None, path: str | None = None) -> None:
         text = Text()
         if slug:
             text.append("Public page: ", style="dim")
-            text.append(f"{self.client.server_url}/status/{slug}", style="bold")
+            text.append(f"{self.client.server_url}{path or '/status/' + slug}", style="bold")
+        else:
+            text.append("No status page set up yet (choose a slug).", style="dim")
         self.query_one("#status-page-url", Static).update(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -352,7 +363,7 @@ class SettingsScreen(ConsoleScreen):
         self.query_one("#status-page-error", Static).update("")
         self.call_api("status_page_saved", self.client.update_status_page,
                       self.query_one("#company_name", Input).value.strip(),
-                      self.query_one("#slug", Input).value.strip())
+                      self.query_one("#slug", Input).value.strip() or None)
 
     def done_status_page_saved(self, page: dict) -> None:
         self.notify("Status page saved.")

@@ -8,12 +8,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import (Button, DataTable, Footer, Header, Input, ProgressBar, Select, Static,
+from textual.widgets import (Button, DataTable, Footer, Input, ProgressBar, Select, Static,
                              TabbedContent, TabPane)
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
-from console.widgets import ConnectionBanner
+from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
 
@@ -39,7 +39,7 @@ class ToolsScreen(ConsoleScreen):
         self._timer = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield ConnectionBanner()
         with TabbedContent(initial="mtr-tab" if self.monitor_id or not self.whois_target else "whois-tab"):
             with TabPane("MTR", id="mtr-tab"):
@@ -50,7 +50,7 @@ class ToolsScreen(ConsoleScreen):
                         yield Select([], prompt="Choose a monitor…", id="mtr-monitor")
                         yield Button("Run MTR", id="mtr-run", variant="primary")
                     yield ProgressBar(total=None, show_eta=False, id="mtr-progress")
-                    yield Static("", id="mtr-status")
+                    yield Static("", markup=False, id="mtr-status")
                     yield DataTable(id="mtr-hops", zebra_stripes=True)
             with TabPane("WHOIS", id="whois-tab"):
                 with Vertical(classes="tab-body"):
@@ -58,9 +58,9 @@ class ToolsScreen(ConsoleScreen):
                     with Horizontal(classes="tool-row"):
                         yield Input(self.whois_target, placeholder="example.com or 192.0.2.1", id="whois-target")
                         yield Button("Run WHOIS", id="whois-run", variant="primary")
-                    yield Static("", id="whois-result")
+                    yield Static("", markup=False, id="whois-result")
                     with VerticalScroll(id="whois-scroll"):
-                        yield Static("", id="whois-raw")
+                        yield Static("", markup=False, id="whois-raw")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -131,20 +131,24 @@ class ToolsScreen(ConsoleScreen):
     def done_mtr(self, report: dict) -> None:
         self._mtr_finished()
         hops = report.get("hops") or []
+        reached = {True: ", destination reached", False: ", destination not reached"}.get(report.get("reached"), "")
         self.query_one("#mtr-status", Static).update(
-            f"MTR to {report.get('target')}: {report.get('rounds')} rounds, {len(hops)} hops")
+            f"MTR to {report.get('target')}: {report.get('rounds')} rounds, {len(hops)} hops{reached}")
         table = self.query_one("#mtr-hops", DataTable)
         table.clear()
         for hop in hops:
             loss = hop.get("loss_pct")
-            table.add_row(str(hop.get("hop", "")), hop.get("host") or "???",
+            host = hop.get("host") or "???"
+            if hop.get("address") and hop.get("address") != host:
+                host = f"{host} ({hop['address']})"
+            table.add_row(str(hop.get("hop", "")), host,
                           Text(_ms(loss), style="red" if loss else "green"), str(hop.get("sent", "")),
                           _ms(hop.get("last")), _ms(hop.get("avg")), _ms(hop.get("best")),
                           _ms(hop.get("worst")), _ms(hop.get("stdev")))
 
     def failed_mtr(self, error: ApiError) -> bool:
         self._mtr_finished()
-        if not_available(error) and "monitor" not in error.message.lower():
+        if not_available(error):
             text = f"MTR is {NOT_AVAILABLE}."
         else:
             text = f"MTR failed: {error.message}"
@@ -183,7 +187,7 @@ class ToolsScreen(ConsoleScreen):
 
     def failed_whois(self, error: ApiError) -> bool:
         self.query_one("#whois-run", Button).disabled = False
-        if error.status == 404:
+        if not_available(error):
             text = f"WHOIS is {NOT_AVAILABLE}."
         else:
             detail = "; ".join(error.details.values())

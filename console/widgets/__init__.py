@@ -2,6 +2,7 @@
 
 from console.widgets.banner import ConnectionBanner
 from console.widgets.chart import ResponseChart
+from console.widgets.title_bar import TitleBar
 from console.widgets.status import StatusTable, status_text
 
-__all__ = ["ConnectionBanner", "ResponseChart", "StatusTable", "status_text"]
+__all__ = ["ConnectionBanner", "ResponseChart", "StatusTable", "TitleBar", "status_text"]

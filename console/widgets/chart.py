@@ -116,8 +116,9 @@ class ResponseChart(Widget):
             text.append("\n")
         text.append(f"{'':>7} └" + "─" * count + "\n", style="dim")
         if self.since and self.until:
-            left = self.since.strftime("%H:%M")
-            right = self.until.strftime("%H:%M UTC")
+            fmt = "%H:%M" if self.until - self.since < timedelta(hours=24) else "%b %d %H:%M"
+            left = self.since.strftime(fmt)
+            right = self.until.strftime(fmt) + " UTC"
             gap = max(1, count - len(left) - len(right))
             text.append(" " * GUTTER + left + " " * gap + right, style="dim")
         return text

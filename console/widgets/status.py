@@ -245,7 +245,7 @@ class StatusTable(DataTable):
         self.show()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        event.stop()
+        # Not stopped: the screen hears it too (after the sort) and can say how rows are sorted.
         if event.column_key.value:
             self.sort_by(event.column_key.value)
 

@@ -182,7 +182,8 @@ def test_it_shows_only_public_monitors_in_the_documented_shape(server, api, alic
     assert [m["id"] for m in body["monitors"]] == [website["id"], cron["id"]]
     assert internal["id"] not in [m["id"] for m in body["monitors"]]
     first = body["monitors"][0]
-    assert set(first) == {"id", "name", "type", "status", "uptime_percentage", "uptime_90d", "history"}
+    assert set(first) == {"id", "name", "type", "status", "in_maintenance", "uptime_percentage", "uptime_90d",
+                          "history"}
     assert (first["name"], first["type"], first["status"]) == ("Website", "http", "up")
     assert body["monitors"][1]["status"] == "pending"
     assert "Internal admin" not in response.text and "Bob's site" not in response.text

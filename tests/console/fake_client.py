@@ -1,0 +1,193 @@
+"""An in-memory stand-in for ApiClient with fixed data, for the snapshot tests only: they test how
+screens render, so the data and the clock must never change. Behaviour tests use a real server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from console.client import ApiError
+
+NOW = datetime(2024, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _monitor(id, name, type, target, status, rt, uptime, seconds_ago, **extra):
+    return {
+        "id": id, "name": name, "type": type, "target": target, "port": extra.pop("port", None),
+        "ssl_check": type == "https", "check_locations": ["all"], "interval": 60, "timeout": 10, "retries": 1,
+        "is_active": status != "paused", "public_status": extra.pop("public_status", False),
+        "status": status, "response_time": rt,
+        "last_check": iso(NOW - timedelta(seconds=seconds_ago)) if seconds_ago is not None else None,
+        "uptime_percentage": uptime,
+        "location_status": extra.pop("location_status", {"local": status} if status in ("up", "down") else {}),
+        "created_at": "2024-01-01T00:00:00Z", **extra,
+    }
+
+
+MONITORS = [
+    _monitor(1, "Website", "https", "https://www.example.com", "up", 145, "99.95", 12, public_status=True,
+             ssl={"valid": True, "expires_at": "2024-03-01T00:00:00Z", "days_left": 45, "issuer": "Example CA"},
+             location_status={"local": "up", "eu-frankfurt": "up"}, keyword=None, expected_status=None),
+    _monitor(2, "Production API", "https", "https://api.example.com/health", "down", None, "97.20", 5,
+             last_error="HTTP 503 from https://api.example.com/health",
+             ssl={"valid": True, "expires_at": "2024-02-01T00:00:00Z", "days_left": 17, "issuer": "Example CA"},
+             location_status={"local": "down", "eu-frankfurt": "down"}, keyword=None, expected_status=None),
+    _monitor(3, "Database", "tcp", "db.internal", "up", 2, "100.00", 30, port=5432),
+    _monitor(4, "Mail relay", "ping", "192.0.2.25", "pending", None, None, None),
+    _monitor(5, "Nightly backup", "heartbeat", None, "paused", None, "99.10", 7200,
+             heartbeat_url="/api/heartbeat/abcdefgh12345678", grace=600),
+    _monitor(6, "Phones", "sip", "sip:pbx.example.com:5060", "up", 38, "99.99", 45, port=5060),
+]
+
+
+def _history(monitor_id: int, hours: int) -> list[dict]:
+    points = []
+    start = NOW - timedelta(hours=hours)
+    steps = 240
+    for i in range(steps):
+        at = start + timedelta(seconds=(i + 0.5) * hours * 3600 / steps)
+        down = 150 <= i < 156
+        rt = None if down else 120 + (i * 37) % 60 + (180 if i in (60, 61, 200) else 0)
+        points.append({"checked_at": iso(at), "status": "down" if down else "up", "response_time": rt,
+                       "location": "local"})
+    return points
+
+
+ANOMALIES = [
+    {"id": 11, "monitor_id": 1, "monitor_name": "Website", "location": "local",
+     "detected_at": "2024-01-15T09:10:00Z", "kind": "response_time_spike", "value": 410.0, "baseline": 140.0,
+     "severity": "high", "message": "Response time 410 ms, 2.9× the usual 140 ms", "acknowledged": False},
+    {"id": 12, "monitor_id": 2, "monitor_name": "Production API", "location": "local",
+     "detected_at": "2024-01-15T11:30:00Z", "kind": "flapping", "value": 6.0, "baseline": 0.0,
+     "severity": "warning", "message": "6 status changes in 30 minutes", "acknowledged": False},
+]
+
+INCIDENTS = [
+    {"id": 7, "monitor_id": 1, "monitor_name": "Website", "started_at": "2024-01-15T06:00:00Z",
+     "resolved_at": "2024-01-15T06:09:00Z", "status": "resolved", "duration_seconds": 540,
+     "cause": "HTTP 502", "locations": ["local"]},
+]
+
+USERS = [
+    {"id": 1, "email": "admin@example.com", "fullName": "Administrator", "subscriptionTier": "pro",
+     "isAdmin": True, "statusPageSlug": "example", "createdAt": "2024-01-01T00:00:00Z"},
+    {"id": 2, "email": "alice@example.com", "fullName": "Alice", "subscriptionTier": "pro", "isAdmin": False,
+     "statusPageSlug": None, "createdAt": "2024-01-02T09:00:00Z"},
+    {"id": 3, "email": "bob@example.com", "fullName": "Bob", "subscriptionTier": "free", "isAdmin": False,
+     "statusPageSlug": None, "createdAt": "2024-01-03T09:00:00Z"},
+]
+
+WEBHOOKS = [
+    {"id": 1, "url": "https://hooks.slack.com/services/T000/B000/XXXX", "format": "slack",
+     "events": ["monitor.down", "monitor.up"], "secret": "s3cret", "enabled": True},
+    {"id": 2, "url": "https://ops.example.com/statuscore", "format": "generic", "events": ["monitor.down"],
+     "secret": "s3cret", "enabled": False},
+]
+
+
+class FakeClient:
+    """Implements the ApiClient methods the screens call, with the fixed data above."""
+
+    def __init__(self, server_url: str = "http://appliance.example:8080", token: str | None = "fake-token"):
+        self.server_url = server_url
+        self.token = token
+        self.user = None
+
+    # session
+    def load_token(self, _path) -> bool:
+        return bool(self.token)
+
+    def save_token(self, path):
+        return path
+
+    def login(self, email, password):
+        if password != "correct-horse-1":
+            raise ApiError(401, "Invalid email or password.")
+        self.token = "fake-token"
+        return USERS[0]
+
+    def logout(self):
+        self.token = None
+
+    def me(self):
+        return dict(USERS[0])
+
+    # monitors
+    def list_monitors(self):
+        return [dict(m) for m in MONITORS]
+
+    def get_monitor(self, monitor_id):
+        for monitor in MONITORS:
+            if monitor["id"] == monitor_id:
+                return dict(monitor)
+        raise ApiError(404, "monitor not found")
+
+    def history(self, monitor_id, hours=24):
+        return {"monitor": self.get_monitor(monitor_id), "history": _history(monitor_id, hours),
+                "stats": {"avg": 152, "min": 120, "max": 359, "uptime": "97.5"}}
+
+    def stats(self, monitor_id, days=30):
+        return {"monitor_id": monitor_id, "days": days, "uptime": "99.91", "avg": 150, "min": 98, "max": 2210,
+                "p50": 141, "p95": 230, "p99": 410, "checks": 43200, "failures": 39, "incidents": 3,
+                "mttr_seconds": 420, "daily": []}
+
+    def insights(self, monitor_id):
+        return {"incidents": [i for i in INCIDENTS if i["monitor_id"] == monitor_id],
+                "anomalies": [a for a in ANOMALIES if a["monitor_id"] == monitor_id]}
+
+    def create_monitor(self, fields=None, **more):
+        fields = {**(fields or {}), **more}
+        details = {}
+        if fields.get("type") in ("http", "https") and not str(fields.get("target", "")).startswith(fields["type"]):
+            details["target"] = f"must be a URL starting with {fields['type']}://"
+        if details:
+            raise ApiError(400, f"Invalid monitor: target: {details['target']}.", details)
+        return {**MONITORS[0], **fields, "id": 99}
+
+    # the rest
+    def anomalies(self):
+        return [dict(a) for a in ANOMALIES]
+
+    def acknowledge_anomaly(self, anomaly_id):
+        return {**next(a for a in ANOMALIES if a["id"] == anomaly_id), "acknowledged": True}
+
+    def list_users(self):
+        return [dict(u) for u in USERS]
+
+    def list_locations(self):
+        return [{"name": "local", "display_name": "Local", "online": True, "last_seen": iso(NOW)},
+                {"name": "eu-frankfurt", "display_name": "EU (Frankfurt)", "online": False,
+                 "last_seen": iso(NOW - timedelta(minutes=14))}]
+
+    def list_probes(self):
+        return [{"id": 1, "name": "eu-frankfurt", "display_name": "EU (Frankfurt)", "online": False,
+                 "last_seen": iso(NOW - timedelta(minutes=14)), "created_at": "2024-01-02T00:00:00Z"}]
+
+    def engine_status(self):
+        return {"monitors_scheduled": 6, "checks_completed": 43210, "backlog": 0, "workers": 64,
+                "lag_p50_ms": 0.4, "lag_p99_ms": 2.1, "started_at": "2024-01-15T00:00:00Z"}
+
+    def list_webhooks(self):
+        return [dict(w) for w in WEBHOOKS]
+
+    def get_status_page(self):
+        return {"company_name": "Example Ltd", "slug": "example"}
+
+    def webhook_deliveries(self, webhook_id):
+        return []
+
+    def whois(self, target):
+        return {"target": target, "kind": "domain", "registrar": "Example Registrar, Inc.",
+                "creation_date": "1995-08-14T04:00:00Z", "expiration_date": "2025-08-13T04:00:00Z",
+                "name_servers": ["a.iana-servers.net", "b.iana-servers.net"],
+                "raw": "Domain Name: EXAMPLE.COM\nRegistrar: Example Registrar, Inc.\n"}
+
+    def mtr(self, monitor_id):
+        return {"target": "www.example.com", "rounds": 10, "hops": [
+            {"hop": 1, "host": "192.0.2.1", "loss_pct": 0.0, "sent": 10, "last": 0.4, "avg": 0.5, "best": 0.3,
+             "worst": 0.9, "stdev": 0.1},
+            {"hop": 2, "host": "198.51.100.7", "loss_pct": 10.0, "sent": 10, "last": 8.1, "avg": 8.4, "best": 7.9,
+             "worst": 9.6, "stdev": 0.5}]}

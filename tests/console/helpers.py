@@ -1,0 +1,75 @@
+"""Driving the console in tests: run a coroutine from a sync test, wait (bounded) for a state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable
+
+from textual.css.query import NoMatches
+
+from tests.support.appliance import InProcessAppliance
+
+
+def run(coroutine) -> Any:
+    """pytest-asyncio is not needed: each test runs its pilot session in its own event loop."""
+    return asyncio.run(coroutine)
+
+
+async def wait_until(pilot, predicate: Callable[[], Any], timeout: float = 15.0, message: str = "condition"):
+    """Let the app run until predicate() is truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = predicate()
+        except (NoMatches, LookupError, AttributeError):
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        await pilot.pause(0.05)
+
+
+def screen_name(app) -> str:
+    return type(app.screen).__name__
+
+
+async def on_screen(pilot, name: str, timeout: float = 15.0):
+    """Wait until the screen is on top and mounted (its on_mount ran: keys reach it)."""
+    await wait_until(pilot, lambda: screen_name(pilot.app) == name and pilot.app.screen.is_mounted,
+                     timeout, f"the {name}")
+    await pilot.pause()
+    return pilot.app.screen
+
+
+async def type_into(pilot, selector: str, text: str, clear: bool = True) -> None:
+    """Focus an Input and type, key by key, as a person would."""
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    await pilot.pause()
+    if clear:
+        widget.value = ""
+    await pilot.press(*text)
+
+
+def static_text(app, selector: str) -> str:
+    widget = app.screen.query_one(selector)
+    return str(widget.render())
+
+
+def table_text(table) -> str:
+    """Every cell of a DataTable as plain text, one row a line."""
+    lines = []
+    for row_key in table.rows:
+        lines.append(" | ".join(str(getattr(cell, "plain", cell)) for cell in table.get_row(row_key)))
+    return "\n".join(lines)
+
+
+def idle_appliance(tmp_path_factory):
+    """A module's appliance with the check engine off, for screens that need no check results.
+    A module uses it as its `server` fixture (alice, bob and admin then log in to it):
+    `server = pytest.fixture(scope="module")(idle_appliance)`."""
+    instance = InProcessAppliance(tmp_path_factory.mktemp("idle") / "data").start(engine=False)
+    yield instance
+    instance.stop()
