@@ -74,6 +74,20 @@ def _port(settings: Settings) -> Check:
         try:
             sock.bind((settings.host, settings.port))
         except OSError as exc:
+            if _statuscore_answers(settings.base_url):  # e.g. doctor run on a server whose service is up
+                return Check("port", True, f"{settings.host}:{settings.port}: a StatusCore appliance answers there")
             return Check("port", False, f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
                                         "an appliance may already run there, or choose another --port")
     return Check("port", True, f"{settings.host}:{settings.port} is free")
+
+
+def _statuscore_answers(base_url: str) -> bool:
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(base_url + "/api/openapi.json", timeout=1) as answer:
+            document = json.loads(answer.read(1 << 20))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and "StatusCore" in str(document.get("info", {}).get("title", ""))

@@ -52,3 +52,8 @@ def test_the_command_exits_non_zero_when_something_needs_fixing(tmp_path):
                               timeout=60)
     assert done.returncode == 1
     assert "FIX  port" in done.stdout
+
+
+def test_it_accepts_a_port_taken_by_a_running_appliance(tmp_path, server):
+    result = checks(tmp_path, port=server.settings.port)  # doctor run next to the live service
+    assert result["port"].ok and "StatusCore appliance answers" in result["port"].message

@@ -30,11 +30,16 @@ def _ready(url: str) -> bool:
 
 
 class ApplianceProcess:
-    """`statuscore serve` in a subprocess on a free loopback port."""
+    """`statuscore serve` in a subprocess on a free loopback port.
+
+    `command` runs another `statuscore` (e.g. the PyInstaller binary) instead of this checkout's; it
+    then gets a session of its own, so a kill reaches the one-file launcher's child too."""
 
     def __init__(self, data_dir: Path, env: dict | None = None, args: list[str] | None = None,
-                 port: int | None = None):
+                 port: int | None = None, command: list[str] | None = None):
         self.data_dir = Path(data_dir)
+        self.command = list(command) if command else [sys.executable, "-m", "appliance.cli"]
+        self.own_session = command is not None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -59,8 +64,8 @@ class ApplianceProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance.cli", "serve", *self.args],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            [*self.command, "serve", *self.args],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=self.own_session)
         log.close()
         try:
             wait_for(lambda: self.proc.poll() is not None or _ready(self.url), timeout=timeout,
@@ -85,14 +90,23 @@ class ApplianceProcess:
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self._kill()
             return self.proc.wait(5)
 
     def kill(self) -> None:
         """kill -9: no chance to flush anything."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            self._kill()
             self.proc.wait(5)
+
+    def _kill(self) -> None:
+        if self.own_session:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                return
+            except ProcessLookupError:
+                pass
+        self.proc.kill()
 
     @property
     def api(self) -> Api:
