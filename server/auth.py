@@ -31,12 +31,17 @@ def init_jwt(app: Flask, appliance) -> None:
 
     @jwt.user_lookup_loader
     def _load_user(_header, claims):
+        # The token is checked twice per request (rate-limit key, then the view): look up once.
+        cached = g.get("token_user")
+        if cached is not None and cached[0] == (claims.get("sub"), claims.get("ver")):
+            return cached[1]
         try:
             user = appliance.entities.get_user(int(claims["sub"]))
         except (KeyError, TypeError, ValueError):
             return None
         if user is None or claims.get("ver") != user.token_version:
             return None  # deleted, or the password changed since the token was issued
+        g.token_user = ((claims.get("sub"), claims.get("ver")), user)
         return user
 
     @jwt.user_lookup_error_loader

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from appliance.models import Monitor
 from appliance.reports import monitor_report, window_uptime
-from appliance.timeutil import as_utc, iso, utcnow
+from appliance.timeutil import as_utc, utcnow
 from appliance.validation import InvalidMonitor, normalize_monitor
 from server.auth import appliance, current_user, require_login
 from server.errors import ApiError, not_found
@@ -147,16 +147,12 @@ def history(monitor_id: int):
     app = appliance()
     since = utcnow() - timedelta(hours=hours)
     now = since + timedelta(hours=hours)
-    rows = app.history.history(monitor.id, since)
+    rows = app.history.history_json(monitor.id, since)
     summary = app.history.summary(monitor.id, since)
     uptime = window_uptime(app.history, app.entities, monitor.id, since, now, summary, as_utc(monitor.created_at))
     return jsonify({
         "monitor": _json(monitor),
-        "history": [
-            {"checked_at": iso(at), "status": "up" if up else "down",
-             "response_time": None if rt is None else round(rt), "location": location}
-            for at, up, rt, location in rows
-        ],
+        "history": rows,
         "stats": {"avg": _ms(summary.avg), "min": _ms(summary.min), "max": _ms(summary.max),
                   "uptime": uptime_text(uptime)},
     })
