@@ -56,6 +56,7 @@ class Settings:
     http_threads: int = 8
     retention_days: int = 90
     flush_interval: float = 0.5
+    history_memory_limit: str = "256MB"  # DuckDB's buffer pool for the history
     maintenance_interval: float = 300.0  # seconds between history upkeep rounds
     status_page_cache_seconds: float = 5.0  # public status pages are assembled at most this often
     secret: str | None = None  # only from STATUSCORE_SECRET; otherwise the data dir's secret file
@@ -131,6 +132,8 @@ class Settings:
                     raise ValueError
             except ValueError:
                 raise ConfigError("anomaly_sensitivity must be low, medium, high or a positive number") from None
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", self.history_memory_limit.strip(), re.I):
+            raise ConfigError(f"history_memory_limit {self.history_memory_limit!r} is not a size; write it like 256MB")
         if not 0.0 <= self.quorum < 1.0:
             raise ConfigError("quorum must be at least 0 and below 1 (0.5: more than half of the locations)")
         if not 1 <= self.probe_offline_after <= 86400:

@@ -4,7 +4,8 @@ Results are validated (the monitor is assigned to the probe's location; not olde
 `probe_max_age`, not more than a minute in the future) and deduplicated on the probe's result
 ids and on a per-(monitor, location) watermark of the newest accepted check time, which is
 rebuilt from the history after a restart. A probe sends its spool in order, so anything at or
-before the watermark has been taken already.
+before the watermark has been taken already. A batch is acknowledged only once its results are
+written to the history file.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class ProbeIntake:
                                  error=item.get("error"), details=_details(item.get("details")))
             self.appliance.runner.record(spec, probe.name, result, at)
             accepted += 1
+        if accepted:
+            # The probe drops from its spool whatever this answer acknowledges: on disk first, so
+            # a kill -9 right after the answer loses nothing (a full disk answers 503 instead).
+            self.appliance.history.flush()
         return IntakeReport(accepted, duplicates, rejected)
 
 

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from appliance.checkers import CheckerContext, CheckResult, build_checkers
 from appliance.checkers.heartbeat import HeartbeatChecker
 from appliance.config import Settings
@@ -30,10 +32,11 @@ from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
 from appliance.spec import MonitorSpec
 from appliance.state import LocationState
+from appliance.storage import storage_error
 from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import EntityStore
-from appliance.storage.history import HistoryStore
+from appliance.storage.history import HistoryStore, HistoryWriteError
 from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.storage.probes import ProbeStore
@@ -60,7 +63,8 @@ class Appliance:
         _make_private_dir(settings.data_dir)
         self.secret = load_or_create_secret(settings.secret_path, settings.secret)
         self.entities = EntityStore(settings.entities_path)
-        self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval)
+        self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval,
+                                    memory_limit=settings.history_memory_limit)
         self.live = LiveStates()
         self.heartbeats = HeartbeatChecker()
         # One WHOIS client (and cache) for domain checks and the WHOIS tool.
@@ -120,7 +124,8 @@ class Appliance:
             try:
                 self.save_detector_state()
             except Exception as exc:
-                log.error("saving the anomaly detector's baselines failed (%s)", exc)
+                log.error("saving the anomaly detector's baselines failed (%s); tried again later "
+                          "(if the disk is full, free space there)", storage_error(exc))
         self.history.close()
         self.entities.close()
 
@@ -168,6 +173,9 @@ class Appliance:
                 log.exception("re-deciding monitors after a probe went on/offline failed")
             try:
                 self.send_reminders()
+            except SQLAlchemyError as exc:  # the disk is full: one line, the runner says what to do
+                log.error("sending down reminders failed (%s); trying again shortly "
+                          "(if the disk is full, free space there)", storage_error(exc))
             except Exception:
                 log.exception("sending down reminders failed; trying again shortly")
             if time.monotonic() < next_upkeep:
@@ -176,12 +184,14 @@ class Appliance:
             try:
                 self.save_detector_state()
             except Exception as exc:
-                log.error("saving the anomaly detector's baselines failed (%s)", exc)
+                log.error("saving the anomaly detector's baselines failed (%s); tried again later "
+                          "(if the disk is full, free space there)", storage_error(exc))
             try:
                 self.history.maintain(utcnow(), self.settings.retention_days)
             except Exception as exc:
-                log.error("history upkeep failed (%s); it will be tried again in %.0f s",
-                          exc, self.settings.maintenance_interval)
+                log.error("history upkeep failed (%s); it will be tried again in %.0f s "
+                          "(if the disk is full, free space there)",
+                          storage_error(exc), self.settings.maintenance_interval)
 
     def ensure_admin(self) -> AdminCreated | None:
         """On an empty store create the first admin (from the environment, else generated)."""
@@ -366,7 +376,13 @@ class Appliance:
             self.uptime.forget(monitor_id)
             for key in [k for k in self.detector.keys() if k[0] == monitor_id]:
                 self.detector.forget(key)
-        self.history.delete_monitors(monitor_ids)
+        try:
+            self.history.delete_monitors(monitor_ids)
+        except (HistoryWriteError, TimeoutError) as exc:
+            # The monitors are gone (ids are never reused, so their rows are never shown again);
+            # the rows stay on disk until they age out with the retention.
+            log.error("could not delete the history of monitor(s) %s now (%s); it ages out after %d days",
+                      ", ".join(map(str, monitor_ids)), storage_error(exc), self.settings.retention_days)
         if monitor_ids:
             self.reload_maintenance()
 

@@ -1,5 +1,11 @@
 """Monitor configuration rules that depend on the type (pure; the API's schemas check types
 and ranges first). Raises InvalidMonitor with one message per field, in words a user can act on.
+
+URLs (http/https targets and webhook receivers): the scheme of the type (webhooks: http or https),
+a valid host name or IP address (private and loopback ones included: an appliance watches and
+notifies internal systems), a port 1-65535 if given, any path, query and fragment; never spaces,
+control characters (DEL included) or credentials (`user:password@`: they would not be sent, and
+a URL shows in alerts and exports). At most 2048 characters.
 """
 
 from __future__ import annotations
@@ -97,7 +103,7 @@ def normalize_monitor(fields: dict, known_locations: set[str]) -> dict:
 def _check_target(kind: str, target: str) -> tuple[str, int | None]:
     if len(target) > MAX_TARGET:
         raise ValueError(f"is longer than {MAX_TARGET} characters")
-    if any(ch.isspace() for ch in target) or any(ord(ch) < 32 for ch in target):
+    if any(ch.isspace() for ch in target) or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         raise ValueError("must not contain spaces or control characters")
     if kind in HTTP_TYPES:
         return _check_url(kind, target), None
@@ -118,6 +124,9 @@ def _check_url(kind: str, target: str) -> str:
         raise ValueError(f"must be a URL starting with {kind}:// (got {target[:60]!r})")
     if not parts.hostname:
         raise ValueError(f"has no host name (write it like {kind}://example.com/health)")
+    if "@" in parts.netloc:
+        # Neither the checks nor the webhooks send them, and URLs are shown in alerts and exports.
+        raise ValueError("must not contain a user name or password (user:password@); they would not be sent")
     _check_host(parts.hostname)
     if port == 0:
         raise ValueError("has port 0")

@@ -25,6 +25,7 @@ from appliance.engine.scheduler import WorkerPool
 from appliance.models import Delivery
 from appliance.notifiers import Event, render, signature
 from appliance.notifiers.transport import Outcome, post
+from appliance.storage import storage_error
 from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.timeutil import utcnow
 
@@ -111,10 +112,19 @@ class Dispatcher:
                 self._send(*claimed)
 
     def _loop(self) -> None:
+        failing = None  # the store's last refusal, logged once (not every poll while the disk is full)
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # the database may be busy or full: try again next round
+                if failing is not None:
+                    log.info("webhook dispatch works again")
+                failing = None
+            except SQLAlchemyError as exc:  # the database is busy or full: try again next round
+                if failing is None:
+                    log.error("webhook dispatch cannot use the entity store (%s); retrying every %.0f s: "
+                              "if the disk is full, free space there", storage_error(exc), self.poll_seconds)
+                failing = storage_error(exc)
+            except Exception:
                 log.exception("webhook dispatch failed; retrying in %.0f s", self.poll_seconds)
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
@@ -142,8 +152,15 @@ class Dispatcher:
                 delay = next_attempt_delay(delivery.attempts, self.backoff)
                 final = None if delay is not None else "failed"
                 next_at = now + timedelta(seconds=delay) if delay is not None else None
-            self.outbox.finish_attempt(delivery.id, now, outcome.status_code, outcome.error,
-                                       outcome.duration_ms, next_at, final)
+            try:
+                self.outbox.finish_attempt(delivery.id, now, outcome.status_code, outcome.error,
+                                           outcome.duration_ms, next_at, final)
+            except SQLAlchemyError as exc:
+                # Sent, but not recorded: the claim runs out and it goes again, with the same
+                # X-StatusCore-Delivery id (receivers may deduplicate on it).
+                log.error("webhook %d: the outcome of sending %s could not be saved (%s); it is sent again "
+                          "when its claim runs out", webhook.id, delivery.event, storage_error(exc))
+                return
             if final == "failed":
                 log.warning("webhook %d gave up on %s after %d attempt(s): %s; check the receiver URL",
                             webhook.id, delivery.event, delivery.attempts, outcome.error)

@@ -14,12 +14,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Mapping
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from appliance.checkers.base import Checker, CheckResult
 from appliance.engine.live import LiveState, LiveStates
 from appliance.engine.uptime import DowntimeLedger
 from appliance.insights import Anomaly, AnomalyDetector
 from appliance.spec import MonitorSpec
 from appliance.state import DOWN, PENDING, UP, LocationState, step, verdict
+from appliance.storage import storage_error
 from appliance.storage.entities import EntityStore, Transition
 from appliance.storage.history import HistoryStore, ResultRow
 from appliance.timeutil import iso, utcnow
@@ -57,6 +60,7 @@ class Runner:
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
         self._noticed: dict[tuple[int, str], datetime] = {}  # expiry dates already announced
         self.checks: Counter[int] = Counter()  # results recorded per monitor since start (metrics)
+        self._store_error: str | None = None  # why status changes cannot be saved now (logged once)
 
     def run(self, spec: MonitorSpec) -> None:
         """Run one check of a monitor from this appliance's location and record it."""
@@ -94,11 +98,14 @@ class Runner:
             # One stream per monitor and location, fed under the monitor's lock (in order).
             found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms) \
                 if self.detector is not None else []
-        if found and not self.in_maintenance(spec.id, at):
-            for anomaly in found:
-                self.on_anomaly(spec.id, location, anomaly)
-        if result.details:
-            self._expiry_notices(spec, result)
+        try:
+            if found and not self.in_maintenance(spec.id, at):
+                for anomaly in found:
+                    self.on_anomaly(spec.id, location, anomaly)
+            if result.details:
+                self._expiry_notices(spec, result)  # not saved: tried again at the next check
+        except SQLAlchemyError as exc:
+            self._store_failed(exc)
         return new
 
     def reevaluate(self, spec: MonitorSpec, at: datetime) -> LiveState:
@@ -122,9 +129,18 @@ class Runner:
         if status != old.status:
             # The locations that see the new status (for "down": those that see it down).
             seeing = tuple(name for name, s in sorted(considered.items()) if s.status == status)
-            row = self.entities.record_transition(Transition(
-                monitor_id=spec.id, old_status=old.status, new_status=status, at=at,
-                cause=cause, locations=seeing))
+            try:
+                row = self.entities.record_transition(Transition(
+                    monitor_id=spec.id, old_status=old.status, new_status=status, at=at,
+                    cause=cause, locations=seeing))
+            except SQLAlchemyError as exc:
+                # Not saved (disk full, I/O error): keep the old verdict, so the next check that
+                # sees the new one records it then, with its incident and alert.
+                self._store_failed(exc)
+                new = replace(new, status=old.status)
+                self.live.set(spec.id, new)
+                return new
+            self._store_ok()
             if row is not None:
                 self.on_outbox()
             if status == DOWN:
@@ -136,6 +152,19 @@ class Runner:
         new = replace(new, status=status)
         self.live.set(spec.id, new)
         return new
+
+    def _store_failed(self, exc: Exception) -> None:
+        """One log line per episode, not one traceback per check."""
+        first, self._store_error = self._store_error is None, storage_error(exc)
+        if first:
+            log.error("cannot save monitor status changes to %s (%s); checks go on and each change is saved "
+                      "by the next check that sees it: free disk space there",
+                      getattr(self.entities, "path", "the entity store"), self._store_error)
+
+    def _store_ok(self) -> None:
+        if self._store_error is not None:
+            self._store_error = None
+            log.info("saving monitor status changes again")
 
     def _expiry_notices(self, spec: MonitorSpec, result: CheckResult) -> None:
         for kind, warn_days in EXPIRY_WARNING_DAYS.items():

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from appliance.models import ApiKey, User
@@ -75,12 +76,15 @@ class ApiKeyStore:
         stamp = utcnow()
         if row.last_used_at is None or stamp - as_utc(row.last_used_at) > TOUCH_EVERY:
             row.last_used_at = stamp
-            with self.entities.session() as s:
-                stored = s.get(ApiKey, row.id)
-                if stored is not None:
-                    stored.last_used_at = stamp
-                    s.add(stored)
-                    s.commit()
+            try:
+                with self.entities.session() as s:
+                    stored = s.get(ApiKey, row.id)
+                    if stored is not None:
+                        stored.last_used_at = stamp
+                        s.add(stored)
+                        s.commit()
+            except SQLAlchemyError:
+                pass  # a bookkeeping write (the disk may be full): the key works all the same
         return row, user
 
     def forget_user(self, user_id: int) -> None:

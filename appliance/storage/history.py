@@ -86,10 +86,13 @@ class _Command:
 
 
 class HistoryStore:
-    def __init__(self, path: Path | str, flush_interval: float = 0.5):
+    def __init__(self, path: Path | str, flush_interval: float = 0.5, memory_limit: str = "256MB"):
         self.path = str(path)
         self.flush_interval = flush_interval
-        self._con = duckdb.connect(self.path)
+        # A bounded buffer pool: by default DuckDB may cache up to 80 % of RAM, which is not what
+        # a small monitoring box wants; big queries spill to a temp folder beside the file.
+        self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit, "threads": 2,
+                                                      "temp_directory": self.path + ".tmp"})
         self._con.execute(SCHEMA)
         rollups.create(self._con)
         self._meta = rollups.meta(self._con)

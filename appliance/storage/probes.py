@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import select
 
 from appliance.models import Probe
@@ -70,9 +70,12 @@ class ProbeStore:
             return probe
 
     def touch(self, probe_id: int, at: datetime) -> None:
-        with self.entities.session() as s:
-            probe = s.get(Probe, probe_id)
-            if probe is not None:
-                probe.last_seen_at = at
-                s.add(probe)
-                s.commit()
+        try:
+            with self.entities.session() as s:
+                probe = s.get(Probe, probe_id)
+                if probe is not None:
+                    probe.last_seen_at = at
+                    s.add(probe)
+                    s.commit()
+        except SQLAlchemyError:
+            pass  # bookkeeping (the disk may be full): the probe is online in memory all the same
