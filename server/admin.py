@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, jsonify, send_file
+from flask import Blueprint, g, jsonify, send_file
 
 from appliance.backup import create_backup
 from appliance.storage.entities import Conflict
@@ -57,6 +57,7 @@ def update_user(user_id: int):
         user = entities.update_user(user_id, **changes)
     except Conflict as exc:
         raise ApiError(409, "That email is already taken.", {"email": "already taken"}) from exc
+    appliance().api_keys.forget_user(user_id)  # cached key lookups carry the user: a demotion counts at once
     return jsonify(_admin_user_json(user))
 
 
@@ -79,6 +80,11 @@ def engine_status():
 @bp.get("/backup")
 def backup():
     """A consistent backup of both stores, as a .tar.gz download (`statuscore backup` calls this)."""
+    key = g.get("api_key")
+    if key is not None and key.scope != "write":
+        # It holds the signing secret and every password hash: whoever has it can do anything,
+        # so a read-only key must not get it.
+        raise ApiError(403, "A backup holds every secret of the appliance: use a login or a write API key.")
     app = appliance()
     fd, name = tempfile.mkstemp(dir=app.settings.data_dir, prefix=".backup-", suffix=".tar.gz")
     os.close(fd)
@@ -88,5 +94,7 @@ def backup():
     finally:
         os.unlink(name)  # the open handle keeps the data until the download ends
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    return send_file(handle, mimetype="application/gzip", as_attachment=True,
-                     download_name=f"statuscore-backup-{stamp}.tar.gz", max_age=0)
+    response = send_file(handle, mimetype="application/gzip", as_attachment=True,
+                         download_name=f"statuscore-backup-{stamp}.tar.gz", max_age=0)
+    response.headers["Cache-Control"] = "no-store"  # every secret of the appliance: never kept in a cache
+    return response

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import duckdb
 from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from appliance.storage import storage_error
+from appliance.storage.history import HistoryWriteError
 
 log = logging.getLogger("statuscore.api")
 
@@ -54,6 +59,18 @@ def register_error_handlers(app: Flask) -> None:
         if code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(HistoryWriteError)
+    @app.errorhandler(duckdb.IOException)
+    def _store_refused(exc: Exception):
+        # The disk is full (or failing, or the database busy): say so in one line, and answer
+        # 503 (try again), never a bare 500 with a traceback per request.
+        text = storage_error(exc)
+        log.error("a request could not be completed: the data store refused it (%s); if the disk is full, "
+                  "free space under the data dir", text)
+        return error_response(503, f"The appliance cannot write its data now ({text}); if the disk is full, "
+                                   "free space under the data dir and try again.")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

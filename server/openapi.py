@@ -454,7 +454,8 @@ _ERROR_RESPONSES = {
     413: ("PayloadTooLarge", "The request body is larger than 1 MiB."),
     429: ("TooManyRequests", "Rate limited: `{\"error\": \"rate limit exceeded\"}`; retry after Retry-After seconds."),
     502: ("BadGateway", "A server the appliance asked (WHOIS, DNS) failed; the message says which and how."),
-    503: ("ServiceUnavailable", "The appliance cannot do this now (too many runs at once, or not permitted)."),
+    503: ("ServiceUnavailable", "The appliance cannot do this now (too many runs at once, not permitted, or "
+                                "its data disk is full: the message says which)."),
     504: ("GatewayTimeout", "A server the appliance asked did not answer in time."),
 }
 _RATE_HEADERS = {
@@ -487,7 +488,7 @@ class Op:
     list_of_answer: bool = False
 
     def statuses(self) -> list[int]:
-        codes = set(self.errors) | {429}
+        codes = set(self.errors) | {429, 503}  # 503: also a store that refuses to write (disk full)
         if self.access != "public":
             codes.add(401)
         if self.access == "admin":
@@ -569,7 +570,8 @@ OPERATIONS: tuple[Op, ...] = (
        "admin", ok=204, access="admin", errors=(400,), description="Deleting yourself is refused (400)."),
     Op("get", "/api/admin/backup", "backup", "A consistent backup of both stores (.tar.gz download)",
        "admin", None, access="admin",
-       description="`statuscore backup` calls this. The archive holds the secret: keep it private."),
+       description="`statuscore backup` calls this. The archive holds the secret: keep it private. "
+                   "A read-only API key gets 403 (a login or a write key is needed)."),
     Op("get", "/api/admin/engine", "engineStatus", "How the check engine keeps up", "admin", "EngineStatus",
        access="admin"),
 

@@ -13,6 +13,7 @@ generated ids are aimed at them, so the answers checked are not only 404s and em
 from __future__ import annotations
 
 import ipaddress
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -37,8 +38,9 @@ from tests.support.appliance import ADMIN_EMAIL, ADMIN_PASSWORD, InProcessApplia
 from tests.support.receiver import Receiver
 from tests.support.whois_server import WhoisServer
 
-# Bounded and repeatable: hypothesis derandomized, a few examples per operation and phase.
-MAX_EXAMPLES = 20
+# Bounded and repeatable: hypothesis derandomized, a few examples per operation and phase
+# (STATUSCORE_FUZZ_EXAMPLES=200 for a longer run by hand).
+MAX_EXAMPLES = int(os.environ.get("STATUSCORE_FUZZ_EXAMPLES") or 20)
 CONFIG = {
     "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
     "phases": {"stateful": {"enabled": False}},

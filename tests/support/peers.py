@@ -24,7 +24,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
     anything else           200 "ok"
 
     A client whose address is in the server's `fail_from` gets 503 whatever it asks (remote
-    probes bind their checks to their own loopback addresses, 127.0.0.2, 127.0.0.3, ...).
+    probes bind their checks to their own loopback addresses, 127.0.0.2, 127.0.0.3, ...), and
+    so does a path that starts with one of `fail_paths` (some monitors down, the others up).
     """
 
     protocol_version = "HTTP/1.1"
@@ -38,6 +39,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         self.server.clients.append(self.client_address[0])
         if self.client_address[0] in self.server.fail_from:
             return self._reply(503, b"failing for this client")
+        if self.path.startswith(self.server.fail_paths):
+            return self._reply(503, b"failing on this path")
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         segments = [s for s in parts.path.split("/") if s]
@@ -110,6 +113,7 @@ class HttpPeer:
         self.httpd.forced_status = None
         self.httpd.body = b"ok"
         self.httpd.fail_from = frozenset()
+        self.httpd.fail_paths = ()
         self.httpd.clients = []  # the client address of every request, in order
         if ssl_context is not None:
             self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
@@ -130,6 +134,10 @@ class HttpPeer:
     def fail_from(self, *addresses: str) -> None:
         """Answer 503 to requests from these client addresses (none: back to normal)."""
         self.httpd.fail_from = frozenset(addresses)
+
+    def fail_paths(self, *prefixes: str) -> None:
+        """Answer 503 to paths starting with one of these (none: back to normal)."""
+        self.httpd.fail_paths = tuple(prefixes)
 
     @property
     def clients(self) -> list[str]:
