@@ -269,9 +269,10 @@ def _api_session(args: argparse.Namespace):
 
 def _with_api(command):
     """Run a command that talks to an appliance; connection problems become one readable line."""
-    import requests
 
     def run(args: argparse.Namespace) -> int:
+        import requests  # only for these commands: `serve` does not need it
+
         try:
             return command(args, *_api_session(args))
         except _CliError as exc:
