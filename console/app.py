@@ -44,6 +44,8 @@ class StatusCoreConsole(ApiCalls, App):
         Binding("f4", "tools", "Tools", tooltip="MTR and WHOIS"),
         Binding("f5", "settings", "Settings", tooltip="Webhooks and the status page"),
         Binding("f6", "admin", "Admin", tooltip="Users, probes and the check engine"),
+        Binding("f7", "maintenance", "Maintenance", tooltip="Maintenance windows: no alerts while they are on"),
+        Binding("f8", "metrics", "Metrics", tooltip="The Prometheus /metrics text (administrators)"),
         Binding("f9", "change_password", "Change password", show=False),
         Binding("ctrl+l", "logout", "Log out", show=False),
     ]
@@ -173,8 +175,11 @@ class StatusCoreConsole(ApiCalls, App):
 
     # ---- navigation (also in the command palette) -------------------------------------------
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action in {"dashboard", "anomalies", "tools", "settings", "admin", "change_password", "logout"}:
+        if action in {"dashboard", "anomalies", "tools", "settings", "admin", "maintenance", "change_password",
+                      "logout"}:
             return self.logged_in
+        if action == "metrics":  # /metrics answers an admin login (or an API key, not used here)
+            return self.logged_in and bool((self.user or {}).get("isAdmin"))
         return True
 
     async def _open(self, screen_type: type, *args) -> None:
@@ -202,6 +207,14 @@ class StatusCoreConsole(ApiCalls, App):
     async def action_admin(self) -> None:
         from console.screens.admin import AdminScreen
         await self._open(AdminScreen)
+
+    async def action_maintenance(self) -> None:
+        from console.screens.maintenance import MaintenanceScreen
+        await self._open(MaintenanceScreen)
+
+    async def action_metrics(self) -> None:
+        from console.screens.metrics import MetricsScreen
+        await self._open(MetricsScreen)
 
     def action_change_password(self) -> None:
         from console.screens.login import ChangePasswordScreen

@@ -54,6 +54,8 @@ class Monitor(TypedDict, total=False):
     interval: int
     timeout: int
     retries: int
+    recovery_checks: int
+    reminder_minutes: int | None
     is_active: bool
     public_status: bool
     status: Literal["pending", "up", "down", "paused"]
@@ -140,6 +142,41 @@ class Webhook(TypedDict, total=False):
     events: list[str]
     secret: str
     enabled: bool
+
+
+class Recurring(TypedDict, total=False):
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    start: str  # "02:00", wall-clock time in `timezone`
+    duration_minutes: int
+    timezone: str
+
+
+class MaintenanceWindow(TypedDict, total=False):
+    id: int
+    name: str
+    monitor_ids: list[int]
+    starts_at: str | None  # one-off
+    ends_at: str | None
+    recurring: Recurring | None  # weekly
+    active: bool
+    created_at: str
+
+
+class ApiKey(TypedDict, total=False):
+    id: int
+    name: str
+    scope: Literal["read", "write"]
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    key: str  # only in the answer that created it
+
+
+class ImportReport(TypedDict, total=False):
+    dry_run: bool
+    created: list[dict[str, str]]  # {kind, name}
+    updated: list[dict[str, str]]
+    unchanged: list[dict[str, str]]
 
 
 class Location(TypedDict, total=False):
@@ -239,14 +276,19 @@ class ApiClient:
 
     # ---- plumbing ---------------------------------------------------------------------------
     def request(self, method: str, path: str, *, json_body: Any = _UNSET, params: dict | None = None,
-                timeout: float | None = None, auth: bool = True, raw: bool = False) -> Any:
-        """One call; the decoded JSON answer (None for 204), or the text when `raw`."""
+                timeout: float | None = None, auth: bool = True, raw: bool = False,
+                data: str | bytes | None = None, content_type: str | None = None) -> Any:
+        """One call; the decoded JSON answer (None for 204), or the text when `raw`. `data` sends a
+        body as it is (with `content_type`) instead of `json_body`."""
         headers = {"Accept": "application/json"}
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         kwargs: dict[str, Any] = {"headers": headers, "params": params, "timeout": timeout or self.timeout}
         if json_body is not _UNSET:
             kwargs["json"] = json_body
+        elif data is not None:
+            kwargs["data"] = data.encode("utf-8") if isinstance(data, str) else data
+            headers["Content-Type"] = content_type or "application/octet-stream"
         url = self.server_url + path
         try:
             response = self.session.request(method, url, **kwargs)
@@ -308,10 +350,10 @@ class ApiClient:
         return answer
 
     # API keys (ext)
-    def list_api_keys(self) -> list[dict]:
+    def list_api_keys(self) -> list[ApiKey]:
         return self.get("/api/auth/keys")
 
-    def create_api_key(self, name: str, scope: Literal["read", "write"] = "read") -> dict:
+    def create_api_key(self, name: str, scope: Literal["read", "write"] = "read") -> ApiKey:
         """The answer carries the key (`sc_...`) this once."""
         return self.post("/api/auth/keys", {"name": name, "scope": scope})
 
@@ -426,16 +468,16 @@ class ApiClient:
         self.delete(f"/api/admin/probes/{int(probe_id)}")
 
     # ---- maintenance ------------------------------------------------------------------------
-    def list_maintenance(self) -> list[dict]:
+    def list_maintenance(self) -> list[MaintenanceWindow]:
         return self.get("/api/maintenance")
 
-    def create_maintenance(self, fields: dict[str, Any]) -> dict:
+    def create_maintenance(self, fields: dict[str, Any]) -> MaintenanceWindow:
         return self.post("/api/maintenance", fields)
 
-    def get_maintenance(self, window_id: int) -> dict:
+    def get_maintenance(self, window_id: int) -> MaintenanceWindow:
         return self.get(f"/api/maintenance/{int(window_id)}")
 
-    def update_maintenance(self, window_id: int, fields: dict[str, Any]) -> dict:
+    def update_maintenance(self, window_id: int, fields: dict[str, Any]) -> MaintenanceWindow:
         return self.put(f"/api/maintenance/{int(window_id)}", fields)
 
     def delete_maintenance(self, window_id: int) -> None:
@@ -465,8 +507,15 @@ class ApiClient:
         """The configuration document (a dict for json, the text for yaml)."""
         return self.get("/api/export", params={"format": format}, raw=format != "json")
 
-    def import_(self, document: dict, dry_run: bool = True) -> dict:
+    def import_(self, document: dict, dry_run: bool = True) -> ImportReport:
         return self.post("/api/import", document, params={"dry_run": "true" if dry_run else "false"})
+
+    def import_text(self, text: str, format: Literal["json", "yaml"] = "yaml", dry_run: bool = True) -> ImportReport:
+        """Import a document as written in a file (YAML or JSON text, sent as it is):
+        `{dry_run, created, updated, unchanged}`, each a list of `{kind, name}`."""
+        kind = "application/json" if format == "json" else "application/yaml"
+        return self.request("POST", "/api/import", params={"dry_run": "true" if dry_run else "false"},
+                            data=text, content_type=kind, timeout=max(self.timeout, 60.0))
 
     def metrics(self) -> str:
         return self.get("/metrics", raw=True)

@@ -10,8 +10,7 @@ from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, 
                              TabbedContent, TabPane)
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available
-from console.screens.settings import show_field_errors
+from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available, show_field_errors
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import ago, short_time
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
 from console.widgets import ConnectionBanner, StatusTable, TitleBar
-from console.widgets.status import COLUMNS, STATUS_LOOK
+from console.widgets.status import COLUMNS, MAINTENANCE_LOOK, STATUS_LOOK
 
 
 class DashboardScreen(ConsoleScreen):
@@ -76,6 +76,10 @@ class DashboardScreen(ConsoleScreen):
         for status, (symbol, _label, style) in STATUS_LOOK.items():
             summary.append("  ")
             summary.append(f"{symbol} {counts[status]} {status}", style=style)
+        in_maintenance = sum(1 for monitor in monitors if monitor.get("in_maintenance"))
+        if in_maintenance:
+            symbol, _label, style = MAINTENANCE_LOOK
+            summary.append(f"  {symbol} {in_maintenance} in maintenance", style=style)
         if table.filter_text:
             summary.append(f"  filter “{table.filter_text}”: {len(table.shown)} shown", style="bold")
         label = dict(COLUMNS).get(table.sort_key, table.sort_key)

@@ -14,8 +14,8 @@ from textual.widgets import DataTable, Footer, Static
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
 from console.widgets import ConnectionBanner, ResponseChart, TitleBar
-from console.widgets.status import (ago, duration, locations_text, millis, percent, short_time,
-                                    status_text, uptime_style)
+from console.widgets.status import (ago, duration, locations_text, maintenance_text, millis, percent,
+                                    short_time, status_text, uptime_style)
 
 RANGES = (1, 6, 24, 72, 168)
 
@@ -87,7 +87,8 @@ class MonitorDetailScreen(ConsoleScreen):
         if monitor.get("public_status"):
             headline.append("  ◉ public", style="cyan")
         if monitor.get("in_maintenance"):
-            headline.append("  ⚒ in maintenance", style="yellow")
+            headline.append("  ")
+            headline.append_text(maintenance_text(long=True))
         self.query_one("#headline", Static).update(headline)
 
         facts = Text()
@@ -106,6 +107,12 @@ class MonitorDetailScreen(ConsoleScreen):
         line("Locations", locations_text(monitor.get("location_status")))
         line("Every", f"{monitor.get('interval')} s, timeout {monitor.get('timeout')} s, "
                       f"retries {monitor.get('retries')}")
+        if "recovery_checks" in monitor:
+            checks = monitor.get("recovery_checks") or 1
+            line("Recovery", f"up after {checks} successful check{'s' if checks != 1 else ''} in a row")
+        if "reminder_minutes" in monitor:
+            minutes = monitor.get("reminder_minutes")
+            line("Reminders", f"down alert again every {minutes} min while down" if minutes else "off")
         if monitor.get("port"):
             line("Port", monitor["port"])
         if monitor.get("keyword"):

@@ -29,9 +29,13 @@ ONLY_FOR = {
     "expected_status": {"http", "https"},
     "grace": {"heartbeat"},
 }
-INT_FIELDS = ("port", "interval", "timeout", "retries", "grace", "expected_status")
+INT_FIELDS = ("port", "interval", "timeout", "retries", "recovery_checks", "reminder_minutes", "grace",
+              "expected_status")
 TEXT_FIELDS = ("name", "target", "keyword")
-CLEARABLE = {"target", "port", "grace", "keyword", "expected_status"}  # null clears them on PUT
+CLEARABLE = {"target", "port", "grace", "keyword", "expected_status", "reminder_minutes"}  # null clears them on PUT
+DEFAULTS = {"interval": "60", "timeout": "10", "retries": "1", "recovery_checks": "1", "check_locations": "all"}
+# What an older server's monitor without the field means (so an unchanged form sends nothing).
+IMPLIED = {"recovery_checks": 1}
 FIELD_LABELS = {
     "name": "Name",
     "type": "Type",
@@ -40,6 +44,8 @@ FIELD_LABELS = {
     "interval": "Interval (seconds, ≥ 10)",
     "timeout": "Timeout (seconds)",
     "retries": "Retries before down",
+    "recovery_checks": "Recovery checks (successes in a row before up again, 1–10)",
+    "reminder_minutes": "Reminder: send the down alert again every N minutes while down (blank: off, ≥ 5)",
     "check_locations": "Locations (comma-separated, or all)",
     "ssl_check": "Check the TLS certificate",
     "keyword": "Keyword the body must contain (optional)",
@@ -68,7 +74,7 @@ class MonitorFormScreen(ConsoleScreen):
     def _value(self, name: str, default=""):
         if not self.monitor:
             return default
-        value = self.monitor.get(name)
+        value = self.monitor.get(name, IMPLIED.get(name))
         if name == "check_locations":
             return ", ".join(value or ["all"])
         return "" if value is None else str(value)
@@ -80,8 +86,8 @@ class MonitorFormScreen(ConsoleScreen):
             yield Static(title, classes="panel-title")
             yield Static("", markup=False, id="form-error", classes="form-error")
             kind = (self.monitor or {}).get("type", "https")
-            for name in ("name", "type", "target", "port", "interval", "timeout", "retries",
-                         "check_locations", "ssl_check", "keyword", "expected_status", "grace"):
+            for name in ("name", "type", "target", "port", "interval", "timeout", "retries", "recovery_checks",
+                         "reminder_minutes", "check_locations", "ssl_check", "keyword", "expected_status", "grace"):
                 with Vertical(id=f"field-{name}", classes="field"):
                     if name == "ssl_check":
                         yield Checkbox(FIELD_LABELS[name], bool((self.monitor or {}).get("ssl_check", True)),
@@ -92,8 +98,7 @@ class MonitorFormScreen(ConsoleScreen):
                             yield Select([(t, t) for t in TYPES], value=kind, allow_blank=False, id="type",
                                          disabled=self.editing)
                         else:
-                            defaults = {"interval": "60", "timeout": "10", "retries": "1", "check_locations": "all"}
-                            yield Input(self._value(name, defaults.get(name, "")), id=name,
+                            yield Input(self._value(name, DEFAULTS.get(name, "")), id=name,
                                         placeholder=TARGET_HINTS.get(kind, "") if name == "target" else "",
                                         type="text")
                     yield Static("", markup=False, id=f"{name}-error", classes="field-error")
@@ -147,7 +152,7 @@ class MonitorFormScreen(ConsoleScreen):
         if self.editing:
             body = {}
             for name, value in values.items():
-                before = self.monitor.get(name)
+                before = self.monitor.get(name, IMPLIED.get(name))
                 if name == "check_locations":
                     before = list(before or ["all"])
                 if value == before:
@@ -156,7 +161,8 @@ class MonitorFormScreen(ConsoleScreen):
                     continue
                 body[name] = value
         else:
-            body = {"type": kind, **{k: v for k, v in values.items() if v is not None}}
+            body = {"type": kind, **{k: v for k, v in values.items()
+                                     if v is not None and not (k in IMPLIED and v == IMPLIED[k])}}
         return body, problems
 
     def _clear_errors(self) -> None:

@@ -1,5 +1,6 @@
-"""Settings: webhooks (create, edit, delete, enable/disable, send a test, recent deliveries) and
-the public status page (company name and slug)."""
+"""Settings: webhooks (create, edit, delete, enable/disable, send a test, recent deliveries), the
+public status page (company name and slug), API keys (screens/api_keys.py) and export/import of
+the configuration (screens/transfer.py). Each tab's keys work on that tab only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, 
                              TabbedContent, TabPane)
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available
+from console.screens.api_keys import ApiKeysPanel
+from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available, show_field_errors
+from console.screens.transfer import TransferPanel
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
@@ -21,23 +24,8 @@ DELIVERY_COLUMNS = ("id", "event", "state", "status", "attempt_count", "last_sta
                     "created_at", "finished_at", "next_attempt_at", "last_error", "error")
 WEBHOOK_ACTIONS = {"new_webhook", "edit_webhook", "delete_webhook", "test_webhook", "deliveries",
                    "toggle_webhook"}
-
-
-def show_field_errors(screen, error: ApiError, general_id: str) -> None:
-    """Put each `details` entry under its field (#<field>-error); the rest in #<general_id>."""
-    for widget in screen.query(".field-error"):
-        widget.update("")
-        widget.remove_class("-shown")
-    unplaced = []
-    for field, problem in error.details.items():
-        targets = list(screen.query(f"#{field.split('.')[0]}-error"))
-        if targets:
-            targets[0].update(f"✖ {problem}")
-            targets[0].add_class("-shown")
-        else:
-            unplaced.append(f"{field}: {problem}")
-    screen.query_one(f"#{general_id}", Static).update(
-        "✖ " + error.message + ("\n" + "\n".join(unplaced) if unplaced else ""))
+KEY_ACTIONS = {"new_key", "revoke_key"}
+TRANSFER_ACTIONS = {"export", "dry_run", "apply_import"}
 
 
 class WebhookForm(ConsoleModal):
@@ -123,6 +111,14 @@ class SettingsScreen(ConsoleScreen):
         Binding("l", "deliveries", "Deliveries", tooltip="Recent deliveries of the selected webhook"),
         Binding("ctrl+s", "save_status_page", "Save status page", priority=True,
                 tooltip="Save the status page's company name and slug"),
+        Binding("n", "new_key", "New API key", tooltip="Create an API key (shown once)"),
+        Binding("d", "revoke_key", "Revoke key", tooltip="Revoke the selected API key (asks first)"),
+        Binding("ctrl+o", "export", "Export", priority=True,
+                tooltip="Write your configuration to the file named (YAML or JSON)"),
+        Binding("ctrl+t", "dry_run", "Dry-run import", priority=True,
+                tooltip="Show what importing the file named would change (changes nothing)"),
+        Binding("ctrl+y", "apply_import", "Apply import", priority=True,
+                tooltip="Apply the import the dry run showed (asks first)"),
         Binding("r", "refresh", "Refresh", tooltip="Reload"),
     ]
 
@@ -156,6 +152,10 @@ class SettingsScreen(ConsoleScreen):
                     yield Static("", markup=False, id="status-page-url")
                     with Horizontal(classes="buttons"):
                         yield Button("Save (ctrl+s)", id="save-status-page", variant="primary")
+            with TabPane("API keys", id="keys-tab"):
+                yield ApiKeysPanel(id="keys-panel")
+            with TabPane("Export / import", id="transfer-tab"):
+                yield TransferPanel(id="transfer-panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -165,6 +165,16 @@ class SettingsScreen(ConsoleScreen):
     def refresh_data(self) -> None:
         self.call_api("webhooks", self.client.list_webhooks)
         self.call_api("status_page", self.client.get_status_page)
+        for panel in self.query(ApiKeysPanel):
+            panel.refresh_data()
+
+    @property
+    def keys_panel(self) -> ApiKeysPanel:
+        return self.query_one(ApiKeysPanel)
+
+    @property
+    def transfer_panel(self) -> TransferPanel:
+        return self.query_one(TransferPanel)
 
     def on_tabbed_content_tab_activated(self, _event) -> None:
         self.refresh_bindings()
@@ -178,6 +188,12 @@ class SettingsScreen(ConsoleScreen):
             return active == "webhooks-tab"
         if action == "save_status_page":
             return active == "status-page-tab"
+        if action in KEY_ACTIONS:
+            return active == "keys-tab"
+        if action in TRANSFER_ACTIONS:
+            if active != "transfer-tab":
+                return False
+            return None if action == "apply_import" and self.transfer_panel.plan is None else True
         return True
 
     # ---- webhooks ---------------------------------------------------------------------------
@@ -319,6 +335,22 @@ class SettingsScreen(ConsoleScreen):
             self.query_one("#deliveries-title", Static).update(f"Deliveries are {NOT_AVAILABLE}.")
             return True
         return False
+
+    # ---- API keys and export/import (their panels do the work) ----------------------------------
+    def action_new_key(self) -> None:
+        self.keys_panel.new_key()
+
+    def action_revoke_key(self) -> None:
+        self.keys_panel.revoke_key()
+
+    def action_export(self) -> None:
+        self.transfer_panel.export()
+
+    def action_dry_run(self) -> None:
+        self.transfer_panel.dry_run()
+
+    def action_apply_import(self) -> None:
+        self.transfer_panel.apply()
 
     # ---- status page --------------------------------------------------------------------------
     def done_status_page(self, page: dict) -> None:

@@ -16,11 +16,27 @@ STATUS_LOOK = {
     "paused": ("❚❚", "paused", "dim"),
 }
 LOCATION_LOOK = {"up": ("▲", "green"), "down": ("▼", "red"), "pending": ("●", "yellow")}
+# Inside a maintenance window (checks go on, no incidents or down alerts): shown next to the status.
+MAINTENANCE_LOOK = ("⚒", "maint", "bold dodger_blue1")
 
 
 def status_text(status: str | None, word: bool = True) -> Text:
     symbol, label, style = STATUS_LOOK.get(status or "", ("?", status or "unknown", "magenta"))
     return Text(f"{symbol} {label}" if word else symbol, style=style)
+
+
+def maintenance_text(long: bool = False) -> Text:
+    symbol, label, style = MAINTENANCE_LOOK
+    return Text(f"{symbol} {'in maintenance' if long else label}", style=style)
+
+
+def monitor_status_text(monitor: dict) -> Text:
+    """The status, plus "⚒ maint" while the monitor is inside a maintenance window."""
+    text = status_text(monitor.get("status"))
+    if monitor.get("in_maintenance"):
+        text.append(" ")
+        text.append_text(maintenance_text())
+    return text
 
 
 def locations_text(location_status: dict[str, str] | None) -> Text:
@@ -141,8 +157,10 @@ SORTERS: dict[str, Callable[[dict], Any]] = {
 
 
 def matches(monitor: dict, text: str) -> bool:
-    """Every word of the filter appears in the name, type, target or status."""
+    """Every word of the filter appears in the name, type, target or status ("maintenance" too)."""
     haystack = " ".join(str(monitor.get(key) or "") for key in ("name", "type", "target", "status")).casefold()
+    if monitor.get("in_maintenance"):
+        haystack += " maintenance"
     return all(word in haystack for word in text.casefold().split())
 
 
@@ -215,10 +233,8 @@ class StatusTable(DataTable):
         name = Text(monitor.get("name") or "")
         if monitor.get("public_status"):
             name.append(" ◉", style="cyan")
-        if monitor.get("in_maintenance"):
-            name.append(" ⚒", style="yellow")
         return [
-            status_text(monitor.get("status")),
+            monitor_status_text(monitor),
             name,
             monitor.get("type") or "",
             Text(str(target), overflow="ellipsis", no_wrap=True),

@@ -30,12 +30,13 @@ def _monitor(id, name, type, target, status, rt, uptime, seconds_ago, **extra):
 MONITORS = [
     _monitor(1, "Website", "https", "https://www.example.com", "up", 145, "99.95", 12, public_status=True,
              ssl={"valid": True, "expires_at": "2024-03-01T00:00:00Z", "days_left": 45, "issuer": "Example CA"},
-             location_status={"local": "up", "eu-frankfurt": "up"}, keyword=None, expected_status=None),
+             location_status={"local": "up", "eu-frankfurt": "up"}, keyword=None, expected_status=None,
+             recovery_checks=2, reminder_minutes=30),
     _monitor(2, "Production API", "https", "https://api.example.com/health", "down", None, "97.20", 5,
              last_error="HTTP 503 from https://api.example.com/health",
              ssl={"valid": True, "expires_at": "2024-02-01T00:00:00Z", "days_left": 17, "issuer": "Example CA"},
              location_status={"local": "down", "eu-frankfurt": "down"}, keyword=None, expected_status=None),
-    _monitor(3, "Database", "tcp", "db.internal", "up", 2, "100.00", 30, port=5432),
+    _monitor(3, "Database", "tcp", "db.internal", "up", 2, "100.00", 30, port=5432, in_maintenance=True),
     _monitor(4, "Mail relay", "ping", "192.0.2.25", "pending", None, None, None),
     _monitor(5, "Nightly backup", "heartbeat", None, "paused", None, "99.10", 7200,
              heartbeat_url="/api/heartbeat/abcdefgh12345678", grace=600),
@@ -86,6 +87,55 @@ WEBHOOKS = [
     {"id": 2, "url": "https://ops.example.com/statuscore", "format": "generic", "events": ["monitor.down"],
      "secret": "s3cret", "enabled": False},
 ]
+
+
+MAINTENANCE = [
+    {"id": 1, "name": "Database upgrade", "monitor_ids": [3], "starts_at": "2024-01-15T11:00:00Z",
+     "ends_at": "2024-01-15T13:00:00Z", "recurring": None, "active": True, "created_at": "2024-01-14T10:00:00Z"},
+    {"id": 2, "name": "Sunday patching", "monitor_ids": [1, 2, 3, 6], "starts_at": None, "ends_at": None,
+     "recurring": {"weekdays": ["sun"], "start": "02:00", "duration_minutes": 90, "timezone": "Europe/Berlin"},
+     "active": False, "created_at": "2024-01-02T10:00:00Z"},
+    {"id": 3, "name": "Router swap", "monitor_ids": [2], "starts_at": "2024-01-10T22:00:00Z",
+     "ends_at": "2024-01-11T01:30:00Z", "recurring": None, "active": False, "created_at": "2024-01-09T10:00:00Z"},
+]
+
+API_KEYS = [
+    {"id": 1, "name": "prometheus", "scope": "read", "prefix": "sc_Xb12Yz9", "created_at": "2024-01-02T09:00:00Z",
+     "last_used_at": "2024-01-15T11:59:30Z"},
+    {"id": 2, "name": "deploy-script", "scope": "write", "prefix": "sc_Q7pLm3a", "created_at": "2024-01-10T16:20:00Z",
+     "last_used_at": None},
+]
+NEW_KEY = "sc_N3wK3yOnlyShownOnce_0123456789abcdefghijkl"
+
+METRICS = """\
+# HELP statuscore_monitor_up 1 if the monitor is up, 0 if down (location=all: the verdict).
+# TYPE statuscore_monitor_up gauge
+statuscore_monitor_up{monitor_id="1",name="Website",type="https",location="all"} 1
+statuscore_monitor_up{monitor_id="2",name="Production API",type="https",location="all"} 0
+statuscore_monitor_up{monitor_id="3",name="Database",type="tcp",location="all"} 1
+# HELP statuscore_monitor_response_time_ms The latest check's response time in ms.
+# TYPE statuscore_monitor_response_time_ms gauge
+statuscore_monitor_response_time_ms{monitor_id="1",name="Website",type="https",location="local"} 145
+statuscore_monitor_response_time_ms{monitor_id="3",name="Database",type="tcp",location="local"} 2
+# HELP statuscore_monitor_uptime_ratio Share of successful checks.
+# TYPE statuscore_monitor_uptime_ratio gauge
+statuscore_monitor_uptime_ratio{monitor_id="1",name="Website",type="https",window="24h"} 0.9995
+statuscore_monitor_uptime_ratio{monitor_id="2",name="Production API",type="https",window="24h"} 0.972
+# HELP statuscore_monitor_in_maintenance 1 inside a maintenance window.
+# TYPE statuscore_monitor_in_maintenance gauge
+statuscore_monitor_in_maintenance{monitor_id="3",name="Database",type="tcp"} 1
+# HELP statuscore_checks_total Checks run.
+# TYPE statuscore_checks_total counter
+statuscore_checks_total 43210
+"""
+
+IMPORT_REPORT = {
+    "created": [{"kind": "monitor", "name": "Shop"}, {"kind": "maintenance", "name": "Shop migration"}],
+    "updated": [{"kind": "monitor", "name": "Website"}],
+    "unchanged": [{"kind": "monitor", "name": "Database"},
+                  {"kind": "webhook", "name": "https://ops.example.com/statuscore"},
+                  {"kind": "status_page", "name": "example"}],
+}
 
 
 class FakeClient:
@@ -184,6 +234,55 @@ class FakeClient:
                 "creation_date": "1995-08-14T04:00:00Z", "expiration_date": "2025-08-13T04:00:00Z",
                 "name_servers": ["a.iana-servers.net", "b.iana-servers.net"],
                 "raw": "Domain Name: EXAMPLE.COM\nRegistrar: Example Registrar, Inc.\n"}
+
+    # maintenance windows
+    def list_maintenance(self):
+        return [dict(w) for w in MAINTENANCE]
+
+    def _check_window(self, fields):
+        zone = (fields.get("recurring") or {}).get("timezone")
+        if zone is not None and zone not in ("UTC", "Europe/Berlin"):
+            details = {"recurring.timezone": "is not a known time zone (like Europe/Berlin or UTC)"}
+            raise ApiError(400, "Invalid maintenance window: recurring.timezone is not a known time zone "
+                                "(like Europe/Berlin or UTC).", details)
+
+    def create_maintenance(self, fields):
+        self._check_window(fields)
+        return {"id": 9, "active": False, "starts_at": None, "ends_at": None, "recurring": None, **fields}
+
+    def update_maintenance(self, window_id, fields):
+        self._check_window(fields)
+        return {**next(w for w in MAINTENANCE if w["id"] == window_id), **fields}
+
+    def delete_maintenance(self, window_id):
+        return None
+
+    # API keys
+    def list_api_keys(self):
+        return [dict(k) for k in API_KEYS]
+
+    def create_api_key(self, name, scope="read"):
+        return {"id": 3, "name": name, "scope": scope, "prefix": NEW_KEY[:10], "created_at": iso(NOW),
+                "last_used_at": None, "key": NEW_KEY}
+
+    def delete_api_key(self, key_id):
+        return None
+
+    # export, import, metrics
+    def export(self, format="json"):
+        document = {"version": 1, "monitors": [{"name": m["name"], "type": m["type"]} for m in MONITORS],
+                    "webhooks": [{"url": w["url"]} for w in WEBHOOKS], "status_page": {"slug": "example"},
+                    "maintenance": [{"name": w["name"]} for w in MAINTENANCE]}
+        if format == "json":
+            return document
+        import yaml
+        return yaml.safe_dump(document, sort_keys=False)
+
+    def import_text(self, text, format="yaml", dry_run=True):
+        return {"dry_run": dry_run, **{k: [dict(i) for i in v] for k, v in IMPORT_REPORT.items()}}
+
+    def metrics(self):
+        return METRICS
 
     def mtr(self, monitor_id):
         return {"target": "www.example.com", "rounds": 10, "hops": [

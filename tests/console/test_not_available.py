@@ -17,6 +17,7 @@ class OlderServer(FakeClient):
         raise NO_ROUTE
 
     anomalies = list_webhooks = list_locations = list_probes = whois = get_status_page = _missing
+    list_maintenance = list_api_keys = import_text = metrics = _missing
 
 
 def test_it_tells_a_missing_route_from_a_missing_object():
@@ -39,6 +40,22 @@ def test_it_says_which_features_this_server_lacks():
             await on_screen(pilot, "SettingsScreen")
             await wait_until(pilot, lambda: "Webhooks are not available on this server"
                              in static_text(app, "#webhooks-notice"))
+            await wait_until(pilot, lambda: "API keys are not available on this server"
+                             in static_text(app, "#keys-notice"))
+            screen = app.screen
+            screen.query_one("TabbedContent").active = "transfer-tab"
+            screen.query_one("#import-path").value = __file__
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: "Import is not available on this server"
+                             in static_text(app, "#import-status"))
+            await pilot.press("f7")
+            await on_screen(pilot, "MaintenanceScreen")
+            await wait_until(pilot, lambda: "Maintenance windows are not available on this server"
+                             in static_text(app, "#maintenance-notice"))
+            await pilot.press("f8")
+            await on_screen(pilot, "MetricsScreen")
+            await wait_until(pilot, lambda: "Metrics are not available on this server"
+                             in static_text(app, "#metrics-summary"))
             await pilot.press("f6")
             await on_screen(pilot, "AdminScreen")
             await wait_until(pilot, lambda: "not available on this server" in static_text(app, "#probes-notice"))

@@ -123,3 +123,98 @@ def test_it_renders_a_whois_answer(snap_compare):
         await pilot.pause()
 
     assert snap_compare(console(), terminal_size=SIZE, run_before=tools)
+
+
+def test_it_renders_the_maintenance_windows(snap_compare):
+    async def maintenance(pilot):
+        await dashboard(pilot)
+        await pilot.press("f7")
+        screen = await on_screen(pilot, "MaintenanceScreen")
+        await wait_until(pilot, lambda: screen.query_one("#windows").row_count == 3)
+        await wait_until(pilot, lambda: "Production API" in str(screen.query_one("#windows").get_row_at(1)[2]))
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=SIZE, run_before=maintenance)
+
+
+def test_it_renders_a_weekly_maintenance_window_with_the_servers_error(snap_compare):
+    async def form(pilot):
+        await dashboard(pilot)
+        await pilot.press("f7")
+        screen = await on_screen(pilot, "MaintenanceScreen")
+        await wait_until(pilot, lambda: screen.query_one("#windows").row_count == 3)
+        screen.query_one("#windows").move_cursor(row=1)
+        await pilot.press("e")
+        form = await on_screen(pilot, "MaintenanceFormScreen")
+        await wait_until(pilot, lambda: form.query_one("#monitor_ids").option_count == 6)
+        form.query_one("#timezone").value = "Mars/Base"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: str(form.query_one("#timezone-error").render()))
+        pilot.app.set_focus(None)
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=(130, 50), run_before=form)
+
+
+async def settings_tab(pilot, tab: str):
+    await dashboard(pilot)
+    await pilot.press("f5")
+    screen = await on_screen(pilot, "SettingsScreen")
+    screen.query_one("TabbedContent").active = tab
+    await pilot.pause()
+    return screen
+
+
+def test_it_renders_the_api_keys(snap_compare):
+    async def keys(pilot):
+        screen = await settings_tab(pilot, "keys-tab")
+        await wait_until(pilot, lambda: screen.query_one("#keys").row_count == 2)
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=SIZE, run_before=keys)
+
+
+def test_it_renders_a_new_api_key_shown_once(snap_compare):
+    async def shown(pilot):
+        await settings_tab(pilot, "keys-tab")
+        await pilot.press("n")
+        form = await on_screen(pilot, "ApiKeyForm")
+        form.query_one("#name").value = "ci"
+        await pilot.press("ctrl+s")
+        await on_screen(pilot, "ApiKeyShownDialog")
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=SIZE, run_before=shown)
+
+
+# A fixed path: the dry run names its file, and the picture must not change from run to run.
+IMPORT_FILE = "/tmp/statuscore-console-snapshot/import.yaml"
+
+
+def test_it_renders_an_import_dry_run(snap_compare):
+    from pathlib import Path
+
+    Path(IMPORT_FILE).parent.mkdir(parents=True, exist_ok=True)
+    Path(IMPORT_FILE).write_text("monitors: []\n")
+
+    async def dry_run(pilot):
+        screen = await settings_tab(pilot, "transfer-tab")
+        screen.query_one("#import-path").value = IMPORT_FILE
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: screen.query_one("#import-changes").row_count == 6)
+        pilot.app.set_focus(None)
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=SIZE, run_before=dry_run)
+
+
+def test_it_renders_the_metrics(snap_compare):
+    async def metrics(pilot):
+        await dashboard(pilot)
+        await pilot.press("f8")
+        screen = await on_screen(pilot, "MetricsScreen")
+        await wait_until(pilot, lambda: "samples" in str(screen.query_one("#metrics-summary").render()))
+        await wait_until(pilot, lambda: len(screen.query_one("Log").lines) > 10)
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=SIZE, run_before=metrics)

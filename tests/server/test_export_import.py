@@ -141,3 +141,13 @@ def test_the_cli_exports_and_imports_with_a_dry_run(server, tmp_path):
     real = subprocess.run([sys.executable, "-m", "appliance.cli", "import", str(out)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert real.returncode == 0 and api.get("/api/monitors", admin).json()[0]["interval"] == 120
+
+
+def test_it_reads_an_unquoted_yaml_time_as_a_time(server):
+    api, admin = server.api, server.admin()
+    api.post("/api/import", admin, json={"monitors": DOCUMENT["monitors"]})
+    body = ("maintenance:\n  - name: Lunch deploys\n    monitors: [DB]\n    recurring:\n"
+            "      weekdays: [mon]\n      start: 12:30\n      duration_minutes: 30\n")
+    response = api.post("/api/import", admin, data=body, headers={"Content-Type": "application/yaml"})
+    assert response.status_code == 200, response.text
+    assert api.get("/api/maintenance", admin).json()[0]["recurring"]["start"] == "12:30"

@@ -1,0 +1,221 @@
+"""API keys (a tab of Settings): named, revocable keys for scripts and Prometheus, read-only or
+read-write. A new key is shown once, in a dialog that says to copy it now; the server keeps only
+a hash of it. Its own API calls, like a screen's (ApiCalls); the Settings screen's keys drive it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from console.client import ApiError
+from console.screens.base import NOT_AVAILABLE, ApiCalls, ConsoleModal, not_available, show_field_errors
+from console.widgets.status import short_time
+
+SCOPES = [("read — can only read (GET)", "read"), ("write — can also change things", "write")]
+SCOPE_LOOK = {"read": ("◇ read", "green"), "write": ("◆ write", "bold yellow")}
+
+
+class ApiKeyForm(ConsoleModal):
+    """Name and scope of a new key; dismisses with the server's answer (carrying the key) or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Create", priority=True)]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("New API key", classes="panel-title")
+            yield Static("", markup=False, id="key-error", classes="form-error")
+            yield Label("Name (what uses it, e.g. prometheus or deploy-script)")
+            yield Input(id="name")
+            yield Static("", markup=False, id="name-error", classes="field-error")
+            yield Label("Scope")
+            yield Select(SCOPES, value="read", allow_blank=False, id="scope")
+            yield Static("", markup=False, id="scope-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Create (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        if self.busy("save"):
+            return
+        self.call_api("save", self.client.create_api_key, self.query_one("#name", Input).value.strip(),
+                      self.query_one("#scope", Select).value)
+
+    def done_save(self, answer: dict) -> None:
+        self.dismiss(answer)
+
+    def failed_save(self, error: ApiError) -> bool:
+        if error.status in (400, 409) or error.details:
+            show_field_errors(self, error, "key-error")
+            return True
+        if not_available(error):
+            self.query_one("#key-error", Static).update(f"✖ API keys are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+
+class ApiKeyShownDialog(ConsoleModal):
+    """The new key, this once: copy it now."""
+
+    BINDINGS = [Binding("c", "copy", "Copy"), Binding("escape,enter", "close", "Close")]
+    DEFAULT_CSS = """
+    ApiKeyShownDialog #copy-now {
+        padding: 0;
+    }
+    ApiKeyShownDialog #api-key {
+        height: auto;
+        border: round $success;
+        padding: 0 1;
+        margin-top: 1;
+    }
+    """
+
+    def __init__(self, answer: dict):
+        super().__init__()
+        self.answer = answer
+
+    def compose(self) -> ComposeResult:
+        answer = self.answer
+        with Vertical(classes="dialog"):
+            yield Static(f"API key “{answer.get('name')}” created ({answer.get('scope')})", markup=False,
+                         classes="panel-title")
+            yield Static("Copy it now: this is the only time the key is shown. StatusCore keeps only a hash "
+                         "of it; if it is lost, revoke it and create another.", markup=False, id="copy-now",
+                         classes="notice")
+            yield Static(Text(answer.get("key") or "?", style="bold"), id="api-key")
+            yield Static(Text("Use it as the header  Authorization: Bearer <key>", style="dim"))
+            with Horizontal(classes="buttons"):
+                yield Button("Copy to clipboard (c)", id="copy")
+                yield Button("I have copied it (enter)", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "copy":
+            self.action_copy()
+        else:
+            self.action_close()
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.answer.get("key") or "")
+        self.notify("Copied to the clipboard (where the terminal allows it).")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ApiKeysPanel(ApiCalls, Vertical):
+    """The user's keys: name, scope, prefix, created, last used."""
+
+    DEFAULT_CSS = """
+    ApiKeysPanel {
+        height: 1fr;
+        padding: 0 1;
+    }
+    ApiKeysPanel > DataTable {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.keys: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Keys let scripts and Prometheus use the API without your password "
+                     "(Authorization: Bearer sc_…). A read key cannot change anything.", classes="hint")
+        yield Static("", markup=False, id="keys-notice", classes="notice")
+        yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#keys", DataTable).add_columns("Name", "Scope", "Prefix", "Created", "Last used")
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        if not self.busy("keys"):
+            self.call_api("keys", self.client.list_api_keys)
+
+    def done_keys(self, keys: list[dict]) -> None:
+        self.keys = list(keys)
+        table = self.query_one("#keys", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for key in self.keys:
+            label, style = SCOPE_LOOK.get(key.get("scope"), (str(key.get("scope")), "magenta"))
+            used = key.get("last_used_at")
+            table.add_row(Text(key.get("name") or ""), Text(label, style=style), Text(f"{key.get('prefix') or ''}…"),
+                          short_time(key.get("created_at")),
+                          short_time(used) if used else Text("never", style="dim"), key=str(key.get("id")))
+        if self.keys:
+            table.move_cursor(row=min(max(row, 0), len(self.keys) - 1))
+        self.query_one("#keys-notice", Static).update("" if self.keys else "No API keys yet — press n to create one.")
+
+    def failed_keys(self, error: ApiError) -> bool:
+        if not_available(error):
+            self.query_one("#keys-notice", Static).update(f"API keys are {NOT_AVAILABLE}.")
+            return True
+        return False
+
+    def selected(self) -> dict | None:
+        table = self.query_one("#keys", DataTable)
+        if not self.keys or not 0 <= table.cursor_row < len(self.keys):
+            self.notify("Select an API key first.", severity="warning")
+            return None
+        return self.keys[table.cursor_row]
+
+    # ---- create and revoke --------------------------------------------------------------------
+    def new_key(self) -> None:
+        self.app.push_screen(ApiKeyForm(), self._created)
+
+    def _created(self, answer: dict | None) -> None:
+        if answer:
+            self.refresh_data()
+            self.app.push_screen(ApiKeyShownDialog(answer))
+
+    def revoke_key(self) -> None:
+        from console.screens.confirm import ConfirmDialog
+
+        key = self.selected()
+        if not key:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.call_api("revoked", _revoke, self.client, key)
+
+        self.app.push_screen(ConfirmDialog(f"Revoke the API key “{key.get('name')}” ({key.get('prefix')}…)? "
+                                           "Whatever uses it stops working at once.", confirm="Revoke"), confirmed)
+
+    def done_revoked(self, key: dict) -> None:
+        self.notify(f"Revoked the API key “{key.get('name')}”.")
+        self.refresh_data()
+
+    def failed_revoked(self, error: ApiError) -> bool:
+        if error.status == 404 and not not_available(error):
+            self.notify("That API key no longer exists.", severity="warning")
+            self.refresh_data()
+            return True
+        return False
+
+
+def _revoke(client, key: dict) -> dict:
+    client.delete_api_key(key["id"])
+    return key

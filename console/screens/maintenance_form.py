@@ -1,0 +1,243 @@
+"""Create or edit a maintenance window: its name, its monitors (a selection list of yours), and
+either a one-off range (ISO 8601 start and end) or a weekly schedule (days, a start time, a
+duration and a time zone). The server validates; its `details` appear under each field."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import (Button, Checkbox, Footer, Input, Label, RadioButton, RadioSet, SelectionList,
+                             Static)
+
+from console.client import ApiError
+from console.screens.base import ConsoleScreen
+from console.screens.maintenance import WEEKDAYS
+from console.widgets import TitleBar
+
+ONCE, WEEKLY = "kind-once", "kind-weekly"
+# Where a `details` key of the server's answer is shown: "recurring.start" under #start, ...
+FIELD_OF = {"recurring.weekdays": "weekdays", "recurring.start": "start",
+            "recurring.duration_minutes": "duration_minutes", "recurring.timezone": "timezone"}
+FIELD_GROUP = {"starts_at": ONCE, "ends_at": ONCE, "weekdays": WEEKLY, "start": WEEKLY,
+               "duration_minutes": WEEKLY, "timezone": WEEKLY}
+
+
+def iso_minute(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:00Z")
+
+
+def with_zone(text: str) -> str:
+    """An ISO 8601 time typed without an offset is taken as UTC (the label says so); anything
+    else goes to the server as typed, which explains what is wrong with it."""
+    text = text.strip()
+    if not text:
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text
+
+
+class MaintenanceFormScreen(ConsoleScreen):
+    """Dismisses with the saved window, or None when cancelled."""
+
+    PALETTE_GROUP = "Maintenance window"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True, tooltip="Save the maintenance window"),
+        Binding("escape", "cancel", "Cancel", tooltip="Close without saving"),
+    ]
+
+    def __init__(self, window: dict | None = None, monitors: list[dict] | None = None):
+        super().__init__()
+        self.window = window
+        self.monitors = monitors
+
+    @property
+    def editing(self) -> bool:
+        return self.window is not None
+
+    def compose(self) -> ComposeResult:
+        window = self.window or {}
+        recurring = window.get("recurring") or {}
+        now = self.console_app.clock().replace(second=0, microsecond=0)
+        title = f"Edit maintenance window “{window.get('name')}”" if self.window else "New maintenance window"
+        yield TitleBar()
+        with VerticalScroll(id="form"):
+            yield Static(title, markup=False, classes="panel-title")
+            yield Static("", markup=False, id="form-error", classes="form-error")
+            with Vertical(id="field-name", classes="field"):
+                yield Label("Name", classes="field-label")
+                yield Input(window.get("name", ""), id="name", placeholder="Database upgrade")
+                yield Static("", markup=False, id="name-error", classes="field-error")
+            with Vertical(id="field-monitor_ids", classes="field"):
+                yield Label("Monitors (space ticks one)", classes="field-label")
+                yield SelectionList[int](id="monitor_ids")
+                yield Static("", markup=False, id="monitor_ids-error", classes="field-error")
+            with Vertical(id="field-kind", classes="field"):
+                yield Label("Schedule", classes="field-label")
+                with RadioSet(id="kind"):
+                    yield RadioButton("One-off: from a start to an end", not recurring, id=ONCE)
+                    yield RadioButton("Weekly: on some days, at a time in a time zone", bool(recurring), id=WEEKLY)
+                yield Static("", markup=False, id="recurring-error", classes="field-error")
+            with Vertical(id=f"group-{ONCE}", classes="schedule"):
+                with Vertical(id="field-starts_at", classes="field"):
+                    yield Label("Starts at (ISO 8601, e.g. 2024-01-15T22:00:00Z; UTC unless an offset is given)",
+                                classes="field-label")
+                    yield Input(window.get("starts_at") or iso_minute(now), id="starts_at")
+                    yield Static("", markup=False, id="starts_at-error", classes="field-error")
+                with Vertical(id="field-ends_at", classes="field"):
+                    yield Label("Ends at", classes="field-label")
+                    yield Input(window.get("ends_at") or iso_minute(now + timedelta(hours=1)), id="ends_at")
+                    yield Static("", markup=False, id="ends_at-error", classes="field-error")
+            with Vertical(id=f"group-{WEEKLY}", classes="schedule"):
+                with Vertical(id="field-weekdays", classes="field"):
+                    yield Label("Days", classes="field-label")
+                    chosen = set(recurring.get("weekdays") or ())
+                    with Horizontal(id="weekdays", classes="weekday-row"):
+                        for day in WEEKDAYS:
+                            yield Checkbox(day.capitalize(), day in chosen, name=day, id=f"day-{day}",
+                                           classes="weekday")
+                    yield Static("", markup=False, id="weekdays-error", classes="field-error")
+                with Vertical(id="field-start", classes="field"):
+                    yield Label("Starts at (HH:MM, wall-clock time in the time zone below)", classes="field-label")
+                    yield Input(recurring.get("start", "02:00"), id="start", placeholder="02:00")
+                    yield Static("", markup=False, id="start-error", classes="field-error")
+                with Vertical(id="field-duration_minutes", classes="field"):
+                    yield Label("Duration (minutes)", classes="field-label")
+                    yield Input(str(recurring.get("duration_minutes", 60)), id="duration_minutes")
+                    yield Static("", markup=False, id="duration_minutes-error", classes="field-error")
+                with Vertical(id="field-timezone", classes="field"):
+                    yield Label("Time zone (e.g. Europe/Berlin, America/New_York or UTC)", classes="field-label")
+                    yield Input(recurring.get("timezone", "UTC"), id="timezone")
+                    yield Static("", markup=False, id="timezone-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary")
+                yield Button("Cancel (esc)", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_kind()
+        if self.monitors is not None:
+            self.done_monitors(self.monitors)
+        else:
+            self.call_api("monitors", self.client.list_monitors)
+        self.query_one("#name", Input).focus()
+
+    def done_monitors(self, monitors: list[dict]) -> None:
+        self.monitors = list(monitors)
+        chosen = set((self.window or {}).get("monitor_ids") or ())
+        listing = self.query_one("#monitor_ids", SelectionList)
+        listing.clear_options()
+        listing.add_options([(Text.assemble(m.get("name") or f"#{m['id']}", (f"  {m.get('type', '')}", "dim")),
+                              m["id"], m["id"] in chosen) for m in self.monitors])
+
+    # ---- the kind of schedule -----------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return WEEKLY if self.query_one(f"#{WEEKLY}", RadioButton).value else ONCE
+
+    def on_radio_set_changed(self, _event: RadioSet.Changed) -> None:
+        self._show_kind()
+
+    def _show_kind(self) -> None:
+        kind = self.kind
+        for group in (ONCE, WEEKLY):
+            self.query_one(f"#group-{group}").display = group == kind
+
+    # ---- saving -------------------------------------------------------------------------------
+    def collect(self) -> tuple[dict, dict[str, str]]:
+        """The request body (the whole window), and problems found before asking the server."""
+        problems: dict[str, str] = {}
+        body: dict = {"name": self.query_one("#name", Input).value.strip(),
+                      "monitor_ids": list(self.query_one("#monitor_ids", SelectionList).selected)}
+        if self.kind == ONCE:
+            body["starts_at"] = with_zone(self.query_one("#starts_at", Input).value) or None
+            body["ends_at"] = with_zone(self.query_one("#ends_at", Input).value) or None
+        else:
+            duration = self.query_one("#duration_minutes", Input).value.strip()
+            if not duration.isdigit():
+                problems["duration_minutes"] = "must be a whole number of minutes"
+            body["recurring"] = {
+                "weekdays": [box.name for box in self.query("Checkbox.weekday") if box.value],
+                "start": self.query_one("#start", Input).value.strip(),
+                "duration_minutes": int(duration) if duration.isdigit() else 0,
+                "timezone": self.query_one("#timezone", Input).value.strip(),
+            }
+        return body, problems
+
+    def _clear_errors(self) -> None:
+        for widget in self.query(".field-error"):
+            widget.update("")
+            widget.remove_class("-shown")
+        self.query_one("#form-error", Static).update("")
+
+    def show_errors(self, message: str, details: dict[str, str]) -> None:
+        self._clear_errors()
+        first = None
+        unplaced = []
+        kind = self.kind
+        for key, problem in details.items():
+            name = FIELD_OF.get(key, key.split(".")[0])
+            targets = list(self.query(f"#{name}-error"))
+            if targets and FIELD_GROUP.get(name, kind) == kind:
+                targets[0].update(f"✖ {problem}")
+                targets[0].add_class("-shown")
+                first = first or name
+            else:
+                unplaced.append(f"{key}: {problem}")
+        self.query_one("#form-error", Static).update(
+            "✖ " + message + (("\n" + "\n".join(unplaced)) if unplaced else ""))
+        if first:
+            widget = self.query_one("#" + {"weekdays": "day-mon", "recurring": "kind"}.get(first, first))
+            widget.focus()
+            widget.scroll_visible()
+
+    def action_save(self) -> None:
+        if self.busy("save"):
+            return
+        body, problems = self.collect()
+        if problems:
+            self.show_errors("Please correct the marked fields.", problems)
+            return
+        self._clear_errors()
+        if self.editing:
+            self.call_api("save", self.client.update_maintenance, self.window["id"], body)
+        else:
+            self.call_api("save", self.client.create_maintenance, body)
+        self.query_one("#save", Button).disabled = True
+
+    def done_save(self, window: dict) -> None:
+        verb = "Saved" if self.editing else "Created"
+        state = " It is on now." if window.get("active") else ""
+        self.notify(f"{verb} the maintenance window “{window.get('name')}”.{state}")
+        self.dismiss(window)
+
+    def failed_save(self, error: ApiError) -> bool:
+        self.query_one("#save", Button).disabled = False
+        if error.status in (400, 409) or error.details:
+            self.show_errors(error.message, error.details)
+            return True
+        if error.status == 404:
+            self.notify("This maintenance window no longer exists.", severity="warning")
+            self.dismiss(None)
+            return True
+        return False
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        elif event.button.id == "cancel":
+            self.action_cancel()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
