@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from appliance.models import Monitor
 from appliance.reports import monitor_report, window_uptime
@@ -14,7 +14,7 @@ from server.auth import appliance, current_user, require_login
 from server.errors import ApiError, not_found
 from server.schemas import (MonitorCreateBody, MonitorUpdateBody, PublicBody, ToggleBody,
                             parse_body)
-from server.serialize import monitor_json, percent, uptime_text
+from server.serialize import monitor_config_json, monitor_json, percent, uptime_text
 
 bp = Blueprint("monitors", __name__, url_prefix="/api/monitors")
 bp.before_request(require_login)
@@ -30,7 +30,20 @@ CONFIG_FIELDS = ("name", "type", "target", "port", "ssl_check", "check_locations
 def _json(monitor: Monitor) -> dict:
     app = appliance()
     return monitor_json(monitor, app.live_state(monitor), app.uptime_percent(monitor.id),
-                        monitor.is_active and app.in_maintenance(monitor.id))
+                        monitor.is_active and app.in_maintenance(monitor.id), _config(monitor))
+
+
+def _config(monitor: Monitor) -> dict:
+    """monitor_config_json, cached until the entity store changes (the list is read far more
+    often than monitors are edited)."""
+    generation = appliance().entities.generation
+    cached = current_app.extensions.get("statuscore.monitor_config")
+    if cached is None or cached[0] != generation:
+        cached = current_app.extensions["statuscore.monitor_config"] = (generation, {})
+    config = cached[1].get(monitor.id)
+    if config is None:
+        config = cached[1][monitor.id] = monitor_config_json(monitor)
+    return config
 
 
 def _reject_nulls(given: dict) -> None:

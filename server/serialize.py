@@ -20,9 +20,9 @@ def uptime_text(value: float | None) -> str | None:
     return None if shown is None else f"{shown:.3f}".rstrip("0").rstrip(".")
 
 
-def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_maintenance: bool = False) -> dict:
-    """`uptime` is the 24 h percentage (None before any result)."""
-    status = "paused" if not monitor.is_active else live.status
+def monitor_config_json(monitor: Monitor) -> dict:
+    """The parts of the monitor object that only change when the monitor is edited (callers may
+    cache it for as long as the stored monitor is unchanged)."""
     data = {
         "id": monitor.id,
         "name": monitor.name,
@@ -38,27 +38,47 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_mai
         "reminder_minutes": monitor.reminder_minutes,
         "is_active": monitor.is_active,
         "public_status": monitor.public_status,
-        "status": status,
-        "response_time": None if live.response_time is None or not monitor.is_active else round(live.response_time),
-        "last_check": iso(live.last_check),
-        "uptime_percentage": percent(uptime),
-        "location_status": {} if not monitor.is_active else live.location_status,
-        "in_maintenance": in_maintenance,
         "created_at": iso(monitor.created_at),
     }
     if monitor.type in ("http", "https"):
         data["keyword"] = monitor.keyword
         data["expected_status"] = monitor.expected_status
-    if monitor.type == "https" and monitor.ssl_check:
-        data["ssl"] = _ssl_json(live.details.get("ssl"))
     if monitor.type == "heartbeat":
         data["heartbeat_url"] = f"/api/heartbeat/{monitor.heartbeat_token}"
         data["grace"] = monitor.grace
-    if monitor.type == "domain":
-        data["domain"] = _domain_json(live.details.get("domain"))
-    if live.last_error and monitor.is_active:
-        data["last_error"] = live.last_error
     return data
+
+
+# The order of the keys in the answer (the API.md example's order, extensions after).
+_ORDER = ("id", "name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
+          "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "status",
+          "response_time", "last_check", "uptime_percentage", "location_status", "in_maintenance", "created_at",
+          "keyword", "expected_status", "ssl", "heartbeat_url", "grace", "domain", "last_error")
+
+
+def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_maintenance: bool = False,
+                 config: dict | None = None) -> dict:
+    """`uptime` is the 24 h percentage (None before any result); `config` is
+    monitor_config_json(monitor) when the caller has it at hand."""
+    config = config if config is not None else monitor_config_json(monitor)
+    active = config["is_active"]
+    live_part = {
+        "status": "paused" if not active else live.status,
+        "response_time": None if live.response_time is None or not active else round(live.response_time),
+        "last_check": iso(live.last_check),
+        "uptime_percentage": percent(uptime),
+        "location_status": {} if not active else live.location_status,
+        "in_maintenance": in_maintenance,
+    }
+    kind = config["type"]
+    if kind == "https" and config["ssl_check"]:
+        live_part["ssl"] = _ssl_json(live.details.get("ssl"))
+    if kind == "domain":
+        live_part["domain"] = _domain_json(live.details.get("domain"))
+    if live.last_error and active:
+        live_part["last_error"] = live.last_error
+    merged = {**config, **live_part}
+    return {key: merged[key] for key in _ORDER if key in merged}
 
 
 def _ssl_json(info: dict | None) -> dict | None:

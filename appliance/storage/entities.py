@@ -47,6 +47,11 @@ class EntityStore:
             connect_args={"check_same_thread": False, "timeout": 15},
         )
         event.listen(self.engine, "connect", _sqlite_pragmas)
+        # Monitors are read on every API call and written rarely (never per check): keep a
+        # snapshot of them, dropped on any commit to this store.
+        self._generation = 0
+        self._snapshot: tuple[int, tuple[Monitor, ...], dict[int, Monitor]] | None = None
+        event.listen(self.engine, "commit", self._changed)
         SQLModel.metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
 
@@ -134,19 +139,39 @@ class EntityStore:
             return monitor
 
     def get_monitor(self, monitor_id: int, user_id: int | None = None) -> Monitor | None:
-        """With user_id, another user's monitor is simply not found."""
-        with self.session() as s:
-            monitor = s.get(Monitor, monitor_id)
-            if monitor is None or (user_id is not None and monitor.user_id != user_id):
-                return None
-            return monitor
+        """With user_id, another user's monitor is simply not found. (A shared snapshot: read it,
+        change monitors only through this store.)"""
+        monitor = self._monitors()[1].get(monitor_id)
+        if monitor is None or (user_id is not None and monitor.user_id != user_id):
+            return None
+        return monitor
 
     def list_monitors(self, user_id: int | None = None) -> list[Monitor]:
+        everything = self._monitors()[0]
+        if user_id is None:
+            return list(everything)
+        return [m for m in everything if m.user_id == user_id]
+
+    @property
+    def generation(self) -> int:
+        """Changes with every commit to this store (for caches of what it holds)."""
+        return self._generation
+
+    def _changed(self, _connection) -> None:
+        self._generation += 1
+        self._snapshot = None
+
+    def _monitors(self) -> tuple[tuple[Monitor, ...], dict[int, Monitor]]:
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot[0] == self._generation:
+            return snapshot[1], snapshot[2]
+        generation = self._generation
         with self.session() as s:
-            query = select(Monitor).order_by(Monitor.id)
-            if user_id is not None:
-                query = query.where(Monitor.user_id == user_id)
-            return list(s.exec(query))
+            rows = tuple(s.exec(select(Monitor).order_by(Monitor.id)))
+        by_id = {m.id: m for m in rows}
+        if generation == self._generation:  # no commit while we read: the snapshot is current
+            self._snapshot = (generation, rows, by_id)
+        return rows, by_id
 
     def monitor_by_heartbeat_token(self, token: str) -> Monitor | None:
         with self.session() as s:
