@@ -144,11 +144,15 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--dir", help="keep the data here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true", help="measure the data a previous run left in --dir")
     args = parser.parse_args()
     data_dir = Path(args.dir or tempfile.mkdtemp(prefix="sc-history-bench-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(timezone.utc)
     print(f"machine: {os.cpu_count()} cores; {args.rows:,} results for {args.monitors:,} monitors in {data_dir}")
+    if args.reuse and (data_dir / "statuscore.sqlite").exists():
+        measure(data_dir, args.repeat, "Reusing the loaded and compacted data:")
+        return
     load(data_dir, args.rows, args.monitors, now)
     size = (data_dir / "history.duckdb").stat().st_size
     print(f"  file {size / 1e9:.2f} GB, {size / args.rows:.1f} bytes per result (raw, time order)")
