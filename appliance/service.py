@@ -276,13 +276,14 @@ class Appliance:
         self._schedule(monitor)
         return monitor
 
-    def live_state(self, monitor: Monitor) -> LiveState:
+    def live_state(self, monitor: Monitor, known: set[str] | None = None) -> LiveState:
         """The monitor's live state, with only the locations that check it now (not a revoked
-        probe, nor one taken out of its check_locations; the verdict ignores those already)."""
+        probe, nor one taken out of its check_locations; the verdict ignores those already).
+        `known`: the location names, when the caller lists many monitors."""
         state = self.live.get(monitor.id)
         if not state.locations:
             return state
-        known, wanted = self.locations.known(), monitor.check_locations or ["all"]
+        known, wanted = known or self.locations.known(), monitor.check_locations or ["all"]
         shown = {n: s for n, s in state.locations.items() if n in known and ("all" in wanted or n in wanted)}
         return state if len(shown) == len(state.locations) else replace(state, locations=shown)
 

@@ -28,22 +28,29 @@ CONFIG_FIELDS = ("name", "type", "target", "port", "ssl_check", "check_locations
 
 
 def _json(monitor: Monitor) -> dict:
+    return _many([monitor])[0]
+
+
+def _many(monitors: list[Monitor]) -> list[dict]:
+    """Monitor objects for the answer; the unchanging part of each is cached until the entity
+    store changes (the list is read far more often than monitors are edited)."""
     app = appliance()
-    return monitor_json(monitor, app.live_state(monitor), app.uptime_percent(monitor.id),
-                        monitor.is_active and app.in_maintenance(monitor.id), _config(monitor))
-
-
-def _config(monitor: Monitor) -> dict:
-    """monitor_config_json, cached until the entity store changes (the list is read far more
-    often than monitors are edited)."""
-    generation = appliance().entities.generation
+    generation = app.entities.generation
     cached = current_app.extensions.get("statuscore.monitor_config")
     if cached is None or cached[0] != generation:
         cached = current_app.extensions["statuscore.monitor_config"] = (generation, {})
-    config = cached[1].get(monitor.id)
-    if config is None:
-        config = cached[1][monitor.id] = monitor_config_json(monitor)
-    return config
+    configs = cached[1]
+    known = app.locations.known()
+    now = utcnow()
+    out = []
+    for monitor in monitors:
+        config = configs.get(monitor.id)
+        if config is None:
+            config = configs[monitor.id] = monitor_config_json(monitor)
+        active = config["is_active"]
+        out.append(monitor_json(monitor, app.live_state(monitor, known), app.uptime.percent(monitor.id, now),
+                                active and app.calendar.covers(monitor.id, now), config))
+    return out
 
 
 def _reject_nulls(given: dict) -> None:
@@ -84,9 +91,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.get("")
 def list_monitors():
-    app = appliance()
-    monitors = app.entities.list_monitors(current_user.id)
-    return jsonify([_json(m) for m in monitors])
+    return jsonify(_many(appliance().entities.list_monitors(current_user.id)))
 
 
 @bp.post("")

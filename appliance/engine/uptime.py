@@ -49,8 +49,11 @@ class DowntimeLedger:
 
     def percent(self, monitor_id: int, now: datetime) -> float | None:
         """Availability over the window ending now; None before the first result."""
+        first_seen = self._first_seen.get(monitor_id)
+        if first_seen is not None and not self._down.get(monitor_id):
+            return 100.0  # never down in the window: the common case, no arithmetic
         with self._lock:
-            span = watched_span(now - self.window, self._first_seen.get(monitor_id), now)
+            span = watched_span(now - self.window, first_seen, now)
             intervals: list[Interval] = [(s, e) for s, e in self._down.get(monitor_id, ())]
         if span is None:
             return None if monitor_id not in self._first_seen else self._instant(intervals)
