@@ -15,6 +15,7 @@ from pathlib import Path
 from appliance import __version__
 from appliance.config import ConfigError, Settings
 from appliance.secret import SecretError
+from appliance.storage import HistoryUnavailable
 
 log = logging.getLogger("statuscore")
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # data files, secret and backups readable by the service user only
     try:
         return args.handler(args) or 0
-    except (ConfigError, SecretError) as exc:
+    except (ConfigError, SecretError, HistoryUnavailable) as exc:
         print(f"statuscore: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 import duckdb
 
-from appliance.storage import rollups, storage_error
+from appliance.storage import HistoryUnavailable, rollups, storage_error
 from appliance.timeutil import as_utc, naive_utc
 
 log = logging.getLogger("statuscore.history")
@@ -91,8 +91,15 @@ class HistoryStore:
         self.flush_interval = flush_interval
         # A bounded buffer pool: by default DuckDB may cache up to 80 % of RAM, which is not what
         # a small monitoring box wants; big queries spill to a temp folder beside the file.
-        self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit, "threads": 2,
-                                                      "temp_directory": self.path + ".tmp"})
+        try:
+            self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit, "threads": 2,
+                                                          "temp_directory": self.path + ".tmp"})
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise HistoryUnavailable(
+                    f"{self.path} is in use by another process: is StatusCore already running with this "
+                    "data dir? (Backups go through the running appliance: statuscore backup)") from None
+            raise HistoryUnavailable(f"cannot open {self.path} ({str(exc).splitlines()[0]})") from None
         self._con.execute(SCHEMA)
         rollups.create(self._con)
         self._meta = rollups.meta(self._con)

@@ -186,3 +186,22 @@ def test_it_serves_readers_while_the_writer_writes(store):
             reader.join(10)
     assert not errors, errors
     assert store.count(1) == 2000
+
+
+def test_a_second_process_on_the_same_history_gets_a_clear_refusal(tmp_path):
+    import subprocess
+    import sys
+
+    from appliance.storage import HistoryUnavailable
+
+    store = HistoryStore(tmp_path / "history.duckdb")
+    try:
+        code = ("from appliance.storage.history import HistoryStore\n"
+                "from appliance.storage import HistoryUnavailable\n"
+                f"try:\n    HistoryStore({str(tmp_path / 'history.duckdb')!r})\n"
+                "except HistoryUnavailable as exc:\n    print(exc)\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert "in use by another process" in out.stdout, out.stderr
+        assert HistoryUnavailable
+    finally:
+        store.close()
