@@ -21,12 +21,13 @@ import asyncio
 import json
 import multiprocessing
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import requests
 
@@ -37,6 +38,9 @@ ANCHOR = {  # DESIGN.md, Uptime Kuma 2.5.3, 2 cores, http monitors at 20 s, retr
     500: {"cpu_pct": 9.4, "rss_mb": 228, "jitter_p99_ms": 2.9, "restart_s": 325},
     1000: {"cpu_pct": 18.0, "rss_mb": 254, "jitter_p99_ms": 4.1, "restart_s": 653},
 }
+
+
+BENCH_EMAIL, BENCH_PASSWORD = "bench@example.test", "bench-password-1"
 
 
 # ---- the target: a tiny HTTP server in its own process, logging (monitor id, arrival time) ------
@@ -67,12 +71,20 @@ def run_target(port_queue, hits_path: str, stop_after: float) -> None:
     hits.close()
 
 
+def start_target(hits_path: Path, stop_after: float) -> tuple[multiprocessing.Process, str]:
+    """The target process (it stops by itself after `stop_after` seconds) and its base URL."""
+    port_queue: multiprocessing.Queue = multiprocessing.Queue()
+    target = multiprocessing.Process(target=run_target, args=(port_queue, str(hits_path), stop_after))
+    target.start()
+    return target, f"http://127.0.0.1:{port_queue.get(timeout=10)}"
+
+
 # ---- the appliance ----------------------------------------------------------------------------------
 def prepare_data_dir(data_dir: Path, monitors: int, interval: int, target: str) -> None:
     from appliance.storage.entities import EntityStore
 
     store = EntityStore(data_dir / "statuscore.sqlite")
-    user = store.create_user("bench@example.test", "bench-password-1", tier="pro", is_admin=True)
+    user = store.create_user(BENCH_EMAIL, BENCH_PASSWORD, tier="pro", is_admin=True)
     from appliance.models import Monitor
 
     with store.session() as s:
@@ -81,6 +93,39 @@ def prepare_data_dir(data_dir: Path, monitors: int, interval: int, target: str) 
                           interval=interval, timeout=10, retries=0, check_locations=["all"]))
         s.commit()
     store.close()
+
+
+@contextmanager
+def serving(data_dir: Path, log_path: Path, **settings: object) -> Iterator[tuple[subprocess.Popen, str, dict]]:
+    """`statuscore serve` on `data_dir` and a free loopback port, with STATUSCORE_<NAME> = value for
+    each of `settings`, logged in as the bench user: (process, base URL, auth headers). The
+    process is stopped on leaving."""
+    port = _free_port()
+    env = {**os.environ, "STATUSCORE_DATA_DIR": str(data_dir), "STATUSCORE_PORT": str(port),
+           "STATUSCORE_LOG_LEVEL": "WARNING", **{f"STATUSCORE_{k.upper()}": str(v) for k, v in settings.items()}}
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "serve"], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            yield proc, base, {"Authorization": f"Bearer {_login(base)}"}
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def _login(base: str) -> str:
+    """The bench user's token, once the appliance answers (within about 30 s)."""
+    for _ in range(300):
+        try:
+            r = requests.post(f"{base}/api/auth/login", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD},
+                              timeout=2)
+            if r.status_code == 200:
+                return r.json()["token"]
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the appliance did not start")
 
 
 def proc_stats(pid: int) -> tuple[float, float, float]:
@@ -109,35 +154,13 @@ def pct(values: list[float], p: float) -> float | None:
 def run(monitors: int, interval: int, seconds: float, workers: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="sc-engine-bench-"))
     hits_path = work / "hits.log"
-    port_queue: multiprocessing.Queue = multiprocessing.Queue()
-    target = multiprocessing.Process(target=run_target, args=(port_queue, str(hits_path), seconds + interval * 3 + 120))
-    target.start()
-    target_url = f"http://127.0.0.1:{port_queue.get(timeout=10)}"
+    target, target_url = start_target(hits_path, seconds + interval * 3 + 120)
     data_dir = work / "data"
     data_dir.mkdir()
     prepare_data_dir(data_dir, monitors, interval, target_url)
-    port = _free_port()
-    env = {**os.environ, "STATUSCORE_DATA_DIR": str(data_dir), "STATUSCORE_PORT": str(port),
-           "STATUSCORE_ADMIN_EMAIL": "x@example.test", "STATUSCORE_RATE_LIMIT": "100000/minute",
-           "STATUSCORE_CHECK_WORKERS": str(workers), "STATUSCORE_LOG_LEVEL": "WARNING"}
     started = time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        token = None
-        for _ in range(300):
-            try:
-                r = requests.post(f"{base}/api/auth/login", json={"email": "bench@example.test",
-                                                                   "password": "bench-password-1"}, timeout=2)
-                if r.status_code == 200:
-                    token = r.json()["token"]
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        assert token, "the appliance did not start"
-        headers = {"Authorization": f"Bearer {token}"}
+    with serving(data_dir, work / "serve.log", admin_email="x@example.test", rate_limit="100000/minute",
+                 check_workers=workers) as (proc, base, headers):
         # Warm up for one interval (every monitor checked once), then measure.
         all_checked_at = None
         deadline = time.time() + interval * 3 + 60
@@ -154,9 +177,6 @@ def run(monitors: int, interval: int, seconds: float, workers: int) -> dict:
         cpu1, rss, hwm = proc_stats(proc.pid)
         engine1 = requests.get(f"{base}/api/admin/engine", headers=headers, timeout=30).json()
         window = time.time() - window_start
-    finally:
-        proc.terminate()
-        proc.wait(30)
     checks = engine1["checks_completed"] - engine0["checks_completed"]
     jitter = _jitter(hits_path, interval, window_start, window_start + window)
     stored = _bytes_per_check(data_dir / "history.duckdb")

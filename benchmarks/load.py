@@ -15,10 +15,8 @@ import argparse
 import json
 import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.engine import _free_port, pct, prepare_data_dir, proc_stats, run_target  # noqa: E402
+from benchmarks.engine import pct, prepare_data_dir, proc_stats, serving, start_target  # noqa: E402
 
 
 def client_worker(url: str, headers: dict, stop_at: float, out) -> None:
@@ -72,11 +70,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sc-load-bench-"))
-    port_queue: multiprocessing.Queue = multiprocessing.Queue()
-    target = multiprocessing.Process(target=run_target, args=(port_queue, str(work / "hits.log"),
-                                                              args.seconds * 4 + 300))
-    target.start()
-    target_url = f"http://127.0.0.1:{port_queue.get(timeout=10)}"
+    target, target_url = start_target(work / "hits.log", args.seconds * 4 + 300)
     data_dir = work / "data"
     data_dir.mkdir()
     prepare_data_dir(data_dir, args.monitors, args.interval, target_url)
@@ -86,44 +80,25 @@ def main() -> None:
     with sqlite3.connect(data_dir / "statuscore.sqlite") as db:
         db.execute("UPDATE user SET status_page_slug = 'bench', company_name = 'Bench'")
         db.execute("UPDATE monitor SET public_status = 1 WHERE id % 2 = 0")
-    port = _free_port()
-    env = {**os.environ, "STATUSCORE_DATA_DIR": str(data_dir), "STATUSCORE_PORT": str(port),
-           "STATUSCORE_RATE_LIMIT": "1000000/minute", "STATUSCORE_HTTP_THREADS": str(args.http_threads),
-           "STATUSCORE_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "w"))
-    base = f"http://127.0.0.1:{port}"
     try:
-        token = None
-        for _ in range(300):
-            try:
-                r = requests.post(f"{base}/api/auth/login", json={"email": "bench@example.test",
-                                                                   "password": "bench-password-1"}, timeout=2)
-                if r.status_code == 200:
-                    token = r.json()["token"]
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        headers = {"Authorization": f"Bearer {token}"}
-        time.sleep(args.interval + 2)  # every monitor checked at least once
-        print(f"machine: {os.cpu_count()} cores; {args.monitors} monitors at {args.interval} s; "
-              f"{args.clients} client processes; {args.http_threads} API threads")
-        cpu0, _, _ = proc_stats(proc.pid)
-        results = {}
-        for name, url in (("monitor list", f"{base}/api/monitors"),
-                          ("history 24h (one monitor)", f"{base}/api/monitors/1/history?hours=24"),
-                          ("public status JSON", f"{base}/api/public/status/bench")):
-            results[name] = hammer(url, headers if "public" not in url else {}, args.clients, args.seconds)
-            print(f"{name:28s} {json.dumps(results[name])}")
-        cpu1, rss, hwm = proc_stats(proc.pid)
-        engine = requests.get(f"{base}/api/admin/engine", headers=headers, timeout=30).json()
-        print(f"appliance during the run: CPU {100 * (cpu1 - cpu0) / (3 * args.seconds):.0f} % of one core, "
-              f"RSS {rss:.0f} MB (peak {hwm:.0f} MB); engine lag p50 {engine['lag_p50_ms']} ms, "
-              f"p99 {engine['lag_p99_ms']} ms, slots skipped {engine['slots_skipped']}")
+        with serving(data_dir, work / "serve.log", rate_limit="1000000/minute",
+                     http_threads=args.http_threads) as (proc, base, headers):
+            time.sleep(args.interval + 2)  # every monitor checked at least once
+            print(f"machine: {os.cpu_count()} cores; {args.monitors} monitors at {args.interval} s; "
+                  f"{args.clients} client processes; {args.http_threads} API threads")
+            cpu0, _, _ = proc_stats(proc.pid)
+            results = {}
+            for name, url in (("monitor list", f"{base}/api/monitors"),
+                              ("history 24h (one monitor)", f"{base}/api/monitors/1/history?hours=24"),
+                              ("public status JSON", f"{base}/api/public/status/bench")):
+                results[name] = hammer(url, headers if "public" not in url else {}, args.clients, args.seconds)
+                print(f"{name:28s} {json.dumps(results[name])}")
+            cpu1, rss, hwm = proc_stats(proc.pid)
+            engine = requests.get(f"{base}/api/admin/engine", headers=headers, timeout=30).json()
+            print(f"appliance during the run: CPU {100 * (cpu1 - cpu0) / (3 * args.seconds):.0f} % of one core, "
+                  f"RSS {rss:.0f} MB (peak {hwm:.0f} MB); engine lag p50 {engine['lag_p50_ms']} ms, "
+                  f"p99 {engine['lag_p99_ms']} ms, slots skipped {engine['slots_skipped']}")
     finally:
-        proc.terminate()
-        proc.wait(30)
         target.terminate()
 
 

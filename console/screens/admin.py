@@ -10,15 +10,18 @@ from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, 
                              TabbedContent, TabPane)
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available, show_field_errors
+from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available
+from console.screens.confirm import ask_first
+from console.screens.form import FormModal, field_error, form_buttons, modal_bindings
+from console.screens.lists import refilling, selected_item
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import ago, short_time
 
 
-class UserForm(ConsoleModal):
+class UserForm(FormModal):
     """Create or edit a user account; dismisses with the saved user, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save", priority=True)]
+    ERROR_ID = "user-error"
 
     def __init__(self, user: dict | None = None):
         super().__init__()
@@ -28,34 +31,23 @@ class UserForm(ConsoleModal):
         user = self.user or {}
         with Vertical(classes="dialog"):
             yield Static(f"Edit {user['email']}" if self.user else "New user", classes="panel-title")
-            yield Static("", markup=False, id="user-error", classes="form-error")
+            yield self.form_error()
             yield Label("Email")
             yield Input(user.get("email", ""), id="email")
-            yield Static("", markup=False, id="email-error", classes="field-error")
+            yield field_error("email")
             yield Label("Password" + (" (blank: unchanged)" if self.user else " (at least 8 characters)"))
             yield Input("", id="password", password=True)
-            yield Static("", markup=False, id="password-error", classes="field-error")
+            yield field_error("password")
             yield Label("Full name")
             yield Input(user.get("fullName", ""), id="full_name")
-            yield Static("", markup=False, id="full_name-error", classes="field-error")
+            yield field_error("full_name")
             yield Label("Subscription tier")
             yield Select([("free", "free"), ("pro", "pro")], value=user.get("subscriptionTier", "free"),
                          allow_blank=False, id="subscription_tier")
-            yield Static("", markup=False, id="subscription_tier-error", classes="field-error")
+            yield field_error("subscription_tier")
             yield Checkbox("Administrator", bool(user.get("isAdmin")), id="is_admin")
-            yield Static("", markup=False, id="is_admin-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield field_error("is_admin")
+            yield form_buttons()
 
     def action_save(self) -> None:
         fields = {
@@ -78,43 +70,25 @@ class UserForm(ConsoleModal):
         else:
             self.call_api("save", self.client.create_user, **fields)
 
-    def done_save(self, user: dict) -> None:
-        self.dismiss(user)
 
-    def failed_save(self, error: ApiError) -> bool:
-        if error.status in (400, 409) or error.details:
-            show_field_errors(self, error, "user-error")
-            return True
-        return False
-
-
-class ProbeForm(ConsoleModal):
+class ProbeForm(FormModal):
     """Register a remote probe; dismisses with {name, display_name, token} or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Register", priority=True)]
+    BINDINGS = modal_bindings("Register")
+    ERROR_ID = "probe-error"
+    UNAVAILABLE = f"Probes are {NOT_AVAILABLE}."
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("Register a probe", classes="panel-title")
-            yield Static("", markup=False, id="probe-error", classes="form-error")
+            yield self.form_error()
             yield Label("Location name (e.g. eu-frankfurt)")
             yield Input(id="name")
-            yield Static("", markup=False, id="name-error", classes="field-error")
+            yield field_error("name")
             yield Label("Display name (e.g. EU (Frankfurt))")
             yield Input(id="display_name")
-            yield Static("", markup=False, id="display_name-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Register (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield field_error("display_name")
+            yield form_buttons("Register (ctrl+s)")
 
     def action_save(self) -> None:
         self._name = self.query_one("#name", Input).value.strip()
@@ -124,20 +98,12 @@ class ProbeForm(ConsoleModal):
     def done_save(self, answer: dict) -> None:
         self.dismiss({"name": self._name, **(answer or {})})
 
-    def failed_save(self, error: ApiError) -> bool:
-        if error.status in (400, 409) or error.details:
-            show_field_errors(self, error, "probe-error")
-            return True
-        if not_available(error):
-            self.query_one("#probe-error", Static).update(f"✖ Probes are {NOT_AVAILABLE}.")
-            return True
-        return False
 
-
-class ProbeRenameForm(ConsoleModal):
+class ProbeRenameForm(FormModal):
     """Change a probe's display name; dismisses with the probe, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save", priority=True)]
+    ERROR_ID = "probe-error"
+    SAVE_ON_ENTER = True
 
     def __init__(self, probe: dict):
         super().__init__()
@@ -146,38 +112,15 @@ class ProbeRenameForm(ConsoleModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"Rename the probe “{self.probe.get('name')}”", markup=False, classes="panel-title")
-            yield Static("", markup=False, id="probe-error", classes="form-error")
+            yield self.form_error()
             yield Label("Display name")
             yield Input(self.probe.get("display_name") or "", id="display_name")
-            yield Static("", markup=False, id="display_name-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.action_save()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield field_error("display_name")
+            yield form_buttons()
 
     def action_save(self) -> None:
         self.call_api("save", self.client.rename_probe, self.probe["id"],
                       self.query_one("#display_name", Input).value.strip())
-
-    def done_save(self, probe: dict) -> None:
-        self.dismiss(probe)
-
-    def failed_save(self, error: ApiError) -> bool:
-        if error.status in (400, 409) or error.details:
-            show_field_errors(self, error, "probe-error")
-            return True
-        return False
 
 
 class ProbeTokenDialog(ConsoleModal):
@@ -268,16 +211,12 @@ class AdminScreen(ConsoleScreen):
     # ---- users ----------------------------------------------------------------------------------
     def done_users(self, users: list[dict]) -> None:
         self.users = list(users)
-        table = self.query_one("#users", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for user in self.users:
-            table.add_row(str(user.get("id")), user.get("email") or "", user.get("fullName") or "",
-                          user.get("subscriptionTier") or "",
-                          Text("✔ admin", style="bold") if user.get("isAdmin") else "",
-                          short_time(user.get("createdAt")), key=str(user.get("id")))
-        if self.users:
-            table.move_cursor(row=min(row, len(self.users) - 1))
+        with refilling(self.query_one("#users", DataTable)) as table:
+            for user in self.users:
+                table.add_row(str(user.get("id")), user.get("email") or "", user.get("fullName") or "",
+                              user.get("subscriptionTier") or "",
+                              Text("✔ admin", style="bold") if user.get("isAdmin") else "",
+                              short_time(user.get("createdAt")), key=str(user.get("id")))
 
     def failed_users(self, error: ApiError) -> bool:
         if error.status == 403:
@@ -286,11 +225,7 @@ class AdminScreen(ConsoleScreen):
         return False
 
     def _selected_user(self) -> dict | None:
-        table = self.query_one("#users", DataTable)
-        if not self.users or not 0 <= table.cursor_row < len(self.users):
-            self.notify("Select a user first.", severity="warning")
-            return None
-        return self.users[table.cursor_row]
+        return selected_item(self, "users", self.users, "Select a user first.")
 
     def action_new(self) -> None:
         if self.query_one(TabbedContent).active == "probes-tab":
@@ -319,29 +254,17 @@ class AdminScreen(ConsoleScreen):
             self.call_api("users", self.client.list_users)
 
     def action_delete(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
         if self.active_tab == "probes-tab":
             probe = self._selected_probe()
             if probe:
-                def revoke(yes: bool | None) -> None:
-                    if yes:
-                        self.call_api("probe_revoked", self.client.revoke_probe, probe["id"])
-
-                self.app.push_screen(ConfirmDialog(
-                    f"Revoke the probe “{probe.get('name')}”? Its token stops working at once; "
-                    "its results stay.", confirm="Revoke"), revoke)
+                ask_first(self.app, f"Revoke the probe “{probe.get('name')}”? Its token stops working at once; "
+                                    "its results stay.", "Revoke",
+                          lambda: self.call_api("probe_revoked", self.client.revoke_probe, probe["id"]))
             return
         user = self._selected_user()
-        if not user:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_api("user_deleted", self.client.delete_user, user["id"])
-
-        self.app.push_screen(ConfirmDialog(f"Delete {user.get('email')} with all their monitors and history?",
-                                           confirm="Delete"), confirmed)
+        if user:
+            ask_first(self.app, f"Delete {user.get('email')} with all their monitors and history?", "Delete",
+                      lambda: self.call_api("user_deleted", self.client.delete_user, user["id"]))
 
     def done_user_deleted(self, _none) -> None:
         self.notify("User deleted.")
@@ -360,26 +283,21 @@ class AdminScreen(ConsoleScreen):
         return not_available(error) or error.status == 403  # the locations list says enough
 
     def _show_locations(self) -> None:
-        table = self.query_one("#locations", DataTable)
-        row = table.cursor_row
-        table.clear()
         now = self.console_app.clock()
-        for location in self.locations:
-            online = location.get("online")
-            kind = "probe" if location.get("name") in self.probes else "this appliance"
-            table.add_row(location.get("name") or "", location.get("display_name") or "", kind,
-                          Text("▲ online" if online else "▼ offline", style="green" if online else "red"),
-                          ago(location.get("last_seen"), now), key=location.get("name"))
-        if self.locations:
-            table.move_cursor(row=min(row, len(self.locations) - 1))
+        with refilling(self.query_one("#locations", DataTable)) as table:
+            for location in self.locations:
+                online = location.get("online")
+                kind = "probe" if location.get("name") in self.probes else "this appliance"
+                table.add_row(location.get("name") or "", location.get("display_name") or "", kind,
+                              Text("▲ online" if online else "▼ offline", style="green" if online else "red"),
+                              ago(location.get("last_seen"), now), key=location.get("name"))
         self.query_one("#probes-notice", Static).update("" if self.locations else "No locations reported.")
 
     def _selected_probe(self) -> dict | None:
-        table = self.query_one("#locations", DataTable)
-        if self.locations and 0 <= table.cursor_row < len(self.locations):
-            probe = self.probes.get(self.locations[table.cursor_row].get("name"))
-            if probe:
-                return probe
+        location = selected_item(self, "locations", self.locations)
+        probe = self.probes.get(location.get("name")) if location else None
+        if probe:
+            return probe
         self.notify("Select a probe (this appliance's own location cannot be changed here).", severity="warning")
         return None
 

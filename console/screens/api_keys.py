@@ -11,64 +11,44 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ApiCalls, ConsoleModal, not_available, show_field_errors
+from console.screens.base import NOT_AVAILABLE, ApiCalls, ConsoleModal, not_available
+from console.screens.confirm import ask_first
+from console.screens.form import FormModal, field_error, form_buttons, modal_bindings
+from console.screens.lists import refilling, selected_item
 from console.widgets.status import short_time
 
 SCOPES = [("read — can only read (GET)", "read"), ("write — can also change things", "write")]
 SCOPE_LOOK = {"read": ("◇ read", "green"), "write": ("◆ write", "bold yellow")}
 
 
-class ApiKeyForm(ConsoleModal):
+class ApiKeyForm(FormModal):
     """Name and scope of a new key; dismisses with the server's answer (carrying the key) or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Create", priority=True)]
+    BINDINGS = modal_bindings("Create")
+    ERROR_ID = "key-error"
+    UNAVAILABLE = f"API keys are {NOT_AVAILABLE}."
+    SAVE_ON_ENTER = True
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("New API key", classes="panel-title")
-            yield Static("", markup=False, id="key-error", classes="form-error")
+            yield self.form_error()
             yield Label("Name (what uses it, e.g. prometheus or deploy-script)")
             yield Input(id="name")
-            yield Static("", markup=False, id="name-error", classes="field-error")
+            yield field_error("name")
             yield Label("Scope")
             yield Select(SCOPES, value="read", allow_blank=False, id="scope")
-            yield Static("", markup=False, id="scope-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Create (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+            yield field_error("scope")
+            yield form_buttons("Create (ctrl+s)")
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.action_save()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def action_save(self) -> None:
         if self.busy("save"):
             return
         self.call_api("save", self.client.create_api_key, self.query_one("#name", Input).value.strip(),
                       self.query_one("#scope", Select).value)
-
-    def done_save(self, answer: dict) -> None:
-        self.dismiss(answer)
-
-    def failed_save(self, error: ApiError) -> bool:
-        if error.status in (400, 409) or error.details:
-            show_field_errors(self, error, "key-error")
-            return True
-        if not_available(error):
-            self.query_one("#key-error", Static).update(f"✖ API keys are {NOT_AVAILABLE}.")
-            return True
-        return False
 
 
 class ApiKeyShownDialog(ConsoleModal):
@@ -155,17 +135,13 @@ class ApiKeysPanel(ApiCalls, Vertical):
 
     def done_keys(self, keys: list[dict]) -> None:
         self.keys = list(keys)
-        table = self.query_one("#keys", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for key in self.keys:
-            label, style = SCOPE_LOOK.get(key.get("scope"), (str(key.get("scope")), "magenta"))
-            used = key.get("last_used_at")
-            table.add_row(Text(key.get("name") or ""), Text(label, style=style), Text(f"{key.get('prefix') or ''}…"),
-                          short_time(key.get("created_at")),
-                          short_time(used) if used else Text("never", style="dim"), key=str(key.get("id")))
-        if self.keys:
-            table.move_cursor(row=min(max(row, 0), len(self.keys) - 1))
+        with refilling(self.query_one("#keys", DataTable)) as table:
+            for key in self.keys:
+                label, style = SCOPE_LOOK.get(key.get("scope"), (str(key.get("scope")), "magenta"))
+                used = key.get("last_used_at")
+                table.add_row(Text(key.get("name") or ""), Text(label, style=style),
+                              Text(f"{key.get('prefix') or ''}…"), short_time(key.get("created_at")),
+                              short_time(used) if used else Text("never", style="dim"), key=str(key.get("id")))
         self.query_one("#keys-notice", Static).update("" if self.keys else "No API keys yet — press n to create one.")
 
     def failed_keys(self, error: ApiError) -> bool:
@@ -175,11 +151,7 @@ class ApiKeysPanel(ApiCalls, Vertical):
         return False
 
     def selected(self) -> dict | None:
-        table = self.query_one("#keys", DataTable)
-        if not self.keys or not 0 <= table.cursor_row < len(self.keys):
-            self.notify("Select an API key first.", severity="warning")
-            return None
-        return self.keys[table.cursor_row]
+        return selected_item(self, "keys", self.keys, "Select an API key first.")
 
     # ---- create and revoke --------------------------------------------------------------------
     def new_key(self) -> None:
@@ -191,18 +163,11 @@ class ApiKeysPanel(ApiCalls, Vertical):
             self.app.push_screen(ApiKeyShownDialog(answer))
 
     def revoke_key(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
         key = self.selected()
-        if not key:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_api("revoked", _revoke, self.client, key)
-
-        self.app.push_screen(ConfirmDialog(f"Revoke the API key “{key.get('name')}” ({key.get('prefix')}…)? "
-                                           "Whatever uses it stops working at once.", confirm="Revoke"), confirmed)
+        if key:
+            ask_first(self.app, f"Revoke the API key “{key.get('name')}” ({key.get('prefix')}…)? "
+                                "Whatever uses it stops working at once.", "Revoke",
+                      lambda: self.call_api("revoked", _revoke, self.client, key))
 
     def done_revoked(self, key: dict) -> None:
         self.notify(f"Revoked the API key “{key.get('name')}”.")

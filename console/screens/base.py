@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from console.client import ApiClient, ApiError
@@ -49,23 +48,6 @@ _NO_ROUTE = {"Not found.", "This method is not allowed on this path."}
 def not_available(error: ApiError) -> bool:
     """This server has no such endpoint (an older or newer appliance)."""
     return error.status == 501 or (error.status in (404, 405) and error.message in _NO_ROUTE)
-
-
-def show_field_errors(screen, error: ApiError, general_id: str) -> None:
-    """Put each `details` entry under its field (#<field>-error); the rest in #<general_id>."""
-    for widget in screen.query(".field-error"):
-        widget.update("")
-        widget.remove_class("-shown")
-    unplaced = []
-    for field, problem in error.details.items():
-        targets = list(screen.query(f"#{field.split('.')[0]}-error"))
-        if targets:
-            targets[0].update(f"✖ {problem}")
-            targets[0].add_class("-shown")
-        else:
-            unplaced.append(f"{field}: {problem}")
-    screen.query_one(f"#{general_id}", Static).update(
-        "✖ " + error.message + ("\n" + "\n".join(unplaced) if unplaced else ""))
 
 
 class ApiCalls:

@@ -1,8 +1,11 @@
-"""ConfirmDialog: yes or no before anything destructive (y / n / escape)."""
+"""ConfirmDialog: yes or no before anything destructive (y / n / escape); `ask_first` runs
+something only after a yes."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import Any, Callable
+
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -58,3 +61,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def ask_first(app: App, question: str, confirm: str, then: Callable[[], Any]) -> None:
+    """Ask `question` (the yes button says `confirm`); call `then()` only if the answer is yes."""
+    app.push_screen(ConfirmDialog(question, confirm=confirm), lambda yes: then() if yes else None)

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
+from console.screens.confirm import ask_first
 from console.widgets import ConnectionBanner, StatusTable, TitleBar
 from console.widgets.status import COLUMNS, MAINTENANCE_LOOK, STATUS_LOOK
 
@@ -152,18 +153,10 @@ class DashboardScreen(ConsoleScreen):
             self.refresh_data()
 
     def action_delete(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
         monitor = self._selected()
-        if not monitor:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_api("delete", _delete, self.client, monitor)
-
-        self.app.push_screen(ConfirmDialog(f"Delete monitor “{monitor['name']}” and all its history?",
-                                           confirm="Delete"), confirmed)
+        if monitor:
+            ask_first(self.app, f"Delete monitor “{monitor['name']}” and all its history?", "Delete",
+                      lambda: self.call_api("delete", _delete, self.client, monitor))
 
     def done_delete(self, monitor: dict) -> None:
         self.notify(f"Deleted “{monitor['name']}”.")

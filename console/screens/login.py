@@ -9,7 +9,8 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from console.client import ApiClient, ApiError, normalize_url
-from console.screens.base import ConsoleModal, ConsoleScreen
+from console.screens.base import ConsoleScreen
+from console.screens.form import FormModal, field_error, form_buttons, modal_bindings, show_field_errors
 from console.widgets import TitleBar
 
 
@@ -106,44 +107,30 @@ class LoginScreen(ConsoleScreen):
         return True
 
 
-class ChangePasswordScreen(ConsoleModal):
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Change", priority=True)]
+class ChangePasswordScreen(FormModal):
+    BINDINGS = modal_bindings("Change")
+    CANCELLED = False
+    SAVE_ON_ENTER = True
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("Change your password", classes="panel-title")
             yield Label("Current password")
             yield Input(id="current_password", password=True)
-            yield Static("", markup=False, id="current_password-error", classes="field-error")
+            yield field_error("current_password")
             yield Label("New password (at least 8 characters)")
             yield Input(id="new_password", password=True)
-            yield Static("", markup=False, id="new_password-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Change", id="save", variant="primary")
-                yield Button("Cancel", id="cancel")
+            yield field_error("new_password")
+            yield form_buttons("Change", "Cancel")
         yield Footer()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(False)
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.action_save()
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
     def action_save(self) -> None:
-        for name in ("current_password", "new_password"):
-            self.query_one(f"#{name}-error", Static).update("")
-            self.query_one(f"#{name}-error", Static).remove_class("-shown")
-        self.call_api("password", self.client.change_password,
+        self.clear_errors()
+        self.call_api("save", self.client.change_password,
                       self.query_one("#current_password", Input).value,
                       self.query_one("#new_password", Input).value)
 
-    def done_password(self, _answer: dict) -> None:
+    def done_save(self, _answer: dict) -> None:
         self.notify("Password changed; other sessions must log in again.")
         if self.console_app.token_file.exists():
             try:
@@ -152,15 +139,9 @@ class ChangePasswordScreen(ConsoleModal):
                 pass
         self.dismiss(True)
 
-    def failed_password(self, error: ApiError) -> bool:
+    def failed_save(self, error: ApiError) -> bool:
         if error.status != 400:
             return False
-        shown = False
-        for name, problem in error.details.items():
-            for widget in self.query(f"#{name}-error"):
-                widget.update(f"✖ {problem}")
-                widget.add_class("-shown")
-                shown = True
-        if not shown:
+        if show_field_errors(self, error.message, error.details, None) is None:  # no field took a problem
             self.notify(error.message, severity="error")
         return True

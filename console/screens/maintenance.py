@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
+from console.screens.confirm import ask_first
+from console.screens.lists import refilling, selected_item
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import parse_time, short_time
 
@@ -125,24 +127,17 @@ class MaintenanceScreen(ConsoleScreen):
             return
         names = {m["id"]: m.get("name") or f"#{m['id']}" for m in self.monitors}
         now = self.console_app.clock()
-        table = self.query_one("#windows", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for window in self.windows:
-            table.add_row(state_text(window, now), Text(window.get("name") or ""),
-                          Text(monitors_text(window, names)), Text(schedule_text(window)), key=str(window.get("id")))
-        if self.windows:
-            table.move_cursor(row=min(max(row, 0), len(self.windows) - 1))
+        with refilling(self.query_one("#windows", DataTable)) as table:
+            for window in self.windows:
+                table.add_row(state_text(window, now), Text(window.get("name") or ""),
+                              Text(monitors_text(window, names)), Text(schedule_text(window)),
+                              key=str(window.get("id")))
         self.query_one("#maintenance-notice", Static).update(
             "" if self.windows else "No maintenance windows yet — press n to plan one.")
 
     # ---- actions ------------------------------------------------------------------------------
     def _selected(self) -> dict | None:
-        table = self.query_one("#windows", DataTable)
-        if not self.windows or not 0 <= table.cursor_row < len(self.windows):
-            self.notify("Select a maintenance window first.", severity="warning")
-            return None
-        return self.windows[table.cursor_row]
+        return selected_item(self, "windows", self.windows, "Select a maintenance window first.")
 
     def action_new(self) -> None:
         from console.screens.maintenance_form import MaintenanceFormScreen
@@ -165,18 +160,11 @@ class MaintenanceScreen(ConsoleScreen):
             self.refresh_data()
 
     def action_delete(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
         window = self._selected()
-        if not window:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_api("deleted", _delete, self.client, window)
-
-        self.app.push_screen(ConfirmDialog(f"Delete the maintenance window “{window.get('name')}”? Its monitors "
-                                           "alert normally again at once.", confirm="Delete"), confirmed)
+        if window:
+            ask_first(self.app, f"Delete the maintenance window “{window.get('name')}”? Its monitors alert "
+                                "normally again at once.", "Delete",
+                      lambda: self.call_api("deleted", _delete, self.client, window))
 
     def done_deleted(self, window: dict) -> None:
         self.notify(f"Deleted the maintenance window “{window.get('name')}”.")

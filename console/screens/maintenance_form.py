@@ -8,13 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import (Button, Checkbox, Footer, Input, Label, RadioButton, RadioSet, SelectionList,
-                             Static)
+from textual.widgets import Checkbox, Footer, Input, Label, RadioButton, RadioSet, SelectionList, Static
 
-from console.client import ApiError
-from console.screens.base import ConsoleScreen
+from console.screens.form import FormPage, field_error, form_buttons, form_field, page_bindings
 from console.screens.maintenance import WEEKDAYS
 from console.widgets import TitleBar
 
@@ -45,14 +42,13 @@ def with_zone(text: str) -> str:
     return text
 
 
-class MaintenanceFormScreen(ConsoleScreen):
+class MaintenanceFormScreen(FormPage):
     """Dismisses with the saved window, or None when cancelled."""
 
     PALETTE_GROUP = "Maintenance window"
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True, tooltip="Save the maintenance window"),
-        Binding("escape", "cancel", "Cancel", tooltip="Close without saving"),
-    ]
+    BINDINGS = page_bindings("the maintenance window")
+    GONE = "This maintenance window no longer exists."
+    FOCUS_OF = {"weekdays": "day-mon", "recurring": "kind"}
 
     def __init__(self, window: dict | None = None, monitors: list[dict] | None = None):
         super().__init__()
@@ -71,55 +67,33 @@ class MaintenanceFormScreen(ConsoleScreen):
         yield TitleBar()
         with VerticalScroll(id="form"):
             yield Static(title, markup=False, classes="panel-title")
-            yield Static("", markup=False, id="form-error", classes="form-error")
-            with Vertical(id="field-name", classes="field"):
-                yield Label("Name", classes="field-label")
-                yield Input(window.get("name", ""), id="name", placeholder="Database upgrade")
-                yield Static("", markup=False, id="name-error", classes="field-error")
-            with Vertical(id="field-monitor_ids", classes="field"):
-                yield Label("Monitors (space ticks one)", classes="field-label")
-                yield SelectionList[int](id="monitor_ids")
-                yield Static("", markup=False, id="monitor_ids-error", classes="field-error")
+            yield self.form_error()
+            yield form_field("name", "Name", Input(window.get("name", ""), id="name", placeholder="Database upgrade"))
+            yield form_field("monitor_ids", "Monitors (space ticks one)", SelectionList[int](id="monitor_ids"))
             with Vertical(id="field-kind", classes="field"):
                 yield Label("Schedule", classes="field-label")
                 with RadioSet(id="kind"):
                     yield RadioButton("One-off: from a start to an end", not recurring, id=ONCE)
                     yield RadioButton("Weekly: on some days, at a time in a time zone", bool(recurring), id=WEEKLY)
-                yield Static("", markup=False, id="recurring-error", classes="field-error")
+                yield field_error("recurring")
             with Vertical(id=f"group-{ONCE}", classes="schedule"):
-                with Vertical(id="field-starts_at", classes="field"):
-                    yield Label("Starts at (ISO 8601, e.g. 2024-01-15T22:00:00Z; UTC unless an offset is given)",
-                                classes="field-label")
-                    yield Input(window.get("starts_at") or iso_minute(now), id="starts_at")
-                    yield Static("", markup=False, id="starts_at-error", classes="field-error")
-                with Vertical(id="field-ends_at", classes="field"):
-                    yield Label("Ends at", classes="field-label")
-                    yield Input(window.get("ends_at") or iso_minute(now + timedelta(hours=1)), id="ends_at")
-                    yield Static("", markup=False, id="ends_at-error", classes="field-error")
+                yield form_field("starts_at", "Starts at (ISO 8601, e.g. 2024-01-15T22:00:00Z; UTC unless an "
+                                              "offset is given)",
+                                 Input(window.get("starts_at") or iso_minute(now), id="starts_at"))
+                yield form_field("ends_at", "Ends at",
+                                 Input(window.get("ends_at") or iso_minute(now + timedelta(hours=1)), id="ends_at"))
             with Vertical(id=f"group-{WEEKLY}", classes="schedule"):
-                with Vertical(id="field-weekdays", classes="field"):
-                    yield Label("Days", classes="field-label")
-                    chosen = set(recurring.get("weekdays") or ())
-                    with Horizontal(id="weekdays", classes="weekday-row"):
-                        for day in WEEKDAYS:
-                            yield Checkbox(day.capitalize(), day in chosen, name=day, id=f"day-{day}",
-                                           classes="weekday")
-                    yield Static("", markup=False, id="weekdays-error", classes="field-error")
-                with Vertical(id="field-start", classes="field"):
-                    yield Label("Starts at (HH:MM, wall-clock time in the time zone below)", classes="field-label")
-                    yield Input(recurring.get("start", "02:00"), id="start", placeholder="02:00")
-                    yield Static("", markup=False, id="start-error", classes="field-error")
-                with Vertical(id="field-duration_minutes", classes="field"):
-                    yield Label("Duration (minutes)", classes="field-label")
-                    yield Input(str(recurring.get("duration_minutes", 60)), id="duration_minutes")
-                    yield Static("", markup=False, id="duration_minutes-error", classes="field-error")
-                with Vertical(id="field-timezone", classes="field"):
-                    yield Label("Time zone (e.g. Europe/Berlin, America/New_York or UTC)", classes="field-label")
-                    yield Input(recurring.get("timezone", "UTC"), id="timezone")
-                    yield Static("", markup=False, id="timezone-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                chosen = set(recurring.get("weekdays") or ())
+                yield form_field("weekdays", "Days", Horizontal(
+                    *(Checkbox(day.capitalize(), day in chosen, name=day, id=f"day-{day}", classes="weekday")
+                      for day in WEEKDAYS), id="weekdays", classes="weekday-row"))
+                yield form_field("start", "Starts at (HH:MM, wall-clock time in the time zone below)",
+                                 Input(recurring.get("start", "02:00"), id="start", placeholder="02:00"))
+                yield form_field("duration_minutes", "Duration (minutes)",
+                                 Input(str(recurring.get("duration_minutes", 60)), id="duration_minutes"))
+                yield form_field("timezone", "Time zone (e.g. Europe/Berlin, America/New_York or UTC)",
+                                 Input(recurring.get("timezone", "UTC"), id="timezone"))
+            yield form_buttons()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -172,72 +146,19 @@ class MaintenanceFormScreen(ConsoleScreen):
             }
         return body, problems
 
-    def _clear_errors(self) -> None:
-        for widget in self.query(".field-error"):
-            widget.update("")
-            widget.remove_class("-shown")
-        self.query_one("#form-error", Static).update("")
+    def error_field(self, key: str) -> str | None:
+        """A problem with a field of the other kind of schedule (hidden) goes with the message."""
+        name = FIELD_OF.get(key, key.split(".")[0])
+        return name if FIELD_GROUP.get(name, self.kind) == self.kind else None
 
-    def show_errors(self, message: str, details: dict[str, str]) -> None:
-        self._clear_errors()
-        first = None
-        unplaced = []
-        kind = self.kind
-        for key, problem in details.items():
-            name = FIELD_OF.get(key, key.split(".")[0])
-            targets = list(self.query(f"#{name}-error"))
-            if targets and FIELD_GROUP.get(name, kind) == kind:
-                targets[0].update(f"✖ {problem}")
-                targets[0].add_class("-shown")
-                first = first or name
-            else:
-                unplaced.append(f"{key}: {problem}")
-        self.query_one("#form-error", Static).update(
-            "✖ " + message + (("\n" + "\n".join(unplaced)) if unplaced else ""))
-        if first:
-            widget = self.query_one("#" + {"weekdays": "day-mon", "recurring": "kind"}.get(first, first))
-            widget.focus()
-            widget.scroll_visible()
-
-    def action_save(self) -> None:
-        if self.busy("save"):
-            return
-        body, problems = self.collect()
-        if problems:
-            self.show_errors("Please correct the marked fields.", problems)
-            return
-        self._clear_errors()
+    def send(self, body: dict) -> None:
         if self.editing:
-            self.call_api("save", self.client.update_maintenance, self.window["id"], body)
+            self.submit(self.client.update_maintenance, self.window["id"], body)
         else:
-            self.call_api("save", self.client.create_maintenance, body)
-        self.query_one("#save", Button).disabled = True
+            self.submit(self.client.create_maintenance, body)
 
     def done_save(self, window: dict) -> None:
         verb = "Saved" if self.editing else "Created"
         state = " It is on now." if window.get("active") else ""
         self.notify(f"{verb} the maintenance window “{window.get('name')}”.{state}")
         self.dismiss(window)
-
-    def failed_save(self, error: ApiError) -> bool:
-        self.query_one("#save", Button).disabled = False
-        if error.status in (400, 409) or error.details:
-            self.show_errors(error.message, error.details)
-            return True
-        if error.status == 404:
-            self.notify("This maintenance window no longer exists.", severity="warning")
-            self.dismiss(None)
-            return True
-        return False
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        elif event.button.id == "cancel":
-            self.action_cancel()
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.action_save()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
+from console.screens.confirm import ask_first
 from console.widgets import ConnectionBanner, ResponseChart, TitleBar
 from console.widgets.status import (ago, duration, locations_text, maintenance_text, millis, percent,
                                     short_time, status_text, uptime_style)
@@ -223,14 +224,8 @@ class MonitorDetailScreen(ConsoleScreen):
         self.app.push_screen(MonitorFormScreen(self.monitor), saved)
 
     def action_delete(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_api("delete", self.client.delete_monitor, self.monitor_id)
-
-        self.app.push_screen(ConfirmDialog(f"Delete monitor “{self.monitor['name']}” and all its history?",
-                                           confirm="Delete"), confirmed)
+        ask_first(self.app, f"Delete monitor “{self.monitor['name']}” and all its history?", "Delete",
+                  lambda: self.call_api("delete", self.client.delete_monitor, self.monitor_id))
 
     def done_delete(self, _none) -> None:
         self.notify(f"Deleted “{self.monitor['name']}”.")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Footer, Input, Select, Static
 
-from console.client import ApiError
-from console.screens.base import ConsoleScreen
+from console.screens.form import FormPage, form_buttons, form_field, page_bindings
 from console.widgets import TitleBar
 
 TYPES = ("http", "https", "ping", "tcp", "sip", "domain", "heartbeat")
@@ -54,14 +52,12 @@ FIELD_LABELS = {
 }
 
 
-class MonitorFormScreen(ConsoleScreen):
+class MonitorFormScreen(FormPage):
     """Dismisses with the saved monitor, or None when cancelled."""
 
     PALETTE_GROUP = "Monitor form"
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True, tooltip="Save the monitor"),
-        Binding("escape", "cancel", "Cancel", tooltip="Close without saving"),
-    ]
+    BINDINGS = page_bindings("the monitor")
+    GONE = "This monitor no longer exists."
 
     def __init__(self, monitor: dict | None = None):
         super().__init__()
@@ -84,27 +80,22 @@ class MonitorFormScreen(ConsoleScreen):
         title = f"Edit monitor “{self.monitor['name']}”" if self.monitor else "New monitor"
         with VerticalScroll(id="form"):
             yield Static(title, classes="panel-title")
-            yield Static("", markup=False, id="form-error", classes="form-error")
+            yield self.form_error()
             kind = (self.monitor or {}).get("type", "https")
             for name in ("name", "type", "target", "port", "interval", "timeout", "retries", "recovery_checks",
                          "reminder_minutes", "check_locations", "ssl_check", "keyword", "expected_status", "grace"):
-                with Vertical(id=f"field-{name}", classes="field"):
-                    if name == "ssl_check":
-                        yield Checkbox(FIELD_LABELS[name], bool((self.monitor or {}).get("ssl_check", True)),
-                                       id="ssl_check")
-                    else:
-                        yield Label(FIELD_LABELS[name], classes="field-label")
-                        if name == "type":
-                            yield Select([(t, t) for t in TYPES], value=kind, allow_blank=False, id="type",
-                                         disabled=self.editing)
-                        else:
-                            yield Input(self._value(name, DEFAULTS.get(name, "")), id=name,
-                                        placeholder=TARGET_HINTS.get(kind, "") if name == "target" else "",
-                                        type="text")
-                    yield Static("", markup=False, id=f"{name}-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                if name == "ssl_check":
+                    yield form_field(name, None, Checkbox(FIELD_LABELS[name],
+                                                          bool((self.monitor or {}).get("ssl_check", True)),
+                                                          id="ssl_check"))
+                elif name == "type":
+                    yield form_field(name, FIELD_LABELS[name], Select(
+                        [(t, t) for t in TYPES], value=kind, allow_blank=False, id="type", disabled=self.editing))
+                else:
+                    yield form_field(name, FIELD_LABELS[name], Input(
+                        self._value(name, DEFAULTS.get(name, "")), id=name,
+                        placeholder=TARGET_HINTS.get(kind, "") if name == "target" else "", type="text"))
+            yield form_buttons()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -165,73 +156,21 @@ class MonitorFormScreen(ConsoleScreen):
                                      if v is not None and not (k in IMPLIED and v == IMPLIED[k])}}
         return body, problems
 
-    def _clear_errors(self) -> None:
-        for widget in self.query(".field-error"):
-            widget.update("")
-            widget.remove_class("-shown")
-        self.query_one("#form-error", Static).update("")
+    def error_field(self, key: str) -> str | None:
+        """A problem with a field this type of monitor hides goes with the message."""
+        name = key.split(".")[0]
+        fields = self.query(f"#field-{name}")
+        return None if fields and not fields.first().display else name
 
-    def show_errors(self, message: str, details: dict[str, str]) -> None:
-        self._clear_errors()
-        first = None
-        unplaced = []
-        for field, problem in details.items():
-            name = field.split(".")[0]
-            targets = list(self.query(f"#{name}-error"))
-            if targets and self.query_one(f"#field-{name}").display:
-                targets[0].update(f"✖ {problem}")
-                targets[0].add_class("-shown")
-                first = first or name
-            else:
-                unplaced.append(f"{field}: {problem}")
-        self.query_one("#form-error", Static).update(
-            "✖ " + message + (("\n" + "\n".join(unplaced)) if unplaced else ""))
-        if first:
-            widget = self.query_one(f"#{first}")
-            widget.focus()
-            widget.scroll_visible()
-
-    def action_save(self) -> None:
-        if self.busy("save"):
-            return
-        body, problems = self.collect()
-        if problems:
-            self.show_errors("Please correct the marked fields.", problems)
-            return
-        self._clear_errors()
-        if self.editing:
-            if not body:
-                self.dismiss(self.monitor)
-                return
-            self.call_api("save", self.client.update_monitor, self.monitor["id"], body)
+    def send(self, body: dict) -> None:
+        if not self.editing:
+            self.submit(self.client.create_monitor, body)
+        elif body:
+            self.submit(self.client.update_monitor, self.monitor["id"], body)
         else:
-            self.call_api("save", self.client.create_monitor, body)
-        self.query_one("#save", Button).disabled = True
+            self.dismiss(self.monitor)
 
     def done_save(self, monitor: dict) -> None:
         verb = "Saved" if self.editing else "Created"
         self.notify(f"{verb} monitor “{monitor['name']}”.")
         self.dismiss(monitor)
-
-    def failed_save(self, error: ApiError) -> bool:
-        self.query_one("#save", Button).disabled = False
-        if error.status in (400, 409) or error.details:
-            self.show_errors(error.message, error.details)
-            return True
-        if error.status == 404:
-            self.notify("This monitor no longer exists.", severity="warning")
-            self.dismiss(None)
-            return True
-        return False
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        elif event.button.id == "cancel":
-            self.action_cancel()
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.action_save()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

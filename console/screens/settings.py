@@ -13,7 +13,10 @@ from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, 
 
 from console.client import ApiError
 from console.screens.api_keys import ApiKeysPanel
-from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not_available, show_field_errors
+from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
+from console.screens.confirm import ask_first
+from console.screens.form import FormModal, clear_field_errors, field_error, form_buttons, show_field_errors
+from console.screens.lists import refilling, selected_item
 from console.screens.transfer import TransferPanel
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
@@ -28,10 +31,11 @@ KEY_ACTIONS = {"new_key", "revoke_key"}
 TRANSFER_ACTIONS = {"export", "dry_run", "apply_import"}
 
 
-class WebhookForm(ConsoleModal):
+class WebhookForm(FormModal):
     """Dismisses with the saved webhook, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "save", "Save", priority=True)]
+    ERROR_ID = "webhook-error"
+    UNAVAILABLE = f"Webhooks are {NOT_AVAILABLE}."
 
     def __init__(self, webhook: dict | None = None):
         super().__init__()
@@ -41,36 +45,25 @@ class WebhookForm(ConsoleModal):
         hook = self.webhook or {}
         with Vertical(classes="dialog"):
             yield Static("Edit webhook" if self.webhook else "New webhook", classes="panel-title")
-            yield Static("", markup=False, id="webhook-error", classes="form-error")
+            yield self.form_error()
             yield Label("URL (receives a POST on each status change)")
             yield Input(hook.get("url", ""), id="url", placeholder="https://hooks.example.com/statuscore")
-            yield Static("", markup=False, id="url-error", classes="field-error")
+            yield field_error("url")
             yield Label("Format")
             yield Select([(f, f) for f in FORMATS], value=hook.get("format", "generic"), allow_blank=False,
                          id="format")
-            yield Static("", markup=False, id="format-error", classes="field-error")
+            yield field_error("format")
             yield Label("Events")
             chosen = set(hook.get("events") or ("monitor.down", "monitor.up"))
             with Horizontal(id="events", classes="checkbox-row"):
                 for event in dict.fromkeys((*EVENTS, *chosen)):
                     yield Checkbox(event, event in chosen, name=event, classes="event")
-            yield Static("", markup=False, id="events-error", classes="field-error")
+            yield field_error("events")
             if self.webhook:
                 yield Checkbox("Rotate the signing secret", False, id="rotate_secret")
             yield Checkbox("Enabled", hook.get("enabled", True), id="enabled")
-            yield Static("", markup=False, id="enabled-error", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+            yield field_error("enabled")
+            yield form_buttons()
 
     def action_save(self) -> None:
         body = {
@@ -85,18 +78,6 @@ class WebhookForm(ConsoleModal):
             self.call_api("save", self.client.update_webhook, self.webhook["id"], body)
         else:
             self.call_api("save", self.client.create_webhook, **body)
-
-    def done_save(self, webhook: dict) -> None:
-        self.dismiss(webhook)
-
-    def failed_save(self, error: ApiError) -> bool:
-        if error.status in (400, 409) or error.details:
-            show_field_errors(self, error, "webhook-error")
-            return True
-        if not_available(error):
-            self.query_one("#webhook-error", Static).update(f"✖ Webhooks are {NOT_AVAILABLE}.")
-            return True
-        return False
 
 
 class SettingsScreen(ConsoleScreen):
@@ -145,10 +126,10 @@ class SettingsScreen(ConsoleScreen):
                     yield Static("", markup=False, id="status-page-error", classes="form-error")
                     yield Label("Company name")
                     yield Input(id="company_name", placeholder="Example Ltd")
-                    yield Static("", markup=False, id="company_name-error", classes="field-error")
+                    yield field_error("company_name")
                     yield Label("Slug (the page's address: /status/<slug>)")
                     yield Input(id="slug", placeholder="example")
-                    yield Static("", markup=False, id="slug-error", classes="field-error")
+                    yield field_error("slug")
                     yield Static("", markup=False, id="status-page-url")
                     with Horizontal(classes="buttons"):
                         yield Button("Save (ctrl+s)", id="save-status-page", variant="primary")
@@ -199,18 +180,14 @@ class SettingsScreen(ConsoleScreen):
     # ---- webhooks ---------------------------------------------------------------------------
     def done_webhooks(self, webhooks: list[dict]) -> None:
         self.webhooks = list(webhooks)
-        table = self.query_one("#webhooks", DataTable)
-        current = table.cursor_row
-        table.clear()
-        for hook in self.webhooks:
-            enabled = hook.get("enabled", True)
-            table.add_row(str(hook.get("id")), hook.get("url") or "", hook.get("format") or "",
-                          ", ".join(hook.get("events") or []),
-                          Text("✔ yes" if enabled else "✖ no", style="green" if enabled else "dim"),
-                          Text("✖ failing", style="red") if hook.get("failing") else Text("ok", style="green"),
-                          key=str(hook.get("id")))
-        if self.webhooks:
-            table.move_cursor(row=min(current, len(self.webhooks) - 1))
+        with refilling(self.query_one("#webhooks", DataTable)) as table:
+            for hook in self.webhooks:
+                enabled = hook.get("enabled", True)
+                table.add_row(str(hook.get("id")), hook.get("url") or "", hook.get("format") or "",
+                              ", ".join(hook.get("events") or []),
+                              Text("✔ yes" if enabled else "✖ no", style="green" if enabled else "dim"),
+                              Text("✖ failing", style="red") if hook.get("failing") else Text("ok", style="green"),
+                              key=str(hook.get("id")))
         self.query_one("#webhooks-notice", Static).update(
             "" if self.webhooks else "No webhooks yet — press n to add one.")
 
@@ -221,11 +198,7 @@ class SettingsScreen(ConsoleScreen):
         return False
 
     def _selected(self) -> dict | None:
-        table = self.query_one("#webhooks", DataTable)
-        if not self.webhooks or not 0 <= table.cursor_row < len(self.webhooks):
-            self.notify("Select a webhook first.", severity="warning")
-            return None
-        return self.webhooks[table.cursor_row]
+        return selected_item(self, "webhooks", self.webhooks, "Select a webhook first.")
 
     def action_new_webhook(self) -> None:
         self.app.push_screen(WebhookForm(), self._saved)
@@ -246,18 +219,10 @@ class SettingsScreen(ConsoleScreen):
             self.call_api("webhooks", self.client.list_webhooks)
 
     def action_delete_webhook(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
         hook = self._selected()
-        if not hook:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.call_api("deleted", self.client.delete_webhook, hook["id"])
-
-        self.app.push_screen(ConfirmDialog(f"Delete the webhook to {hook.get('url')}?", confirm="Delete"),
-                             confirmed)
+        if hook:
+            ask_first(self.app, f"Delete the webhook to {hook.get('url')}?", "Delete",
+                      lambda: self.call_api("deleted", self.client.delete_webhook, hook["id"]))
 
     def done_deleted(self, _none) -> None:
         self.notify("Webhook deleted.")
@@ -389,9 +354,7 @@ class SettingsScreen(ConsoleScreen):
             self.action_save_status_page()
 
     def action_save_status_page(self) -> None:
-        for widget in self.query("#status-page-form .field-error"):
-            widget.update("")
-            widget.remove_class("-shown")
+        clear_field_errors(self.query_one("#status-page-form"))
         self.query_one("#status-page-error", Static).update("")
         self.call_api("status_page_saved", self.client.update_status_page,
                       self.query_one("#company_name", Input).value.strip(),
@@ -405,7 +368,7 @@ class SettingsScreen(ConsoleScreen):
 
     def failed_status_page_saved(self, error: ApiError) -> bool:
         if error.status in (400, 409) or error.details:
-            show_field_errors(self, error, "status-page-error")
+            show_field_errors(self, error.message, error.details, "status-page-error")
             return True
         if not_available(error):
             self.query_one("#status-page-error", Static).update(f"✖ The status page is {NOT_AVAILABLE}.")

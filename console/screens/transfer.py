@@ -19,6 +19,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 
 from console.client import ApiClient, ApiError
 from console.screens.base import NOT_AVAILABLE, ApiCalls, not_available
+from console.screens.confirm import ask_first
 
 FORMATS = [("YAML", "yaml"), ("JSON", "json")]
 SECTIONS = (("monitors", "monitor", "monitors"), ("webhooks", "webhook", "webhooks"),
@@ -192,8 +193,6 @@ class TransferPanel(ApiCalls, Vertical):
             actions[event.button.id]()
 
     def export(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
         text = self.query_one("#export-path", Input).value
         if not text.strip():
             self.notify("Type the path of the file to write.", severity="warning")
@@ -204,15 +203,14 @@ class TransferPanel(ApiCalls, Vertical):
         path = resolve(text)
         fmt = self.query_one("#export-format", Select).value
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._status("#export-status", f"Exporting to {path}…")
-                self.call_api("export", export_to_file, self.client, path, fmt)
+        def start() -> None:
+            self._status("#export-status", f"Exporting to {path}…")
+            self.call_api("export", export_to_file, self.client, path, fmt)
 
         if path.exists():
-            self.app.push_screen(ConfirmDialog(f"{path} exists. Overwrite it?", confirm="Overwrite"), confirmed)
+            ask_first(self.app, f"{path} exists. Overwrite it?", "Overwrite", start)
         else:
-            confirmed(True)
+            start()
 
     def done_export(self, result: Exported) -> None:
         self.last_export = result
@@ -258,8 +256,6 @@ class TransferPanel(ApiCalls, Vertical):
                          "green")
 
     def apply(self) -> None:
-        from console.screens.confirm import ConfirmDialog
-
         plan = self.plan
         if plan is None:
             self.notify("Run a dry run first (ctrl+t): it shows what the import would change.", severity="warning")
@@ -268,15 +264,14 @@ class TransferPanel(ApiCalls, Vertical):
             return
         report = plan.report
 
-        def confirmed(yes: bool | None) -> None:
-            if yes and self.plan is plan:
+        def start() -> None:
+            if self.plan is plan:
                 self._status("#import-status", f"Importing {plan.path}…")
                 self.call_api("applied", apply_plan, self.client, plan)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Import {plan.path}: create {len(report.get('created') or [])} and update "
-            f"{len(report.get('updated') or [])}, as the dry run showed? Nothing is deleted.",
-            confirm="Apply"), confirmed)
+        ask_first(self.app, f"Import {plan.path}: create {len(report.get('created') or [])} and update "
+                            f"{len(report.get('updated') or [])}, as the dry run showed? Nothing is deleted.",
+                  "Apply", start)
 
     def done_applied(self, plan: Planned) -> None:
         self._set_plan(None)
