@@ -140,7 +140,15 @@ def _settings(args: argparse.Namespace, names: tuple[str, ...]) -> Settings:
     return Settings.load({name: getattr(args, name, None) for name in names})
 
 
+def _leave_out_cryptography() -> None:
+    """Tokens are HS256 (hmac); PyJWT imports `cryptography`, when installed, only to offer RSA
+    and EC keys: ~8 MB of RSS that `serve` never uses (the one-file binary leaves it out too)."""
+    if "cryptography" not in sys.modules:
+        sys.modules["cryptography"] = None  # `import cryptography` fails; PyJWT goes without it
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    _leave_out_cryptography()
     from waitress.server import create_server
 
     from appliance.service import Appliance

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable, Mapping, Union
 
-from whois.exceptions import PywhoisError
-from whois.parser import WhoisEntry, cast_date
 
 from appliance.hostport import check_host, parse_host_port
 
@@ -413,6 +411,9 @@ def _domain_result(target: str, answers: list[_Answer], common: dict, stopped: s
 
 def _parse_domain(domain: str, text: str):
     """A WhoisEntry, or None when the parser says the name is not registered."""
+    from whois.exceptions import PywhoisError  # imported on first use: python-whois and dateutil
+    from whois.parser import WhoisEntry, cast_date  # cost ~1.6 MB most appliances rarely need
+
     text = "\n".join(line[:PARSE_LINE] for line in text[:PARSE_CHARS].split("\n"))
     try:
         return WhoisEntry.load(domain, text)
@@ -514,6 +515,8 @@ def _first(fields: dict, *keys: str) -> str | None:
 
 
 def _earliest(value) -> datetime | None:
+    from whois.parser import cast_date
+
     items = value if isinstance(value, (list, tuple)) else [value]
     found = []
     for item in items:
