@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -346,28 +346,46 @@ class HistoryStore:
 
     def daily_by_monitor(self, monitor_ids: Sequence[int], since: datetime) -> dict[int, list[tuple]]:
         """monitor_id -> [(UTC date, checks, failures, avg response time)] oldest first, in one
-        query: rolled days from the daily rollups, the rest from the raw results."""
+        query: rolled days from the daily rollups, today's rolled hours from the hourly ones, and
+        only the rest (the current hour) from the raw results, which are not yet sorted by
+        monitor: reading a whole day of them raw costs more than everything else together."""
         if not monitor_ids:
             return {}
-        rolled = self._meta.get(rollups.DAYS_ROLLED) or datetime(1970, 1, 1)
-        late = self._late_since
-        if late is not None and late < rolled:  # late rows not rolled up yet: read those days raw
-            rolled = datetime(late.year, late.month, late.day)
+        days, hours = self._rolled_until()
         start = naive_utc(since)
+        raw_from = max(start, days)
+        hours_from = min(max(_next_hour(raw_from), days), hours)  # whole hours in [raw_from, hours)
+        ids = _ids_filter(monitor_ids)
+        raw = ("SELECT monitor_id, CAST(checked_at AS DATE) AS day, count(*) AS checks, "
+               "count(*) FILTER (WHERE NOT up) AS failures, sum(response_time) FILTER (WHERE up) AS rt_sum, "
+               f"count(response_time) FILTER (WHERE up) AS rt_count FROM results WHERE {ids} ")
         sql = (
-            "SELECT monitor_id, bucket, sum(checks), sum(failures), sum(rt_sum) / nullif(sum(rt_count), 0) "
-            f"FROM rollup_day WHERE {_ids_filter(monitor_ids)} "
-            "AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE) GROUP BY monitor_id, bucket "
+            "SELECT monitor_id, day, sum(checks), sum(failures), sum(rt_sum) / nullif(sum(rt_count), 0) FROM ("
+            "SELECT monitor_id, bucket AS day, checks, failures, rt_sum, rt_count FROM rollup_day "
+            f"WHERE {ids} AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE) "
             "UNION ALL "
-            "SELECT monitor_id, CAST(checked_at AS DATE), count(*), count(*) FILTER (WHERE NOT up), "
-            "avg(response_time) FILTER (WHERE up) FROM results "
-            f"WHERE {_ids_filter(monitor_ids)} AND checked_at >= greatest(?, ?) "
-            "GROUP BY ALL ORDER BY 1, 2"
+            "SELECT monitor_id, CAST(bucket AS DATE), checks, failures, rt_sum, rt_count FROM rollup_hour "
+            f"WHERE {ids} AND bucket >= ? AND bucket < ? "
+            f"UNION ALL {raw} AND checked_at >= ? AND checked_at < ? GROUP BY ALL "
+            f"UNION ALL {raw} AND checked_at >= ? GROUP BY ALL"
+            ") GROUP BY monitor_id, day ORDER BY 1, 2"
         )
+        params = [start, days, hours_from, hours, raw_from, hours_from, max(raw_from, hours)]
         out: dict[int, list[tuple]] = {}
-        for mid, day, checks, failures, avg in self._cursor().execute(sql, [start, rolled, start, rolled]).fetchall():
+        for mid, day, checks, failures, avg in self._cursor().execute(sql, params).fetchall():
             out.setdefault(mid, []).append((day, checks, failures, avg))
         return out
+
+    def _rolled_until(self) -> tuple[datetime, datetime]:
+        """(days, hours): the daily and hourly rollups are complete before these (naive UTC);
+        a late row in a rolled bucket, not rolled again yet, moves both back to its day."""
+        days = self._meta.get(rollups.DAYS_ROLLED) or datetime(1970, 1, 1)
+        hours = max(self._meta.get(rollups.HOURS_ROLLED) or days, days)
+        late = self._late_since
+        if late is not None and late < hours:
+            cut = datetime(late.year, late.month, late.day)
+            days, hours = min(days, cut), min(hours, cut)
+        return days, hours
 
     def uptime_by_monitor(self, monitor_ids: Sequence[int], since: datetime) -> dict[int, tuple[int, int]]:
         """monitor_id -> (checks, failures) since the given time."""
@@ -420,6 +438,11 @@ def _settle_cursor(cursor) -> None:
             cursor.execute("ROLLBACK")
         except Exception:
             pass
+
+
+def _next_hour(moment: datetime) -> datetime:
+    floor = moment.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 def _ids_filter(monitor_ids: Sequence[int]) -> str:

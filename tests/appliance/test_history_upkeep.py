@@ -89,6 +89,39 @@ def test_daily_figures_include_late_rows_before_the_next_upkeep(store):
     assert store.daily(1, day) == [(day.date(), 25, 1, 100.0)]
 
 
+def _today_rows():
+    """Every 10 minutes of NOW's day up to NOW (12:30): 76 checks; 01:00-01:59 failed, others
+    took 100 ms, except those of the current (unrolled) hour, 300 ms."""
+    day = datetime(NOW.year, NOW.month, NOW.day, tzinfo=timezone.utc)
+    rows = []
+    for i in range(76):
+        at = day + timedelta(minutes=10 * i)
+        up = at.hour != 1
+        rows.append(ResultRow(1, at, "local", up, (300.0 if at.hour == 12 else 100.0) if up else None))
+    return day, rows
+
+
+def test_daily_figures_of_today_join_rolled_hours_and_the_current_hour(store):
+    day, rows = _today_rows()
+    feed(store, rows)
+    store.maintain(NOW, retention_days=90)  # rolls 00:00-12:00; 12:00-12:30 stays raw
+    assert store._cursor().execute("SELECT sum(checks) FROM rollup_hour").fetchone() == (72,)
+    assert store.daily(1, day - timedelta(days=3)) == [(day.date(), 76, 6, pytest.approx((66 * 100 + 4 * 300) / 70))]
+    # A window starting mid-hour counts the rows from its start on, as before any rollup.
+    since = day + timedelta(hours=10, minutes=25)
+    assert store.daily(1, since) == [(day.date(), 13, 0, pytest.approx((9 * 100 + 4 * 300) / 13))]
+
+
+def test_daily_figures_of_today_include_a_late_row_in_a_rolled_hour(store):
+    day, rows = _today_rows()
+    feed(store, rows)
+    store.maintain(NOW, retention_days=90)
+    feed(store, [ResultRow(1, day + timedelta(hours=3, minutes=5), "probe-1", False, None)])
+    assert store.daily(1, day) == [(day.date(), 77, 7, pytest.approx((66 * 100 + 4 * 300) / 70))]
+    store.maintain(NOW, retention_days=90)  # rolled again: the same answer from the rollups
+    assert store.daily(1, day) == [(day.date(), 77, 7, pytest.approx((66 * 100 + 4 * 300) / 70))]
+
+
 @pytest.mark.parametrize("retention_days", [90, 1])
 def test_it_goes_on_writing_after_an_upkeep(store, retention_days):
     """Upkeep runs on the writer's cursor: it must leave no unfinished result there (it did on
