@@ -44,7 +44,7 @@ def next_attempt_delay(attempts: int, backoff: Sequence[float] = BACKOFF_SECONDS
 class Dispatcher:
     def __init__(self, outbox: OutboxStore, make_event: Callable[[Fanout], Event], *,
                  timeout: float = 10.0, workers: int = 8, ca_file: str | None = None,
-                 clock: Callable[[], datetime] = utcnow, poll_seconds: float = 1.0,
+                 clock: Callable[[], datetime] = utcnow, poll_seconds: float = 10.0,
                  backoff: Sequence[float] = BACKOFF_SECONDS):
         self.outbox = outbox
         self.backoff = tuple(backoff)
@@ -126,8 +126,20 @@ class Dispatcher:
                 failing = storage_error(exc)
             except Exception:
                 log.exception("webhook dispatch failed; retrying in %.0f s", self.poll_seconds)
-            self._wake.wait(self.poll_seconds)
+            self._wake.wait(self._until_next_attempt())
             self._wake.clear()
+
+    def _until_next_attempt(self) -> float:
+        """Seconds to sleep: until the next retry is due, at most poll_seconds. Every write to
+        the outbox wakes the loop at once (wake()), so the poll is only a safety net and an
+        idle appliance does not query the store every second."""
+        try:
+            at = self.outbox.next_attempt_at()
+        except SQLAlchemyError:
+            return self.poll_seconds
+        if at is None:
+            return self.poll_seconds
+        return min(self.poll_seconds, max(0.05, (at - self.clock()).total_seconds()))
 
     # ---- building and sending ----------------------------------------------------------------
     def _deliveries_for(self, fanout: Fanout) -> list[Delivery]:

@@ -249,12 +249,11 @@ class EntityStore:
             return row
 
     def due_reminders(self, now: datetime) -> list[Monitor]:
-        """Down monitors whose reminder interval has passed since their last alert."""
-        with self.session() as s:
-            rows = s.exec(select(Monitor).where(Monitor.status == "down", Monitor.is_active.is_(True),
-                                                Monitor.reminder_minutes.is_not(None)))
-            return [m for m in rows
-                    if now - as_utc(m.last_alert_at or m.status_since or now) >= timedelta(minutes=m.reminder_minutes)]
+        """Down monitors whose reminder interval has passed since their last alert (from the
+        monitor snapshot: asked every few seconds, it costs no query while nothing changes)."""
+        return [m for m in self._monitors()[0]
+                if m.status == "down" and m.is_active and m.reminder_minutes is not None
+                and now - as_utc(m.last_alert_at or m.status_since or now) >= timedelta(minutes=m.reminder_minutes)]
 
     def record_reminder(self, monitor: Monitor, at: datetime, details: dict) -> bool:
         """Another monitor.down event for a monitor still down (compare-and-set on the last alert)."""

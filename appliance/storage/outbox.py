@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlmodel import select
 
 from appliance.models import Delivery, DeliveryAttempt, Monitor, StateChange, User, Webhook
-from appliance.timeutil import utcnow
+from appliance.timeutil import as_utc, utcnow
 
 FAILING_AFTER = 3  # final failures in a row before a webhook is flagged as failing
 
@@ -31,6 +31,12 @@ class Fanout:
     monitor: Monitor
     user: User
     webhooks: list[Webhook]
+
+
+def _oldest_pending():
+    """webhook_id -> the id of its oldest pending delivery (deliveries go out in order)."""
+    return (select(Delivery.webhook_id, func.min(Delivery.id).label("first"))
+            .where(Delivery.state == "pending").group_by(Delivery.webhook_id).subquery())
 
 
 class OutboxStore:
@@ -125,8 +131,7 @@ class OutboxStore:
     def due(self, now: datetime, limit: int = 50) -> list[int]:
         """The oldest pending delivery of each webhook, if it is due and not claimed: one webhook
         gets its events in order, and a failing receiver delays only itself."""
-        oldest = (select(Delivery.webhook_id, func.min(Delivery.id).label("first"))
-                  .where(Delivery.state == "pending").group_by(Delivery.webhook_id).subquery())
+        oldest = _oldest_pending()
         with self.session() as s:
             rows = s.exec(
                 select(Delivery.id).join(oldest, Delivery.id == oldest.c.first)
@@ -134,6 +139,17 @@ class OutboxStore:
                        (Delivery.claimed_until.is_(None)) | (Delivery.claimed_until < now))
                 .order_by(Delivery.next_attempt_at).limit(limit))
             return list(rows)
+
+    def next_attempt_at(self) -> datetime | None:
+        """When the next delivery may go: the earliest retry time (or end of a claim) among the
+        oldest pending delivery of each webhook (the ones due() can return). The dispatcher
+        sleeps until then instead of polling."""
+        oldest = _oldest_pending()
+        may_go = case((Delivery.claimed_until > Delivery.next_attempt_at, Delivery.claimed_until),
+                      else_=Delivery.next_attempt_at)
+        with self.session() as s:
+            at = s.exec(select(func.min(may_go)).join(oldest, Delivery.id == oldest.c.first)).one()
+        return as_utc(at) if at is not None else None
 
     def claim(self, delivery_id: int, now: datetime, lease_seconds: float) -> tuple[Delivery, Webhook] | None:
         with self.session() as s:

@@ -215,6 +215,28 @@ def test_it_sends_one_webhooks_events_in_order(world, receiver):
     assert [d.state for d in world.deliveries(hook)] == ["delivered"] * 3
 
 
+def test_it_sleeps_until_the_next_retry_not_a_busy_poll(world, receiver):
+    """Between wake-ups the loop sleeps until the next attempt is due: events queued behind a
+    failing one (due long ago, but held back to keep the order) must not make it spin."""
+    dispatcher = world.dispatcher(poll_seconds=60.0)
+    assert world.outbox.next_attempt_at() is None
+    assert dispatcher._until_next_attempt() == 60.0  # nothing pending: the safety poll
+    receiver.fail(1)
+    world.hook()
+    world.transition("pending", "down")
+    world.transition("down", "up")
+    dispatcher.run_once()  # the first fails; its retry is 15 s away, the second waits behind it
+    assert world.outbox.next_attempt_at() == T0 + timedelta(seconds=15)
+    assert dispatcher._until_next_attempt() == pytest.approx(15.0)
+    world.clock.advance(10)
+    assert dispatcher._until_next_attempt() == pytest.approx(5.0)
+    world.clock.advance(5)
+    dispatcher.run_once()
+    assert [m.event for m in receiver.messages] == ["monitor.down", "monitor.down"]
+    dispatcher.run_once()
+    assert world.outbox.next_attempt_at() is None
+
+
 def test_it_does_not_let_a_failing_webhook_hold_up_another(world, receiver):
     with Receiver() as healthy:
         receiver.answer(500)
