@@ -165,8 +165,7 @@ def history(monitor_id: int):
     app = appliance()
     since = utcnow() - timedelta(hours=hours)
     now = since + timedelta(hours=hours)
-    rows = app.history.history_json(monitor.id, since)
-    summary = app.history.summary(monitor.id, since)
+    rows, summary = app.history.history_with_summary(monitor.id, since)
     uptime = window_uptime(app.history, app.entities, monitor.id, since, now, summary, as_utc(monitor.created_at))
     return jsonify({
         "monitor": _json(monitor),

@@ -286,14 +286,34 @@ class HistoryStore:
             sql += f" LIMIT {int(limit)}"
         return [(as_utc(t), up, rt, loc) for t, up, rt, loc in self._cursor().execute(sql, params).fetchall()]
 
-    def history_json(self, monitor_id: int, since: datetime) -> list[dict]:
-        """The results since a time as the API shows them, formatted by DuckDB (a day at 10 s
-        is 8,640 rows: per-row Python formatting would cost more than the query)."""
+    def history_with_summary(self, monitor_id: int, since: datetime) -> tuple[list[dict], Summary]:
+        """The results since a time as the API shows them (formatted by DuckDB: a day at 10 s is
+        8,640 rows, and per-row Python formatting would cost more than the query) and their
+        summary without percentiles, from one read: today's rows are not sorted by monitor yet,
+        so every read of them is a scan."""
+        raw_from = self._meta.get(rollups.RAW_FROM)
+        if raw_from is not None and naive_utc(since) < raw_from:  # partly rolled up only
+            return self._history_rows(monitor_id, since)[0], self.summary(monitor_id, since)
+        rows, times, first_us = self._history_rows(monitor_id, since)
+        if not rows:
+            return [], Summary(checks=0, failures=0, avg=None, min=None, max=None)
+        up_times = [t for row, t in zip(rows, times) if row["status"] == "up" and t is not None]
+        first = datetime(1970, 1, 1) + timedelta(microseconds=first_us)
+        return rows, Summary(
+            checks=len(rows), failures=sum(1 for row in rows if row["status"] == "down"),
+            avg=sum(up_times) / len(up_times) if up_times else None,
+            min=min(up_times) if up_times else None, max=max(up_times) if up_times else None,
+            rt_count=len(up_times), first_at=as_utc(first))
+
+    def _history_rows(self, monitor_id: int, since: datetime) -> tuple[list[dict], list[float | None], int | None]:
+        """(the API's rows, their exact response times, the first one's time in epoch us)."""
         sql = ("SELECT strftime(checked_at, '%Y-%m-%dT%H:%M:%SZ'), CASE WHEN up THEN 'up' ELSE 'down' END, "
-               "CAST(round(response_time) AS INTEGER), location FROM results "
+               "CAST(round(response_time) AS INTEGER), location, response_time, epoch_us(checked_at) FROM results "
                "WHERE monitor_id = ? AND checked_at >= ? ORDER BY checked_at")
+        found = self._cursor().execute(sql, [monitor_id, naive_utc(since)]).fetchall()
         keys = ("checked_at", "status", "response_time", "location")
-        return [dict(zip(keys, row)) for row in self._cursor().execute(sql, [monitor_id, naive_utc(since)]).fetchall()]
+        return ([dict(zip(keys, row)) for row in found], [row[4] for row in found],
+                found[0][5] if found else None)
 
     def summary(self, monitor_id: int, since: datetime, until: datetime | None = None,
                 percentiles: bool = False) -> Summary:

@@ -57,6 +57,31 @@ def test_it_keeps_long_range_stats_after_raw_retention(store):
     assert [d[0] for d in store.daily(1, NOW - timedelta(days=60))] == [old_day.date(), recent.date()]
 
 
+def test_history_with_its_summary_matches_the_summary_query(store):
+    start = datetime(2026, 6, 14, 3, 0, 0, 250_000, tzinfo=timezone.utc)
+    feed(store, day_rows(1, start, up=lambda i: i % 5 != 0, rt=120.5)
+         + [ResultRow(1, start + timedelta(minutes=30), "probe-1", True, None)]
+         + day_rows(2, start, rt=9.0))
+    for since in (start - timedelta(hours=1), start + timedelta(hours=7, minutes=1), NOW + timedelta(hours=1)):
+        rows, summary = store.history_with_summary(1, since)
+        assert summary == store.summary(1, since)
+        assert len(rows) == summary.checks
+    rows, summary = store.history_with_summary(1, start)
+    assert rows[0] == {"checked_at": "2026-06-14T03:00:00Z", "status": "down", "response_time": None, "location": "local"}
+    assert (summary.checks, summary.failures, summary.rt_count, summary.first_at) == (25, 5, 19, start)
+
+
+def test_history_with_its_summary_reads_rollups_for_days_past_retention(store):
+    old_day = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    recent = datetime(2026, 6, 14, tzinfo=timezone.utc)
+    feed(store, day_rows(1, old_day, up=lambda i: i % 4 != 0, rt=200.0) + day_rows(1, recent, rt=100.0))
+    store.maintain(NOW, retention_days=30)
+    rows, summary = store.history_with_summary(1, NOW - timedelta(days=60))
+    assert len(rows) == 24  # only raw rows are listed...
+    assert (summary.checks, summary.failures) == (48, 6)  # ...the summary has the rolled-up day too
+    assert summary == store.summary(1, NOW - timedelta(days=60))
+
+
 def test_it_rolls_again_the_buckets_that_late_rows_land_in(store):
     day = datetime(2026, 6, 12, tzinfo=timezone.utc)
     feed(store, day_rows(1, day))
