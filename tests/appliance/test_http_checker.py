@@ -184,6 +184,15 @@ def test_it_bounds_a_redirect_loop_with_a_clear_error(peer, checker):
     assert peer.hits - before <= MAX_REDIRECTS + 1
 
 
+@pytest.mark.parametrize("location", ["http://127.0.0.1:99999/", "http://127.0.0.1:port/"])
+def test_it_fails_clearly_on_a_redirect_to_a_broken_url(checker, location):
+    answer = f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    with RawPeer([(answer.encode(), 0)]) as raw:
+        result = checker.check(spec(raw.url + "/"))
+    assert not result.up
+    assert result.error == f"bad port in {location}"
+
+
 # ---- deadlines and bounded reads -----------------------------------------------------------
 
 def test_it_gives_up_on_a_hanging_target_within_the_timeout(peer, checker):
