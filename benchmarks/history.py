@@ -56,20 +56,23 @@ def load(data_dir: Path, rows: int, monitors: int, end: datetime) -> datetime:
 
 
 def compact_all(data_dir: Path, now: datetime) -> float:
-    import duckdb
-
+    """Run the history upkeep through the store, as the appliance does (its connection sets the
+    row-group size of what compaction rewrites), until every completed day is compacted."""
     from appliance.storage import rollups
+    from appliance.storage.history import HistoryStore
 
-    con = duckdb.connect(str(data_dir / "history.duckdb"))
+    store = HistoryStore(data_dir / "history.duckdb")
     started = time.time()
-    before = None
-    while True:
-        state = rollups.maintain(con, now.replace(tzinfo=None), retention_days=400)
-        if state.get(rollups.COMPACTED) == before:
-            break
-        before = state.get(rollups.COMPACTED)
-    con.execute("CHECKPOINT")
-    con.close()
+    try:
+        before = None
+        while True:
+            store.maintain(now, retention_days=400)
+            compacted = store._meta.get(rollups.COMPACTED)
+            if compacted == before:
+                break
+            before = compacted
+    finally:
+        store.close()
     return time.time() - started
 
 
