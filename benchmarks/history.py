@@ -116,9 +116,9 @@ def measure(data_dir: Path, repeat: int, label: str) -> None:
         history = server.appliance.history
         now = datetime.now(timezone.utc)
         cases = {
-            "history 24h": f"/api/monitors/500/history?hours=24",
-            "stats 30d": f"/api/monitors/500/stats?days=30",
-            "stats 365d": f"/api/monitors/500/stats?days=365",
+            "history 24h": "/api/monitors/500/history?hours=24",
+            "stats 30d": "/api/monitors/500/stats?days=30",
+            "stats 365d": "/api/monitors/500/stats?days=365",
             "monitor list (1,000, with uptimes)": "/api/monitors",
         }
         direct = {
@@ -129,7 +129,7 @@ def measure(data_dir: Path, repeat: int, label: str) -> None:
                                    history.daily(500, now - timedelta(days=365))),
         }
         print(f"\n{label}")
-        print(f"| query | p50 over HTTP (ms) | p95 over HTTP (ms) | p50 on the store (ms) |")
+        print("| query | p50 over HTTP (ms) | p95 over HTTP (ms) | p50 on the store (ms) |")
         print("|---|---|---|---|")
         for name, path in cases.items():
             over_http = timed(lambda: session.get(server.url + path, headers=headers, timeout=60).raise_for_status(),
