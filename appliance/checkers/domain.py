@@ -15,9 +15,7 @@ import socket
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Callable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from appliance.checkers.base import CheckerContext, CheckResult
 from appliance.hostport import parse_host_port
