@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask import current_app, g, request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -21,11 +21,18 @@ def user_or_ip() -> str:
         found = current_app.extensions["statuscore"].api_keys.authenticate(header[7:].strip())
         if found is not None:
             return f"user:{found[1].id}"
+    if g.get("user") is not None and g.get("api_key") is None:  # already authenticated by token
+        return f"user:{g.user.id}"
     try:
         verify_jwt_in_request(optional=True)
         claims = get_jwt()
+        user = get_current_user() if claims else None
     except Exception:  # an invalid token is answered by the auth layer; limit by IP here
-        claims = None
+        claims, user = None, None
+    if user is not None:
+        # The token is valid and its user current: the view's authenticate() takes this
+        # instead of decoding the token a second time.
+        g.user, g.api_key = user, None
     if claims and claims.get("sub"):
         return f"user:{claims['sub']}"
     return f"ip:{get_remote_address()}"
