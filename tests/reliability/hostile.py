@@ -17,6 +17,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from tests.support.net import ThreadedPeer
+
 HUGE_BYTES = 100 * 1024 * 1024
 _DRIP = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 # The start of a TLS ServerHello record (handshake, TLS 1.2, a long length): never completed.
@@ -35,8 +37,9 @@ class Connection:
         return (self.closed_at or time.monotonic()) - self.opened_at
 
 
-class HostileServer:
+class HostileServer(ThreadedPeer):
     def __init__(self, behaviour: str):
+        super().__init__()
         assert behaviour in ("hang", "drip", "huge", "redirect", "tls_stall", "tls_drip"), behaviour
         self.behaviour = behaviour
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -48,8 +51,6 @@ class HostileServer:
         self.port = self.sock.getsockname()[1]
         self.connections: list[Connection] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
@@ -61,20 +62,8 @@ class HostileServer:
         with self._lock:
             return [c for c in self.connections if c.closed_at is not None]
 
-    def __enter__(self) -> "HostileServer":
+    def _start(self) -> None:
         self._spawn(self._accept)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(3)
-        self.sock.close()
-
-    def _spawn(self, target, *args) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
-        thread.start()
 
     def _accept(self) -> None:
         while not self._stop.is_set():

@@ -12,7 +12,6 @@ the targets managed to send, kernel buffers included, stay far below what they o
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 
@@ -20,7 +19,7 @@ from appliance.checkers.http import MAX_BODY_BYTES, MAX_REDIRECTS
 from tests.reliability.hostile import HUGE_BYTES, HostileServer
 from tests.support.appliance import ApplianceProcess
 from tests.support.net import wait_for
-from tests.support.peers import HttpPeer
+from tests.support.peers import HttpPeer, full_accept_queue
 from tests.support.sip_peer import SipPeer
 
 pytestmark = pytest.mark.slow
@@ -34,29 +33,10 @@ BOUND = MAX_BODY_BYTES + 12 * 1024 * 1024
 
 @pytest.fixture
 def full_backlog():
-    """A TCP port that never accepts, its accept queue full: a SYN to it is dropped, so a
-    connection neither completes nor is refused."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    try:
-        for _ in range(8):
-            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            fillers.append(filler)
-            filler.settimeout(0.2)
-            try:
-                filler.connect(("127.0.0.1", port))
-            except OSError:
-                break
-        else:
+    with full_accept_queue() as port:
+        if port is None:
             pytest.skip("the kernel kept accepting connections into the backlog")
         yield port
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
 
 
 def test_it_ends_every_check_of_a_hostile_target_within_its_timeout(tmp_path, full_backlog):

@@ -7,7 +7,9 @@ import socket
 import ssl
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -191,6 +193,34 @@ class TcpListener:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+@contextmanager
+def full_accept_queue() -> Iterator[int | None]:
+    """A 127.0.0.1 port that never accepts, its (tiny) accept queue filled: Linux drops further
+    SYNs, so a connection to it neither completes nor is refused. Yields None when the kernel
+    kept accepting into the backlog (the caller skips)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers: list[socket.socket] = []
+    try:
+        for _ in range(8):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            fillers.append(filler)
+            filler.settimeout(0.2)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except OSError:
+                break  # the queue is full: this SYN was dropped
+        else:
+            port = None
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
 
 
 def https_peer(cert) -> HttpPeer:

@@ -27,6 +27,8 @@ import socket
 import threading
 import time
 
+from tests.support.net import ThreadedPeer
+
 REASONS = {100: "Trying", 180: "Ringing", 200: "OK", 404: "Not Found", 405: "Method Not Allowed",
            486: "Busy Here", 503: "Service Unavailable"}
 _FULL = {"v": "via", "f": "from", "t": "to", "i": "call-id", "l": "content-length", "m": "contact"}
@@ -49,7 +51,7 @@ def header(headers: list[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in headers if key == name), None)
 
 
-class SipPeer:
+class SipPeer(ThreadedPeer):
     def __init__(self, transport: str = "udp", mode: str = "ok", *, status: int = 200,
                  reason: str | None = None, delay: float = 0.0, ignore_first: int = 0,
                  compact: bool = False, garbage: bytes = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
@@ -67,8 +69,7 @@ class SipPeer:
         self.requests: list[bytes] = []
         self.sources: list[tuple] = []
         self.flooded = 0
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        super().__init__()
         self._lock = threading.Lock()
         kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
         self.sock = socket.socket(socket.AF_INET, kind)
@@ -87,20 +88,8 @@ class SipPeer:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def __enter__(self) -> "SipPeer":
+    def _start(self) -> None:
         self._spawn(self._serve_udp if self.transport == "udp" else self._serve_tcp)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(3)
-        self.sock.close()
-
-    def _spawn(self, target, *args) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
-        thread.start()
 
     def _record(self, data: bytes, source) -> bool:
         """Keep the request; False when it is one of the first `ignore_first` (to be dropped)."""
