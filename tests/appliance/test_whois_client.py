@@ -29,8 +29,8 @@ class Chain:
         self.expires = NOW + timedelta(days=200)
         self.iana = WhoisServer({
             DOMAIN: iana_referral(DOMAIN, "whois.registry.test"),
-            "8.8.8.8": iana_referral("8.8.8.8", "whois.arin.test"),
-            "193.0.6.139": iana_referral("193.0.6.139", "whois.arin.test"),
+            "127.8.8.8": iana_referral("127.8.8.8", "whois.arin.test"),
+            "127.193.6.139": iana_referral("127.193.6.139", "whois.arin.test"),
         })
         self.registry = WhoisServer(registry_answers if registry_answers is not None else {
             DOMAIN: registry_record(DOMAIN, self.expires + timedelta(days=30), "whois.registrar.test"),
@@ -38,8 +38,8 @@ class Chain:
         self.registrar = WhoisServer(registrar_answers if registrar_answers is not None else {
             DOMAIN: registrar_record(DOMAIN, self.expires),
         }, mode=registrar_mode)
-        self.arin = WhoisServer({"8.8.8.8": arin_record(), "193.0.6.139": arin_record("whois.ripe.test")})
-        self.ripe = WhoisServer({"193.0.6.139": ripe_record()})
+        self.arin = WhoisServer({"127.8.8.8": arin_record(), "127.193.6.139": arin_record("whois.ripe.test")})
+        self.ripe = WhoisServer({"127.193.6.139": ripe_record()})
         self.servers = [self.iana, self.registry, self.registrar, self.arin, self.ripe]
         self.client_options = client
         self._stack = ExitStack()
@@ -135,22 +135,22 @@ def test_it_reports_an_unregistered_domain_as_not_found():
 
 def test_it_looks_up_an_ip_address_at_the_regional_registry():
     with Chain() as chain:
-        result = chain.client().lookup("8.8.8.8")
-    assert chain.arin.queries == ["8.8.8.8"]
+        result = chain.client().lookup("127.8.8.8")
+    assert chain.arin.queries == ["127.8.8.8"]
     assert result.kind == "ip" and result.servers == ("127.0.0.1", "whois.arin.test")
     # The most specific network of the answer, not the covering /9.
     assert result.network_name == "GOGL"
-    assert result.network_range == "8.8.8.0 - 8.8.8.255"
+    assert result.network_range == "127.8.8.0 - 127.8.8.255"
     assert result.organisation == "Google LLC"
-    assert result.to_dict()["range"] == "8.8.8.0 - 8.8.8.255"
+    assert result.to_dict()["range"] == "127.8.8.0 - 127.8.8.255"
 
 
 def test_it_follows_an_arin_referral_to_ripe():
     with Chain() as chain:
-        result = chain.client().lookup("193.0.6.139")
+        result = chain.client().lookup("127.193.6.139")
     assert result.servers == ("127.0.0.1", "whois.arin.test", "whois.ripe.test")
     assert result.network_name == "RIPE-NCC"
-    assert result.network_range == "193.0.0.0 - 193.0.7.255"
+    assert result.network_range == "127.193.0.0 - 127.193.7.255"
     assert result.organisation == "Reseaux IP Europeens Network Coordination Centre (RIPE NCC)"
 
 
@@ -307,7 +307,7 @@ HOSTILE = [
     "example",
     "",
     "fe80::1%eth0",
-    "8.8.8.8/24",
+    "127.8.8.8/24",
     "http://example.com",
 ]
 
@@ -338,7 +338,7 @@ def test_it_accepts_ordinary_names_and_addresses():
     assert normalize_target("Example.COM.") == ("domain", "example.com")
     assert normalize_target("xn--bcher-kva.de") == ("domain", "xn--bcher-kva.de")
     assert normalize_target("sub.example.co.uk") == ("domain", "sub.example.co.uk")
-    assert normalize_target("8.8.8.8") == ("ip", "8.8.8.8")
+    assert normalize_target("127.8.8.8") == ("ip", "127.8.8.8")
     assert normalize_target("2001:DB8::0001") == ("ip", "2001:db8::1")
 
 
@@ -353,7 +353,7 @@ def test_it_rejects_a_bad_first_server_setting():
 def test_it_parses_pathological_answers_in_reasonable_time(filler):
     # python-whois' patterns backtrack badly on long lines; a hostile server must not stall a worker.
     answer = registry_record(DOMAIN, NOW + timedelta(days=9)) + filler
-    for target, text in ((DOMAIN, answer), ("8.8.8.8", arin_record() + filler)):
+    for target, text in ((DOMAIN, answer), ("127.8.8.8", arin_record() + filler)):
         with WhoisServer({target: text}) as server:
             started = time.monotonic()
             result = WhoisClient(server.address, timeout=10).lookup(target)

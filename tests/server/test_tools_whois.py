@@ -50,14 +50,14 @@ class Registries:
             "127.0.0.2": {DOMAIN: registry_record(DOMAIN, EXPIRES + timedelta(days=30), "127.0.0.3"),
                           "unregistered.com": not_found("unregistered.com")},
             "127.0.0.3": {DOMAIN: registrar_record(DOMAIN, EXPIRES, registrar_whois="127.0.0.3")},
-            "127.0.0.4": {"8.8.8.8": arin_record(), "193.0.6.139": arin_record(referral="127.0.0.5")},
-            "127.0.0.5": {"193.0.6.139": ripe_record(), IPV6: RIPE_V6},
+            "127.0.0.4": {"127.8.8.8": arin_record(), "127.193.6.139": arin_record(referral="127.0.0.5")},
+            "127.0.0.5": {"127.193.6.139": ripe_record(), IPV6: RIPE_V6},
         })
         self.registry, self.registrar, self.arin, self.ripe = referred.values()
         self.port = self.registry.port
         self.iana = WhoisServer({
-            "8.8.8.8": iana_referral("8.8.8.8", "127.0.0.4"),
-            "193.0.6.139": iana_referral("193.0.6.139", "127.0.0.4"),
+            "127.8.8.8": iana_referral("127.8.8.8", "127.0.0.4"),
+            "127.193.6.139": iana_referral("127.193.6.139", "127.0.0.4"),
             IPV6: iana_referral(IPV6, "127.0.0.5"),
         }, default=iana_referral(DOMAIN, "127.0.0.2"))  # every .com name: the .com registry
         self.all = [self.iana, self.registry, self.registrar, self.arin, self.ripe]
@@ -137,22 +137,22 @@ def test_it_answers_the_second_time_from_the_cache(api, alice, bob, registries, 
 
 
 def test_it_looks_up_an_ip_address_at_its_regional_registry(api, alice, registries, documented):
-    response = whois(api, alice, "8.8.8.8")
+    response = whois(api, alice, "127.8.8.8")
     assert response.status_code == 200, response.text
     documented.validate_response(response)
     record = response.json()
-    assert record["kind"] == "ip" and record["target"] == "8.8.8.8"
+    assert record["kind"] == "ip" and record["target"] == "127.8.8.8"
     assert record["network_name"] == "GOGL"
-    assert record["range"] == "8.8.8.0 - 8.8.8.255"
+    assert record["range"] == "127.8.8.0 - 127.8.8.255"
     assert record["organisation"] == "Google LLC"
     assert record["creation_date"] == "2023-12-28T00:00:00Z"
-    assert registries.arin.queries[-1] == "8.8.8.8"
+    assert registries.arin.queries[-1] == "127.8.8.8"
 
 
 def test_it_follows_a_regional_registry_referral(api, alice):
-    record = whois(api, alice, "193.0.6.139").json()
+    record = whois(api, alice, "127.193.6.139").json()
     assert record["network_name"] == "RIPE-NCC"
-    assert record["range"] == "193.0.0.0 - 193.0.7.255"
+    assert record["range"] == "127.193.0.0 - 127.193.7.255"
     assert record["organisation"] == "Reseaux IP Europeens Network Coordination Centre (RIPE NCC)"
     assert "% 127.0.0.4" in record["raw"] and "% 127.0.0.5" in record["raw"]
 
@@ -182,8 +182,8 @@ HOSTILE = [
     "x" * 5000, "exämple.com", "bücher.de", "example\u202e.com", "ex\u200bample.com", "example\u3002com",
     "пример.рф", "😀.com", "example.com\r\nexample.org", "example.com\n", "example.com\x00", " example.com",
     "-i example.com", "example..com", "-example.com", "example", "localhost", "fe80::1%eth0", "::1::1",
-    "2001:db8::g", "[2001:db8::1]", "2001:db8::1/64", "8.8.8.8/24", "8.8.8", "256.1.1.1", "1.2.3.4.5",
-    "8.8.8.8:43", "http://example.com", "whois://example.com", "%", "%00", "*", "?", "#",
+    "2001:db8::g", "[2001:db8::1]", "2001:db8::1/64", "127.8.8.8/24", "127.8.8", "256.1.1.1", "1.2.3.4.5",
+    "127.8.8.8:43", "http://example.com", "whois://example.com", "%", "%00", "*", "?", "#",
 ]
 
 

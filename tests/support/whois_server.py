@@ -184,17 +184,17 @@ def not_found(domain: str) -> str:
 
 
 def arin_record(referral: str | None = None) -> str:
-    """ARIN-style answer for 8.8.8.8: a covering /9 and the more specific /24 (and maybe a referral)."""
+    """ARIN-style answer for 127.8.8.8: a covering /9 and the more specific /24 (and maybe a referral)."""
     text = (
         "#\r\n# ARIN WHOIS data and services are subject to the Terms of Use\r\n#\r\n\r\n"
-        "NetRange:       8.0.0.0 - 8.127.255.255\r\n"
-        "CIDR:           8.0.0.0/9\r\n"
+        "NetRange:       127.8.0.0 - 127.8.255.255\r\n"
+        "CIDR:           127.8.0.0/16\r\n"
         "NetName:        LVLT-ORG-8-8\r\n"
         "NetHandle:      NET-8-0-0-0-1\r\n"
         "Organization:   Level 3 Parent, LLC (LPL-141)\r\n"
         "RegDate:        1992-12-01\r\n\r\n"
-        "NetRange:       8.8.8.0 - 8.8.8.255\r\n"
-        "CIDR:           8.8.8.0/24\r\n"
+        "NetRange:       127.8.8.0 - 127.8.8.255\r\n"
+        "CIDR:           127.8.8.0/24\r\n"
         "NetName:        GOGL\r\n"
         "NetHandle:      NET-8-8-8-0-2\r\n"
         "Parent:         NET8 (NET-8-0-0-0-1)\r\n"
@@ -211,11 +211,11 @@ def arin_record(referral: str | None = None) -> str:
 
 
 def ripe_record() -> str:
-    """RIPE-style answer for 193.0.6.139."""
+    """RIPE-style answer for 127.193.6.139."""
     return (
         "% This is the RIPE Database query service.\r\n"
-        "% Information related to '193.0.0.0 - 193.0.7.255'\r\n\r\n"
-        "inetnum:        193.0.0.0 - 193.0.7.255\r\n"
+        "% Information related to '127.193.0.0 - 127.193.7.255'\r\n\r\n"
+        "inetnum:        127.193.0.0 - 127.193.7.255\r\n"
         "netname:        RIPE-NCC\r\n"
         "descr:          RIPE Network Coordination Centre\r\n"
         "org:            ORG-RIEN1-RIPE\r\n"
