@@ -39,7 +39,7 @@ def hosts_file_name(address: str) -> str:
     ("tcp", "db.internal", "db.internal"),
     ("tcp", "127.0.0.1:5432", "127.0.0.1"),
     ("tcp", "[::1]:5432", "::1"),
-    ("ping", "10.0.0.1", "10.0.0.1"),
+    ("ping", "127.10.0.1", "127.10.0.1"),
     ("ping", "::1", "::1"),
     ("ping", "example.com.", "example.com"),
     ("domain", "example.com", "example.com"),
@@ -65,20 +65,20 @@ def test_it_refuses_targets_without_a_host(kind, target):
 
 def test_it_summarises_each_hop_over_the_rounds():
     rounds = [
-        {1: ("10.0.0.1", 1.0, "hop"), 2: ("10.0.1.1", 5.0, "hop"), 3: ("192.0.2.7", 10.0, "end"),
-         4: ("192.0.2.7", 10.5, "end")},  # the first round probes past the end too
-        {1: ("10.0.0.1", 3.0, "hop"), 3: ("192.0.2.7", 12.0, "end")},  # hop 2 lost
-        {1: ("10.0.0.1", 2.0, "hop"), 2: ("10.0.1.1", 7.0, "hop"), 3: ("192.0.2.7", 14.0, "end")},
+        {1: ("127.10.0.1", 1.0, "hop"), 2: ("127.10.1.1", 5.0, "hop"), 3: ("127.0.2.7", 10.0, "end"),
+         4: ("127.0.2.7", 10.5, "end")},  # the first round probes past the end too
+        {1: ("127.10.0.1", 3.0, "hop"), 3: ("127.0.2.7", 12.0, "end")},  # hop 2 lost
+        {1: ("127.10.0.1", 2.0, "hop"), 2: ("127.10.1.1", 7.0, "hop"), 3: ("127.0.2.7", 14.0, "end")},
     ]
-    report = build_report("example.com", "192.0.2.7", rounds, names={"10.0.0.1": "gw.lan"})
+    report = build_report("example.com", "127.0.2.7", rounds, names={"127.10.0.1": "gw.lan"})
     assert report.reached and report.rounds == 3
     assert [h.hop for h in report.hops] == [1, 2, 3]
     first, second, last = report.hops
-    assert (first.host, first.address) == ("gw.lan", "10.0.0.1")
+    assert (first.host, first.address) == ("gw.lan", "127.10.0.1")
     assert (first.sent, first.loss_pct, first.last, first.best, first.worst, first.avg) == (3, 0.0, 2.0, 1.0, 3.0, 2.0)
     assert first.stdev == 1.0
-    assert (second.host, second.sent, second.loss_pct, second.last, second.avg) == ("10.0.1.1", 3, 33.3, 7.0, 6.0)
-    assert (last.address, last.best, last.worst, last.avg, last.stdev) == ("192.0.2.7", 10.0, 14.0, 12.0, 2.0)
+    assert (second.host, second.sent, second.loss_pct, second.last, second.avg) == ("127.10.1.1", 3, 33.3, 7.0, 6.0)
+    assert (last.address, last.best, last.worst, last.avg, last.stdev) == ("127.0.2.7", 10.0, 14.0, 12.0, 2.0)
     body = report.to_dict()
     assert set(body) == {"target", "address", "rounds", "reached", "hops"}
     assert set(body["hops"][0]) == {"hop", "host", "address", "loss_pct", "sent", "last", "avg", "best",
@@ -86,8 +86,8 @@ def test_it_summarises_each_hop_over_the_rounds():
 
 
 def test_it_shows_a_silent_hop_as_lost_and_ends_at_the_last_answer_without_the_destination():
-    rounds = [{1: ("10.0.0.1", 1.0, "hop"), 3: ("10.0.2.1", 3.0, "hop")}, {1: ("10.0.0.1", 1.5, "hop")}]
-    report = build_report("10.9.9.9", "10.9.9.9", rounds)
+    rounds = [{1: ("127.10.0.1", 1.0, "hop"), 3: ("127.10.2.1", 3.0, "hop")}, {1: ("127.10.0.1", 1.5, "hop")}]
+    report = build_report("127.19.9.9", "127.19.9.9", rounds)
     assert not report.reached
     assert [h.hop for h in report.hops] == [1, 2, 3]
     silent = report.hops[1]
@@ -97,14 +97,14 @@ def test_it_shows_a_silent_hop_as_lost_and_ends_at_the_last_answer_without_the_d
 
 
 def test_it_ends_the_path_at_the_nearest_end_answer_of_any_round():
-    rounds = [{1: ("10.0.0.1", 1.0, "hop"), 2: ("10.0.0.9", 2.0, "end")},
-              {1: ("10.0.0.9", 1.0, "end"), 2: ("10.0.0.9", 2.0, "end")}]
-    report = build_report("10.0.0.9", "10.0.0.9", rounds)
+    rounds = [{1: ("127.10.0.1", 1.0, "hop"), 2: ("127.10.0.9", 2.0, "end")},
+              {1: ("127.10.0.9", 1.0, "end"), 2: ("127.10.0.9", 2.0, "end")}]
+    report = build_report("127.10.0.9", "127.10.0.9", rounds)
     assert [h.hop for h in report.hops] == [1]
 
 
 def test_it_reports_no_hops_when_nothing_answered():
-    report = build_report("10.9.9.9", "10.9.9.9", [{}, {}])
+    report = build_report("127.19.9.9", "127.19.9.9", [{}, {}])
     assert report.hops == () and not report.reached and report.rounds == 2
 
 

@@ -37,7 +37,7 @@ MONITORS = [
              ssl={"valid": True, "expires_at": "2024-02-01T00:00:00Z", "days_left": 17, "issuer": "Example CA"},
              location_status={"local": "down", "eu-frankfurt": "down"}, keyword=None, expected_status=None),
     _monitor(3, "Database", "tcp", "db.internal", "up", 2, "100.00", 30, port=5432, in_maintenance=True),
-    _monitor(4, "Mail relay", "ping", "192.0.2.25", "pending", None, None, None),
+    _monitor(4, "Mail relay", "ping", "127.0.2.25", "pending", None, None, None),
     _monitor(5, "Nightly backup", "heartbeat", None, "paused", None, "99.10", 7200,
              heartbeat_url="/api/heartbeat/abcdefgh12345678", grace=600),
     _monitor(6, "Phones", "sip", "sip:pbx.example.com:5060", "up", 38, "99.99", 45, port=5060),
@@ -286,7 +286,7 @@ class FakeClient:
 
     def mtr(self, monitor_id):
         return {"target": "www.example.com", "rounds": 10, "hops": [
-            {"hop": 1, "host": "192.0.2.1", "loss_pct": 0.0, "sent": 10, "last": 0.4, "avg": 0.5, "best": 0.3,
+            {"hop": 1, "host": "127.0.2.1", "loss_pct": 0.0, "sent": 10, "last": 0.4, "avg": 0.5, "best": 0.3,
              "worst": 0.9, "stdev": 0.1},
-            {"hop": 2, "host": "198.51.100.7", "loss_pct": 10.0, "sent": 10, "last": 8.1, "avg": 8.4, "best": 7.9,
+            {"hop": 2, "host": "127.51.100.7", "loss_pct": 10.0, "sent": 10, "last": 8.1, "avg": 8.4, "best": 7.9,
              "worst": 9.6, "stdev": 0.5}]}

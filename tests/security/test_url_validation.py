@@ -19,7 +19,7 @@ from tests.support.asserts import assert_error
 ALLOWED = [
     "https://hooks.example.com/services/T000/B000/XXXX",
     "http://127.0.0.1:8080/health?full=1#top",
-    "http://10.0.0.5/",
+    "http://127.10.0.5/",
     "https://[::1]:8443/x",
     "https://xn--bcher-kva.example/",
     "https://bücher.example/",

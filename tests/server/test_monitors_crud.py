@@ -96,12 +96,12 @@ def test_it_creates_a_sip_monitor_with_or_without_a_port(api, alice):
     assert api.create_monitor(alice, name="PBX", type="sip", target="pbx.example.com")["port"] is None
     with_port = api.create_monitor(alice, name="PBX 2", type="sip", target="sip:pbx.example.com:5070")
     assert with_port["port"] == 5070
-    assert api.create_monitor(alice, name="PBX 3", type="sip", target="10.0.0.5", port=5061)["port"] == 5061
+    assert api.create_monitor(alice, name="PBX 3", type="sip", target="127.10.0.5", port=5061)["port"] == 5061
 
 
 def test_it_creates_a_ping_monitor_with_a_null_port(api, alice):
-    body = api.create_monitor(alice, name="Router", type="ping", target="192.168.1.1")
-    assert body["port"] is None and body["target"] == "192.168.1.1"
+    body = api.create_monitor(alice, name="Router", type="ping", target="127.168.1.1")
+    assert body["port"] is None and body["target"] == "127.168.1.1"
 
 
 def test_it_gives_a_domain_monitor_a_domain_key(api, alice):
@@ -127,15 +127,15 @@ def test_it_creates_an_inactive_monitor_as_paused(api, alice):
 
 
 def test_it_trims_the_name(api, alice):
-    assert api.create_monitor(alice, name="  Spaced  ", type="ping", target="10.0.0.1")["name"] == "Spaced"
+    assert api.create_monitor(alice, name="  Spaced  ", type="ping", target="127.10.0.1")["name"] == "Spaced"
 
 
 # ---- list and get ------------------------------------------------------------------------------
 
 def test_it_lists_only_my_monitors_in_creation_order(api, admin, bob):
     carol = api.create_user(admin, "crud-carol@example.test")
-    mine = [api.create_monitor(carol, name=f"M{i}", type="ping", target=f"10.0.0.{i}") for i in range(1, 4)]
-    api.create_monitor(bob, name="Bob's", type="ping", target="10.0.1.1")
+    mine = [api.create_monitor(carol, name=f"M{i}", type="ping", target=f"127.10.0.{i}") for i in range(1, 4)]
+    api.create_monitor(bob, name="Bob's", type="ping", target="127.10.1.1")
     response = api.get("/api/monitors", carol)
     assert response.status_code == 200
     listed = response.json()
@@ -150,7 +150,7 @@ def test_it_lists_nothing_for_a_new_user(api, admin):
 
 
 def test_it_gets_one_monitor(api, alice):
-    created = api.create_monitor(alice, name="One", type="tcp", target="10.1.1.1", port=22)
+    created = api.create_monitor(alice, name="One", type="tcp", target="127.11.1.1", port=22)
     response = api.get(_url(created), alice)
     assert response.status_code == 200
     assert response.json() == created
@@ -198,8 +198,8 @@ def test_it_refuses_to_change_the_type(api, alice):
 
 
 def test_it_validates_an_update_against_the_monitors_type(api, alice):
-    created = api.create_monitor(alice, name="DB", type="tcp", target="10.0.0.1", port=5432)
-    assert_error(api.put(_url(created), alice, json={"target": "http://10.0.0.1"}), 400, "target")
+    created = api.create_monitor(alice, name="DB", type="tcp", target="127.10.0.1", port=5432)
+    assert_error(api.put(_url(created), alice, json={"target": "http://127.10.0.1"}), 400, "target")
     assert_error(api.put(_url(created), alice, json={"port": None}), 400, "port")
     assert_error(api.put(_url(created), alice, json={"ssl_check": True}), 400, "ssl_check")
     assert_error(api.put(_url(created), alice, json={"interval": 5}), 400, "interval")
@@ -254,9 +254,9 @@ def test_it_deletes_a_monitor_and_all_its_history(api, server, alice):
 
 
 def test_it_never_reuses_a_deleted_monitors_id(api, alice):
-    first = api.create_monitor(alice, name="A", type="ping", target="10.0.0.1")
+    first = api.create_monitor(alice, name="A", type="ping", target="127.10.0.1")
     assert api.delete(_url(first), alice).status_code == 204
-    second = api.create_monitor(alice, name="B", type="ping", target="10.0.0.1")
+    second = api.create_monitor(alice, name="B", type="ping", target="127.10.0.1")
     assert second["id"] > first["id"]
 
 
@@ -302,6 +302,6 @@ def test_it_publishes_and_unpublishes_a_monitor(api, alice):
     ("/public", {"public_status": True, "name": "x"}, "name"),
 ])
 def test_it_rejects_a_bad_toggle_or_public_body(api, alice, suffix, body, field):
-    created = api.create_monitor(alice, name="Site", type="ping", target="10.0.0.1")
+    created = api.create_monitor(alice, name="Site", type="ping", target="127.10.0.1")
     assert_error(api.patch(_url(created, suffix), alice, json=body), 400, field)
     assert api.get(_url(created), alice).json() == created

@@ -99,7 +99,7 @@ def test_it_answers_401_to_anonymous_requests(api, alice, monitor, anonymous, me
 
 
 def test_it_never_lists_another_users_monitors(api, server, alice, bob, admin, monitor):
-    bobs = api.create_monitor(bob, name="Bob's", type="ping", target="10.0.0.1")
+    bobs = api.create_monitor(bob, name="Bob's", type="ping", target="127.10.0.1")
     store = server.appliance.entities
     for user in (alice, bob, admin):
         listed = [m["id"] for m in api.get("/api/monitors", user).json()]
@@ -112,16 +112,16 @@ def test_it_never_lists_another_users_monitors(api, server, alice, bob, admin, m
 
 
 def test_it_creates_a_monitor_for_the_caller_only(api, alice, bob):
-    created = api.create_monitor(bob, name="Mine", type="ping", target="10.0.0.2")
+    created = api.create_monitor(bob, name="Mine", type="ping", target="127.10.0.2")
     assert created["id"] in [m["id"] for m in api.get("/api/monitors", bob).json()]
     assert created["id"] not in [m["id"] for m in api.get("/api/monitors", alice).json()]
-    assert_error(api.post("/api/monitors", bob, json={"name": "X", "type": "ping", "target": "10.0.0.3",
+    assert_error(api.post("/api/monitors", bob, json={"name": "X", "type": "ping", "target": "127.10.0.3",
                                                       "user_id": alice.id}), 400, "user_id")
 
 
 @pytest.mark.parametrize("method, path", [("GET", "/api/monitors"), ("POST", "/api/monitors")])
 def test_it_answers_401_to_anonymous_list_and_create(api, anonymous, method, path):
-    body = {"name": "X", "type": "ping", "target": "10.0.0.1"} if method == "POST" else None
+    body = {"name": "X", "type": "ping", "target": "127.10.0.1"} if method == "POST" else None
     assert_error(api.request(method, path, anonymous, json=body), 401)
 
 

@@ -182,7 +182,7 @@ HOSTILE = [
     "x" * 5000, "exämple.com", "bücher.de", "example\u202e.com", "ex\u200bample.com", "example\u3002com",
     "пример.рф", "😀.com", "example.com\r\nexample.org", "example.com\n", "example.com\x00", " example.com",
     "-i example.com", "example..com", "-example.com", "example", "localhost", "fe80::1%eth0", "::1::1",
-    "2001:db8::g", "[2001:db8::1]", "2001:db8::1/64", "127.8.8.8/24", "127.8.8", "256.1.1.1", "1.2.3.4.5",
+    "2001:db8::g", "[2001:db8::1]", "2001:db8::1/64", "127.8.8.8/24", "127.8.8", "127.0.0.256", "127.0.0.1.5",
     "127.8.8.8:43", "http://example.com", "whois://example.com", "%", "%00", "*", "?", "#",
 ]
 

@@ -143,9 +143,9 @@ def test_it_refuses_a_url_that_is_not_a_usable_http_url(api, alice, url):
     assert api.get(BASE, alice).json() == [hook]
 
 
-def test_it_accepts_private_and_loopback_receivers(api, alice):
-    """An appliance notifies internal systems: private addresses are fine."""
-    for url in ("http://10.0.0.5:8080/hook", "http://[::1]:9000/x?token=a", "https://chat.internal/hook"):
+def test_it_accepts_internal_and_loopback_receivers(api, alice):
+    """An appliance notifies internal systems: loopback and internal names are fine."""
+    for url in ("http://127.10.0.5:8080/hook", "http://[::1]:9000/x?token=a", "https://chat.internal/hook"):
         assert create(api, alice, url=url)["url"] == url
 
 

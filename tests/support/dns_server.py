@@ -21,7 +21,7 @@ import dns.rrset
 
 
 class DnsServer:
-    """records: {"example.com": {"A": ["192.0.2.1"], "AAAA": ["2001:db8::1"]}}."""
+    """records: {"example.com": {"A": ["127.0.2.1"], "AAAA": ["2001:db8::1"]}}."""
 
     def __init__(self, records: dict[str, dict[str, list[str]]] | None = None, mode: str = "answer",
                  ttl: int = 60):
