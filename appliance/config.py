@@ -54,6 +54,10 @@ class Settings:
     ca_file: str | None = None  # extra CA certificates https checks trust (a private CA)
     check_workers: int = 64
     http_threads: int = 8
+    max_connections: int = 1000  # open API connections; at the limit the idlest or slowest is closed
+    header_timeout: float = 10.0  # seconds a client has to send a request's line and headers
+    request_timeout: float = 30.0  # seconds a client has to send a whole request, body included
+    idle_timeout: float = 60.0  # seconds an idle keep-alive connection is kept open
     retention_days: int = 90
     flush_interval: float = 0.5
     history_memory_limit: str = "256MB"  # DuckDB's buffer pool for the history
@@ -68,6 +72,11 @@ class Settings:
     @property
     def history_path(self) -> Path:
         return self.data_dir / "history.duckdb"
+
+    @property
+    def alive_path(self) -> Path:
+        """Touched every few seconds while serving: after a crash its time says when we stopped."""
+        return self.data_dir / "alive"
 
     @property
     def secret_path(self) -> Path:
@@ -114,6 +123,13 @@ class Settings:
             )
         if self.check_workers < 1 or self.http_threads < 1:
             raise ConfigError("check_workers and http_threads must be at least 1")
+        if not 10 <= self.max_connections <= 100_000:
+            raise ConfigError("max_connections must be between 10 and 100000")
+        if not 1 <= self.header_timeout <= self.request_timeout <= 600:
+            raise ConfigError("header_timeout and request_timeout must be 1-600 seconds, header_timeout "
+                              "not above request_timeout")
+        if not 1 <= self.idle_timeout <= 3600:
+            raise ConfigError("idle_timeout must be between 1 and 3600 seconds")
         if not 1 <= self.mtr_concurrency <= 64:
             raise ConfigError("mtr_concurrency must be between 1 and 64")
         if not 0 <= self.status_page_cache_seconds <= 300:
@@ -158,11 +174,11 @@ def _check_host_port(name: str, text: str, default_port: int) -> None:
 
 
 _INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days",
-               "whois_referral_port", "mtr_concurrency"}
+               "whois_referral_port", "mtr_concurrency", "max_connections"}
 
 
 _FLOAT_FIELDS = {"flush_interval", "status_page_cache_seconds", "maintenance_interval", "quorum",
-                 "probe_offline_after", "probe_max_age"}
+                 "probe_offline_after", "probe_max_age", "header_timeout", "request_timeout", "idle_timeout"}
 
 
 def _convert(name: str, raw: str) -> object:

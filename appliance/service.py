@@ -10,10 +10,11 @@ import os
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from appliance.blind import BlindSpans
 from appliance.checkers import CheckerContext, CheckResult, build_checkers
 from appliance.checkers.heartbeat import HeartbeatChecker
 from appliance.config import Settings
@@ -49,6 +50,7 @@ log = logging.getLogger("statuscore")
 LOCATION_WATCH_SECONDS = 2.0
 
 DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
+BLIND_UNKNOWN = timedelta(days=2)  # no record of the last run: every heartbeat wait starts afresh
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ class Appliance:
         self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval,
                                     memory_limit=settings.history_memory_limit)
         self.live = LiveStates()
-        self.heartbeats = HeartbeatChecker()
+        # When the appliance could not take heartbeat calls (stopped, saturated): no job is blamed for it.
+        self.blind = BlindSpans()
+        self.heartbeats = HeartbeatChecker(blind=self.blind)
         # One WHOIS client (and cache) for domain checks and the WHOIS tool.
         self.whois = WhoisClient(settings.whois_server, referral_port=settings.whois_referral_port)
         self.mtr = Mtr(max_concurrent=settings.mtr_concurrency)  # the MTR tool; bounds runs at once
@@ -104,6 +108,7 @@ class Appliance:
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         self.scheduler = Scheduler(self.runner.run, workers=self.settings.check_workers)
+        self._mark_down_time()
         self._restore_live_state()
         self._restore_detector_state()
         since = utcnow() - timedelta(hours=25)
@@ -167,6 +172,7 @@ class Appliance:
         history upkeep (rollups, retention, compaction)."""
         next_upkeep = time.monotonic() + 5.0
         while not self._stopping.wait(LOCATION_WATCH_SECONDS):
+            self._touch_alive()
             try:
                 self.watch_locations()
             except Exception:
@@ -192,6 +198,27 @@ class Appliance:
                 log.error("history upkeep failed (%s); it will be tried again in %.0f s "
                           "(if the disk is full, free space there)",
                           storage_error(exc), self.settings.maintenance_interval)
+
+    def intake_blind(self, start, end) -> None:
+        """The HTTP server could not take calls from `start` to `end` (its own overload): heartbeat
+        deadlines move back by that time."""
+        self.blind.add(start, end)
+
+    def _mark_down_time(self) -> None:
+        """The time between the previous run's last sign of life and this start was blind: a job
+        that called then found nobody answering. Without a sign (first start), the last two days are."""
+        try:
+            last_alive = datetime.fromtimestamp(self.settings.alive_path.stat().st_mtime, timezone.utc)
+        except OSError:
+            last_alive = self.started_at - BLIND_UNKNOWN
+        self.blind.add(min(last_alive, self.started_at), utcnow())
+        self._touch_alive()
+
+    def _touch_alive(self) -> None:
+        try:
+            self.settings.alive_path.touch()
+        except OSError as exc:  # a full or read-only disk: the runner and writer say what to do
+            log.debug("could not mark the appliance alive (%s)", exc)
 
     def ensure_admin(self) -> AdminCreated | None:
         """On an empty store create the first admin (from the environment, else generated)."""

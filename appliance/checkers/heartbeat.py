@@ -2,7 +2,9 @@
 
 The appliance records each call as a result when it arrives (Appliance.heartbeat) and schedules
 this checker at the deadline. When it runs it reports down if no call came within
-interval + grace seconds; otherwise it has nothing to report (None).
+interval + grace seconds; otherwise it has nothing to report (None). Time in which the appliance
+itself could not take calls (stopped, restarting, saturated: BlindSpans) does not count toward
+the wait: the deadline moves back by it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from appliance.checkers.base import CheckResult
+from appliance.blind import BlindSpans
 from appliance.timeutil import utcnow
 
 
 class HeartbeatChecker:
-    def __init__(self, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, clock: Callable[[], datetime] = utcnow, blind: BlindSpans | None = None):
         self.clock = clock
+        self.blind = blind if blind is not None else BlindSpans()
         self._lock = threading.Lock()
         self._since: dict[int, datetime] = {}  # last call, or when the wait began
 
@@ -37,7 +41,16 @@ class HeartbeatChecker:
         since = self._since.get(spec.id)
         if since is None:
             return None
-        return since + timedelta(seconds=spec.interval + (spec.grace or 0))
+        wait = timedelta(seconds=spec.interval + (spec.grace or 0))
+        deadline = since + wait
+        # Each blind second inside the wait moves the deadline back by one; blind time the move
+        # brings inside counts too (a few rounds at most: spans are merged and finite).
+        for _ in range(32):
+            moved = since + wait + timedelta(seconds=self.blind.seconds_within(since, deadline))
+            if moved == deadline:
+                break
+            deadline = moved
+        return deadline
 
     def check(self, spec) -> CheckResult | None:
         deadline = self.deadline(spec)
