@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ca-file", help="extra CA certificates https checks trust (STATUSCORE_CA_FILE)")
     serve.add_argument("--check-workers", type=int, help="parallel checks (STATUSCORE_CHECK_WORKERS, default 64)")
     serve.add_argument("--http-threads", type=int, help="API threads (STATUSCORE_HTTP_THREADS, default 8)")
+    serve.add_argument("--max-connections", type=int,
+                       help="open API connections; at the limit the idlest or slowest is closed (default 1000)")
+    serve.add_argument("--header-timeout", type=float,
+                       help="seconds a client has to send a request's headers (default 10)")
+    serve.add_argument("--request-timeout", type=float,
+                       help="seconds a client has to send a whole request (default 30)")
+    serve.add_argument("--idle-timeout", type=float,
+                       help="seconds an idle keep-alive connection stays open (default 60)")
     serve.add_argument("--retention-days", type=int, help="days of raw results kept (default 90)")
     serve.add_argument("--token-ttl-seconds", type=int, help="login token lifetime (default 86400)")
     serve.add_argument("--quorum", type=float,
@@ -149,25 +157,26 @@ def _leave_out_cryptography() -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _leave_out_cryptography()
-    from waitress.server import create_server
-
     from appliance.service import Appliance
     from server import create_app
+    from server.http_server import Limits, make_server
 
     settings = _settings(args, ("host", "port", "data_dir", "rate_limit", "login_rate_limit", "heartbeat_rate_limit", "location",
                                 "mtr_rate_limit", "mtr_concurrency",
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds",
-                                "quorum", "probe_offline_after", "probe_max_age"))
+                                "quorum", "probe_offline_after", "probe_max_age", "max_connections",
+                                "header_timeout", "request_timeout", "idle_timeout"))
     appliance = Appliance(settings)
     try:
         try:
-            server = create_server(create_app(appliance), host=settings.host, port=settings.port,
-                                   threads=settings.http_threads, ident="StatusCore")
+            server = make_server(create_app(appliance), settings.host, settings.port, settings.http_threads,
+                                 Limits.from_settings(settings), on_blind=appliance.intake_blind)
         except OSError as exc:
             print(f"statuscore: cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
                   "stop the program using it or choose another --port", file=sys.stderr)
             return 2
+        _raise_open_files_limit(settings.max_connections)
         admin = appliance.ensure_admin()
         appliance.start()
         print(f"StatusCore {__version__} listening on {settings.base_url}  (data: {settings.data_dir})",
@@ -189,6 +198,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.info("stopping: flushing check results")
         appliance.stop()
     return 0
+
+
+def _raise_open_files_limit(connections: int) -> None:
+    """Each connection is a file descriptor; systemd and shells often allow only 1,024 (soft) of a
+    much higher hard limit. Take what the connections, checks and stores need, up to the hard limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 1024
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        except (ValueError, OSError):
+            new = soft
+        if new < wanted:
+            log.warning("only %d open files are allowed (ulimit -n); %d connections need about %d: raise "
+                        "the limit (LimitNOFILE= in the systemd unit) or lower --max-connections",
+                        new, connections, wanted)
 
 
 def _raise_exit(_signum, _frame):

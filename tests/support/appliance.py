@@ -134,15 +134,15 @@ class InProcessAppliance:
         self._thread: threading.Thread | None = None
 
     def start(self, engine: bool = True) -> "InProcessAppliance":
-        from waitress.server import create_server
-
         from server import create_app
+        from server.http_server import Limits, make_server
 
         self.appliance.ensure_admin()
         if engine:
             self.appliance.start()
-        self._server = create_server(create_app(self.appliance), host="127.0.0.1", port=self.settings.port,
-                                     threads=self.settings.http_threads)
+        self._server = make_server(create_app(self.appliance), "127.0.0.1", self.settings.port,
+                                   self.settings.http_threads, Limits.from_settings(self.settings),
+                                   on_blind=self.appliance.intake_blind)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         wait_for(lambda: _ready(self.url), timeout=10, message="in-process server")
@@ -163,6 +163,8 @@ class InProcessAppliance:
             self._thread.join(5)
         if self._server is not None:
             self._server.task_dispatcher.shutdown()
+            self._server.closed.set()
+            self._server.priority.shutdown()
         self.appliance.stop()
 
     @property
