@@ -28,6 +28,7 @@ from appliance.locations import Locations
 from appliance.maintenance import Calendar, Window
 from appliance.models import Monitor, User
 from appliance.notifiers import Event
+from appliance.page_versions import PageVersions
 from appliance.passwords import generate_password
 from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
@@ -102,6 +103,7 @@ class Appliance:
                              detector=self.detector, on_anomaly=self._anomaly_found,
                              in_maintenance=self.calendar.covers)
         self.probe_intake = ProbeIntake(self, settings.probe_max_age)
+        self.page_versions = PageVersions()  # bumped by writes that change a public status page
         self.started_at = utcnow()
         self._stopping = threading.Event()
 
@@ -237,6 +239,7 @@ class Appliance:
         if fields.get("type") == "heartbeat":
             fields = {**fields, "heartbeat_since": utcnow()}
         monitor = self.entities.create_monitor(user.id, fields)
+        self.page_versions.bump(user.id)
         self.live.reset(monitor.id)
         self._schedule(monitor, run_now=True)
         return monitor
@@ -248,6 +251,7 @@ class Appliance:
         monitor = self.entities.update_monitor(monitor_id, user.id, changes)
         if monitor is None:
             return None
+        self.page_versions.bump(user.id)
         if not monitor.is_active:
             self._unschedule(monitor.id)
             if before.is_active:
@@ -267,6 +271,7 @@ class Appliance:
     def delete_monitor(self, user: User, monitor_id: int) -> bool:
         if not self.entities.delete_monitor(monitor_id, user.id):
             return False
+        self.page_versions.bump(user.id)
         self._forget([monitor_id])
         return True
 
@@ -284,6 +289,7 @@ class Appliance:
 
     def delete_user(self, user_id: int) -> None:
         self._forget(self.entities.delete_user(user_id))
+        self.page_versions.bump(user_id)
         self.api_keys.forget_user(user_id)
 
     def heartbeat(self, token: str, failed: bool = False) -> Monitor | None:

@@ -48,6 +48,7 @@ def _owned(window_id: int) -> Maintenance:
 def _save(row: Maintenance):
     saved = appliance().maintenance.save(row)
     appliance().reload_maintenance()
+    appliance().page_versions.bump(current_user.id)  # the status page says "under maintenance"
     return saved
 
 
@@ -94,4 +95,5 @@ def delete_window(window_id: int):
     if not appliance().maintenance.delete(window_id, current_user.id):
         raise not_found("maintenance window")
     appliance().reload_maintenance()
+    appliance().page_versions.bump(current_user.id)
     return "", 204

@@ -23,13 +23,14 @@ Requests are limited like every anonymous call (per client IP, server/limits.py)
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Callable, Hashable
 
@@ -79,14 +80,16 @@ class TTLCache:
         self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
         self._computing: dict[Hashable, threading.Lock] = {}
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], object]):
-        hit, value = self._lookup(key)
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object],
+                       fresh: Callable[[object], bool] = lambda value: True):
+        """The cached value while it is younger than the TTL and `fresh(value)` holds."""
+        hit, value = self._lookup(key, fresh)
         if hit:
             return value
         with self._lock:
             key_lock = self._computing.setdefault(key, threading.Lock())
         with key_lock:
-            hit, value = self._lookup(key)  # computed by another thread while we waited
+            hit, value = self._lookup(key, fresh)  # computed by another thread while we waited
             if hit:
                 return value
             value = compute()
@@ -99,12 +102,12 @@ class TTLCache:
                 self._computing.pop(key, None)
             return value
 
-    def _lookup(self, key: Hashable) -> tuple[bool, object]:
+    def _lookup(self, key: Hashable, fresh: Callable[[object], bool]) -> tuple[bool, object]:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return False, None
-            if entry[0] <= self.clock():
+            if entry[0] <= self.clock() or not fresh(entry[1]):
                 del self._entries[key]
                 return False, None
             return True, entry[1]
@@ -155,12 +158,34 @@ def day_range(today: date, days: int = HISTORY_DAYS) -> list[date]:
     return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
-def build_status(slug: str, now: datetime | None = None) -> dict | None:
-    """The public JSON of a status page, None when no page has this slug."""
+@dataclass(frozen=True)
+class AssembledPage:
+    """A status page as built for the cache: its owner and the owner's page version at the time
+    (the entry is stale once the version moves on), and its public JSON (None: no such page)."""
+
+    owner_id: int | None
+    version: int
+    data: dict | None
+    body: str | None  # the JSON encoded once: a traffic spike costs one encoding per build
+    build: int = field(default_factory=lambda: next(_builds))  # names this build (its HTML is cached by it)
+
+
+_builds = itertools.count()
+
+
+def assemble_page(slug: str) -> AssembledPage:
     app = appliance()
     user = app.entities.user_by_status_page_slug(slug)
     if user is None:
-        return None
+        return AssembledPage(None, 0, None, None)
+    version = app.page_versions.get(user.id)  # read first: a write while building makes it stale
+    data = build_status(user)
+    return AssembledPage(user.id, version, data, json.dumps(data, separators=(",", ":")))
+
+
+def build_status(user, now: datetime | None = None) -> dict:
+    """The public JSON of a user's status page."""
+    app = appliance()
     now = now or utcnow()
     monitors = [m for m in app.entities.list_monitors(user.id) if m.public_status]
     days = day_range(now.date())
@@ -206,10 +231,19 @@ def public_incident_json(incident, monitor_name: str, now: datetime) -> dict:
     }
 
 
-def cached_status(slug: str) -> dict | None:
+def cached_page(slug: str) -> AssembledPage | None:
     if not _SLUG.fullmatch(slug):
         return None  # cannot exist: neither the cache nor the store is asked
-    return status_cache().get_or_compute(("json", slug), lambda: build_status(slug))
+    versions = appliance().page_versions
+    page = status_cache().get_or_compute(
+        ("page", slug), lambda: assemble_page(slug),
+        fresh=lambda page: page.owner_id is None or versions.get(page.owner_id) == page.version)
+    return page if page.data is not None else None
+
+
+def cached_status(slug: str) -> dict | None:
+    page = cached_page(slug)
+    return page.data if page else None
 
 
 # ---- the endpoints ----------------------------------------------------------------------------------
@@ -221,24 +255,22 @@ def _public_cache_headers(response: Response, seconds: float) -> Response:
 
 @bp.get("/api/public/status/<slug>")
 def status_json(slug: str):
-    data = cached_status(slug)
-    if data is None:
+    page = cached_page(slug)
+    if page is None:
         raise ApiError(404, "status page not found")
-    # The serialized body is cached with the data: a traffic spike costs one encoding per TTL.
-    body = status_cache().get_or_compute(("json-body", slug), lambda: json.dumps(data, separators=(",", ":")))
-    response = Response(body, content_type="application/json")
+    response = Response(page.body, content_type="application/json")
     response.headers["Access-Control-Allow-Origin"] = "*"  # public data, no credentials
     return _public_cache_headers(response, status_cache().ttl)
 
 
 @bp.get("/status/<slug>")
 def status_page(slug: str):
-    data = cached_status(slug)
-    if data is None:
+    page = cached_page(slug)
+    if page is None:
         return _page(render_template("status_not_found.html", version=__version__), 404)
     html = status_cache().get_or_compute(
-        ("html", slug, data["updated_at"]),  # rendered once per assembled page
-        lambda: render_template("status_page.html", page=page_view(data, slug), refresh=REFRESH_SECONDS,
+        ("html", slug, page.build),  # rendered once per assembled page
+        lambda: render_template("status_page.html", page=page_view(page.data, slug), refresh=REFRESH_SECONDS,
                                 version=__version__))
     return _public_cache_headers(_page(html, 200), status_cache().ttl)
 

@@ -47,5 +47,6 @@ def put_status_page():
                        {"slug": "already taken"}) from exc
     if user is None:  # deleted while we were at it
         raise not_found("user")
-    invalidate_status_pages(old_slug, body.slug)
+    appliance().page_versions.bump(user.id)
+    invalidate_status_pages(old_slug, body.slug)  # and whatever was cached as "no such page" there
     return jsonify(status_page_json(user))
