@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", help="data folder (STATUSCORE_DATA_DIR)")
     serve.add_argument("--rate-limit", help="per-user API limit (STATUSCORE_RATE_LIMIT, default 100/minute)")
     serve.add_argument("--login-rate-limit", help="failed logins per IP and per email (default 10/minute)")
+    serve.add_argument("--trusted-proxies",
+                       help="reverse proxies whose X-Forwarded-For names the client, addresses or networks, "
+                            "comma-separated (STATUSCORE_TRUSTED_PROXIES, default none)")
     serve.add_argument("--heartbeat-rate-limit", help="calls per heartbeat URL (default 60/minute)")
     serve.add_argument("--mtr-rate-limit", help="MTR runs per user (STATUSCORE_MTR_RATE_LIMIT, default 10/minute)")
     serve.add_argument("--mtr-concurrency", type=int,
@@ -153,17 +156,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from appliance.service import Appliance
     from server import create_app
+    from server.proxies import waitress_options
 
     settings = _settings(args, ("host", "port", "data_dir", "rate_limit", "login_rate_limit", "heartbeat_rate_limit", "location",
                                 "mtr_rate_limit", "mtr_concurrency",
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds",
-                                "quorum", "probe_offline_after", "probe_max_age"))
+                                "quorum", "probe_offline_after", "probe_max_age", "trusted_proxies"))
     appliance = Appliance(settings)
     try:
         try:
             server = create_server(create_app(appliance), host=settings.host, port=settings.port,
-                                   threads=settings.http_threads, ident="StatusCore")
+                                   threads=settings.http_threads, ident="StatusCore",
+                                   **waitress_options(settings.trusted_proxies))
         except OSError as exc:
             print(f"statuscore: cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
                   "stop the program using it or choose another --port", file=sys.stderr)

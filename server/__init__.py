@@ -11,6 +11,7 @@ from server import (admin, auth, heartbeat, insights, maintenance, metrics, moni
                     transfer, webhooks)
 from server.errors import register_error_handlers
 from server.limits import create_limiter
+from server.proxies import TrustedProxies
 from server import public, status_page  # the status page: its settings, JSON and web page
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,6 +41,8 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["statuscore"] = appliance
 
+    if appliance.settings.trusted_proxies:  # the client address, before anything reads it
+        app.wsgi_app = TrustedProxies(app.wsgi_app, appliance.settings.trusted_proxies)
     auth.init_jwt(app, appliance)
     limiter = create_limiter(appliance.settings)
     limiter.init_app(app)
