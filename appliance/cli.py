@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (STATUSCORE_PORT, default 8080)")
     serve.add_argument("--data-dir", help="data folder (STATUSCORE_DATA_DIR)")
     serve.add_argument("--rate-limit", help="per-user API limit (STATUSCORE_RATE_LIMIT, default 100/minute)")
-    serve.add_argument("--login-rate-limit", help="failed logins per IP and per email (default 10/minute)")
+    serve.add_argument("--login-rate-limit",
+                       help="failed logins per account and client address (STATUSCORE_LOGIN_RATE_LIMIT, "
+                            "default '10/15 minutes')")
     serve.add_argument("--trusted-proxies",
                        help="reverse proxies whose X-Forwarded-For names the client, addresses or networks, "
                             "comma-separated (STATUSCORE_TRUSTED_PROXIES, default none)")

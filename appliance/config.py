@@ -33,7 +33,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     rate_limit: str = "100/minute"
-    login_rate_limit: str = "10/minute"
+    login_rate_limit: str = "10/15 minutes"  # failed logins per (account, client address)
     heartbeat_rate_limit: str = "60/minute"  # calls per heartbeat URL
     mtr_rate_limit: str = "10/minute"  # MTR runs per user (on top of rate_limit)
     mtr_concurrency: int = 2  # MTR runs in progress at once, across all users

@@ -3,10 +3,12 @@
 The "proxy" is this test process connecting from 127.0.0.5 and saying X-Forwarded-For; another
 client connects from 127.0.0.2 and says the same. Only with STATUSCORE_TRUSTED_PROXIES naming
 127.0.0.5 is the header believed, and then only from 127.0.0.5: everything that keys on the client
-(the API's per-address limit) sees the forwarded address.
+(the API's per-address limit, the login throttle, its log line) sees the forwarded address.
 """
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 import requests
@@ -39,6 +41,11 @@ def anonymous(server, session: requests.Session, forwarded_for: str) -> int:
                        timeout=30).status_code
 
 
+def guess(server, session: requests.Session, forwarded_for: str, password: str = "guess") -> int:
+    return session.post(server.url + "/api/auth/login", json={"email": "alice@example.test", "password": password},
+                        headers={"X-Forwarded-For": forwarded_for}, timeout=30).status_code
+
+
 def test_it_gives_each_client_behind_a_trusted_proxy_its_own_budget(serve):
     server = serve(trusted_proxies=PROXY)
     proxy = client(PROXY)
@@ -46,6 +53,15 @@ def test_it_gives_each_client_behind_a_trusted_proxy_its_own_budget(serve):
     assert anonymous(server, proxy, "198.51.100.2") == 401
     # nginx appends the address it saw: what the client wrote to the left of it is not believed
     assert anonymous(server, proxy, "198.51.100.2, 198.51.100.1") == 429
+
+
+def test_it_throttles_logins_per_client_behind_a_trusted_proxy_and_logs_the_client(serve, caplog):
+    server = serve(trusted_proxies=f"{PROXY},10.0.0.0/8")
+    proxy = client(PROXY)
+    with caplog.at_level(logging.WARNING, logger="statuscore.api"):
+        assert [guess(server, proxy, "198.51.100.1, 10.0.0.7") for _ in range(4)] == [401] * 3 + [429]
+    assert guess(server, proxy, "198.51.100.2", "alice-password-1") == 200
+    assert f"login throttled (account) for 'alice@example.test' from 198.51.100.1 (via proxy {PROXY})" in caplog.text
 
 
 def test_it_ignores_the_header_from_a_peer_that_is_not_a_trusted_proxy(serve):
