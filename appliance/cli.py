@@ -50,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (STATUSCORE_PORT, default 8080)")
     serve.add_argument("--data-dir", help="data folder (STATUSCORE_DATA_DIR)")
     serve.add_argument("--rate-limit", help="per-user API limit (STATUSCORE_RATE_LIMIT, default 100/minute)")
-    serve.add_argument("--login-rate-limit", help="failed logins per IP and per email (default 10/minute)")
+    serve.add_argument("--login-rate-limit",
+                       help="failed logins per account and client address (STATUSCORE_LOGIN_RATE_LIMIT, "
+                            "default '10/15 minutes')")
+    serve.add_argument("--trusted-proxies",
+                       help="reverse proxies whose X-Forwarded-For names the client, addresses or networks, "
+                            "comma-separated (STATUSCORE_TRUSTED_PROXIES, default none)")
     serve.add_argument("--heartbeat-rate-limit", help="calls per heartbeat URL (default 60/minute)")
     serve.add_argument("--mtr-rate-limit", help="MTR runs per user (STATUSCORE_MTR_RATE_LIMIT, default 10/minute)")
     serve.add_argument("--mtr-concurrency", type=int,
@@ -166,12 +171,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds",
                                 "quorum", "probe_offline_after", "probe_max_age", "max_connections",
-                                "header_timeout", "request_timeout", "idle_timeout"))
+                                "header_timeout", "request_timeout", "idle_timeout", "trusted_proxies"))
     appliance = Appliance(settings)
     try:
         try:
             server = make_server(create_app(appliance), settings.host, settings.port, settings.http_threads,
-                                 Limits.from_settings(settings), on_blind=appliance.intake_blind)
+                                 Limits.from_settings(settings), on_blind=appliance.intake_blind,
+                                 proxy_headers=bool(settings.trusted_proxies))
         except OSError as exc:
             print(f"statuscore: cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
                   "stop the program using it or choose another --port", file=sys.stderr)

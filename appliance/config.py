@@ -5,6 +5,7 @@ Nothing reads the environment after start-up; the Settings object is passed to w
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -32,7 +33,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     rate_limit: str = "100/minute"
-    login_rate_limit: str = "10/minute"
+    login_rate_limit: str = "10/15 minutes"  # failed logins per (account, client address)
     heartbeat_rate_limit: str = "60/minute"  # calls per heartbeat URL
     mtr_rate_limit: str = "10/minute"  # MTR runs per user (on top of rate_limit)
     mtr_concurrency: int = 2  # MTR runs in progress at once, across all users
@@ -40,6 +41,7 @@ class Settings:
     admin_email: str | None = None
     admin_password: str | None = None
     public_url: str | None = None  # how users reach this appliance (links in notifications)
+    trusted_proxies: tuple[str, ...] = ()  # reverse proxies (addresses, networks) whose X-Forwarded-For is believed
     webhook_timeout: float = 10.0
     webhook_backoff: tuple[float, ...] = (15.0, 45.0, 135.0, 405.0)  # waits between attempts, seconds
     anomaly_sensitivity: str = "medium"  # low, medium, high, or a number (higher finds more)
@@ -164,6 +166,19 @@ class Settings:
                               "and at most 86400 (e.g. 15,45,135,405)")
         if not 1 <= self.whois_referral_port <= 65535:
             raise ConfigError("whois_referral_port must be between 1 and 65535")
+        for text in self.trusted_proxies:
+            _check_proxy(text)
+
+
+def _check_proxy(text: str) -> None:
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}TRUSTED_PROXIES: {text!r} is not an IP address or network; list your "
+                          "reverse proxies' addresses, e.g. 127.0.0.1,10.0.0.0/8") from None
+    if network.prefixlen == 0:
+        raise ConfigError(f"{ENV_PREFIX}TRUSTED_PROXIES: {text!r} would let every client name its own address; "
+                          "list only your reverse proxies' addresses or networks")
 
 
 def _check_host_port(name: str, text: str, default_port: int) -> None:
@@ -189,7 +204,7 @@ def _convert(name: str, raw: str) -> object:
             return int(raw)
         if name in _FLOAT_FIELDS:
             return float(raw)
-        if name == "dns_servers":
+        if name in ("dns_servers", "trusted_proxies"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if name == "webhook_timeout":
             return float(raw)

@@ -10,7 +10,8 @@ from werkzeug.routing import IntegerConverter
 from server import (admin, auth, heartbeat, insights, maintenance, metrics, monitors, openapi, probes, tools,
                     transfer, webhooks)
 from server.errors import register_error_handlers
-from server.limits import create_limiter
+from server.limits import create_limiter, init_login_throttle
+from server.proxies import TrustedProxies
 from server import public, status_page  # the status page: its settings, JSON and web page
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,7 +41,10 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["statuscore"] = appliance
 
+    if appliance.settings.trusted_proxies:  # the client address, before anything reads it
+        app.wsgi_app = TrustedProxies(app.wsgi_app, appliance.settings.trusted_proxies)
     auth.init_jwt(app, appliance)
+    init_login_throttle(app, appliance.settings)  # before the limiter (see there)
     limiter = create_limiter(appliance.settings)
     limiter.init_app(app)
     app.extensions["statuscore.limiter"] = limiter
@@ -51,7 +55,6 @@ def create_app(appliance, config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(status_page.bp)
     app.register_blueprint(public.bp)
-    auth.register_login_limits(app, limiter, appliance.settings)
     heartbeat.register_heartbeat_limits(app, limiter, appliance.settings)
     probes.register_probe_limits(app, limiter)
     tools.register_tool_limits(app, limiter, appliance.settings)

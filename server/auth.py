@@ -11,7 +11,8 @@ from werkzeug.local import LocalProxy
 from appliance.models import User
 from appliance.passwords import verify_password
 from server.errors import ApiError, error_response
-from server.limits import limit_endpoint, login_email, login_ip, only_failures
+from server.limits import login_throttle, throttled_response
+from server.login_throttle import Throttled, client_key
 from server.schemas import ApiKeyCreateBody, LoginBody, PasswordChangeBody, parse_body
 from appliance.storage.api_keys import KEY_PREFIX, last_used
 from appliance.timeutil import iso
@@ -133,9 +134,20 @@ def appliance():
 @bp.post("/login")
 def login():
     body = parse_body(LoginBody)
-    user = appliance().entities.user_by_email(body.email.strip())
-    if not verify_password(body.password, user.password_hash if user else None):
+    email = body.email.strip()
+    try:  # counted before the password is checked, so concurrent guesses get no more than the budget
+        attempt = login_throttle().attempt(email.lower(), client_key(request.remote_addr))
+    except Throttled as refused:
+        return throttled_response(refused, email)
+    try:
+        user = appliance().entities.user_by_email(email)
+        verified = verify_password(body.password, user.password_hash if user else None)
+    except BaseException:
+        attempt.cancelled()
+        raise
+    if not verified:
         raise ApiError(401, "Invalid email or password.")
+    attempt.succeeded()
     return jsonify({"user": user_json(user), "token": issue_token(user)})
 
 
@@ -155,12 +167,6 @@ def change_password():
     # Older tokens stop working now; hand back a fresh one so this session continues.
     return jsonify({"message": "Password changed; other sessions must log in again.",
                     "token": issue_token(user)})
-
-
-def register_login_limits(app, limiter, settings) -> None:
-    """Password guessing: failed logins are limited per client IP and per email."""
-    for key in (login_ip, login_email):
-        limit_endpoint(app, limiter, "auth.login", settings.login_rate_limit, key, deduct_when=only_failures)
 
 
 def api_key_json(key) -> dict:

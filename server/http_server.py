@@ -174,9 +174,13 @@ class GuardedServer(TcpWSGIServer):
 
 
 def make_server(app, host: str, port: int, threads: int, limits: Limits,
-                on_blind: Callable[[datetime, datetime], None], ident: str = "StatusCore") -> GuardedServer:
-    """A server listening on host:port; .run() serves until .close() or a signal."""
+                on_blind: Callable[[datetime, datetime], None], proxy_headers: bool = False,
+                ident: str = "StatusCore") -> GuardedServer:
+    """A server listening on host:port; .run() serves until .close() or a signal.
+    `proxy_headers`: leave X-Forwarded-* to the app (server/proxies.py judges them; waitress
+    would otherwise drop them)."""
     adj = Adjustments(host=host, port=port, threads=threads, ident=ident,
+                      **({"clear_untrusted_proxy_headers": False} if proxy_headers else {}),
                       # waitress's own ceiling, above ours: reached only when eviction found no room
                       connection_limit=limits.max_connections + 8,
                       cleanup_interval=1,  # deadlines are enforced within a second

@@ -1,18 +1,32 @@
-"""Rate limits (flask-limiter, in memory: one waitress process serves everything).
+"""Rate limits, in memory (one waitress process serves everything).
 
-- Every request counts against one application-wide limit, keyed on the token's user when a
-  valid token is sent and on the client IP otherwise.
-- Login failures are limited per IP and per email on top, against password guessing.
+- Every request counts against one application-wide limit (flask-limiter), keyed on the token's
+  user when a valid token is sent and on the client address otherwise.
+- Failed logins are throttled on top, per (account, client address) with a per-address budget
+  and a per-account backoff (server/login_throttle.py); its 429s are shaped here.
+
+The client address is REMOTE_ADDR: the peer, or behind a trusted reverse proxy the client it
+names (server/proxies.py rewrites it before any of this runs).
 """
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+import logging
+import math
+import time
+
+import limits
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from appliance.config import Settings
+from server.errors import error_response
+from server.login_throttle import LoginThrottle, Rate, Throttled
+from server.proxies import PROXY_ENVIRON_KEY
+
+log = logging.getLogger("statuscore.api")
 
 
 def user_or_ip() -> str:
@@ -38,16 +52,6 @@ def user_or_ip() -> str:
     return f"ip:{get_remote_address()}"
 
 
-def login_email() -> str:
-    data = request.get_json(force=True, silent=True)
-    email = data.get("email") if isinstance(data, dict) else None
-    return f"email:{email.strip().lower()}" if isinstance(email, str) else f"ip:{get_remote_address()}"
-
-
-def login_ip() -> str:
-    return f"ip:{get_remote_address()}"
-
-
 def create_limiter(settings: Settings) -> Limiter:
     return Limiter(
         key_func=user_or_ip,
@@ -59,13 +63,50 @@ def create_limiter(settings: Settings) -> Limiter:
     )
 
 
-def only_failures(response) -> bool:
-    return response.status_code == 401
-
-
 def limit_endpoint(app, limiter: Limiter, endpoint: str, limit: str, key_func, **options) -> None:
     """Attach a route limit to an already registered view. flask-limiter enforces decorated
     limits in the wrapper it returns, so the wrapper must replace the registered view."""
     view = app.view_functions[endpoint]
     app.view_functions[endpoint] = limiter.limit(limit, key_func=key_func,
                                                  error_message="rate limit exceeded", **options)(view)
+
+
+_REFUSALS = {
+    "account": "Too many failed logins for this account from your address",
+    "client": "Too many failed logins from your address",
+    "backoff": "This account has had many failed logins, so attempts at it are spaced out",
+}
+
+
+def init_login_throttle(app: Flask, settings: Settings) -> None:
+    """The login throttle of this app. Call it before the limiter's init_app: its header hook
+    must run after flask-limiter's, which writes the application limit's headers."""
+    rate = limits.parse(settings.login_rate_limit)
+    app.extensions["statuscore.login_throttle"] = LoginThrottle(Rate(rate.amount, rate.get_expiry()))
+    app.after_request(_throttled_headers)
+
+
+def login_throttle() -> LoginThrottle:
+    return current_app.extensions["statuscore.login_throttle"]
+
+
+def throttled_response(refused: Throttled, account: str):
+    """429 with the contract's body, a sentence on what to do, and headers that say when."""
+    seconds = max(1, math.ceil(refused.retry_after))
+    if refused.first:  # once per blocked client, not once per refused request
+        proxy = request.environ.get(PROXY_ENVIRON_KEY)
+        log.warning("login throttled (%s) for %r from %s%s; retry in %d s", refused.reason, account,
+                    request.remote_addr, f" (via proxy {proxy})" if proxy else "", seconds)
+    g.login_refusal = (refused.limit, seconds)
+    return error_response(429, "rate limit exceeded",
+                          {"login": f"{_REFUSALS[refused.reason]}; try again in {seconds} s."})
+
+
+def _throttled_headers(response):
+    if "login_refusal" in g:
+        limit, seconds = g.login_refusal
+        response.headers["Retry-After"] = str(seconds)
+        response.headers["X-RateLimit-Limit"] = str(limit)
+        response.headers["X-RateLimit-Remaining"] = "0"
+        response.headers["X-RateLimit-Reset"] = str(math.ceil(time.time()) + seconds)
+    return response

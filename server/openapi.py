@@ -452,7 +452,8 @@ _ERROR_RESPONSES = {
     404: ("NotFound", "No such object, or not yours."),
     409: ("Conflict", "A unique value (e.g. the email) is taken."),
     413: ("PayloadTooLarge", "The request body is larger than 1 MiB."),
-    429: ("TooManyRequests", "Rate limited: `{\"error\": \"rate limit exceeded\"}`; retry after Retry-After seconds."),
+    429: ("TooManyRequests", "Rate limited: `{\"error\": \"rate limit exceeded\"}` (a throttled login adds "
+                             "`details.login`, a sentence on why); retry after Retry-After seconds."),
     502: ("BadGateway", "A server the appliance asked (WHOIS, DNS) failed; the message says which and how."),
     503: ("ServiceUnavailable", "The appliance cannot do this now (too many runs at once, not permitted, or "
                                 "its data disk is full: the message says which)."),
@@ -507,7 +508,9 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/auth/login", "login", "Log in: a token for the Authorization header", "auth",
        "LoginResult", access="public", body=schemas.LoginBody, errors=(401,),
        description="401 with the same message whether or not the email exists. Failed logins are "
-                   "also limited per client IP and per email.",
+                   "also throttled per (account, client address) and per client address, and spaced "
+                   "out by seconds per account under attack: a 429 says why in `details.login`, and "
+                   "Retry-After when to try again.",
        examples={"login": {"email": "admin@example.com", "password": "correct-horse-battery"}}),
     Op("get", "/api/auth/me", "me", "The logged-in user", "auth", "CurrentUser"),
     Op("get", "/api/auth/keys", "listApiKeys", "Your API keys (without the keys themselves)", "auth", "ApiKey",

@@ -1,5 +1,7 @@
 """Rate limits (API.md "Rate limits"): per user for token holders, per client IP for anonymous
-requests, and failed logins per IP and per email on top.
+requests, and failed logins per (account, client address) and per address on top (the login
+throttle's rules in detail: tests/server/test_login_throttle_rules.py; attacks on it over HTTP:
+tests/security/test_login_throttle.py).
 
 Every test starts its own appliance with low limits, because the counters live in that
 appliance's memory. The windows start at the first request counted (fixed window), so a test
@@ -47,7 +49,9 @@ def _user(server: InProcessAppliance, name: str):
 def assert_limited(response, limit: int) -> None:
     assert response.status_code == 429, response.text
     assert response.headers["Content-Type"].startswith("application/json")
-    assert response.json() == {"error": "rate limit exceeded"}
+    body = response.json()
+    assert body["error"] == "rate limit exceeded"
+    assert set(body) <= {"error", "details"}  # a login refusal says in `details` why and how long
     retry_after = int(response.headers["Retry-After"])
     assert 0 < retry_after <= 60
     assert response.headers["X-RateLimit-Limit"] == str(limit)
@@ -119,25 +123,36 @@ def test_it_limits_anonymous_requests_per_address(limited):
 
 # ---- login -------------------------------------------------------------------------------------
 
-def test_it_throttles_failed_logins_for_an_email(limited):
+def test_it_throttles_failed_logins_for_an_account_from_an_address(limited):
     server = limited(rate_limit="1000/minute")
     api = server.api
     _user(server, "alice")
     for _ in range(3):
         response = api.post("/api/auth/login", json={"email": "alice@example.test", "password": "guess-guess"})
         assert response.status_code == 401, response.text
-    for password in ("guess-again", "alice-password-1"):  # even the right password waits now
-        assert_limited(api.post("/api/auth/login", json={"email": "alice@example.test", "password": password}), 3)
+    for password in ("guess-again", "alice-password-1"):  # even the right password waits, from here
+        response = api.post("/api/auth/login", json={"email": "alice@example.test", "password": password})
+        assert_limited(response, 3)
+        retry_after = int(response.headers["Retry-After"])
+        assert 15 <= retry_after <= 20  # 3/minute: one failure drains every 20 s
+        assert response.json()["details"] == {
+            "login": f"Too many failed logins for this account from your address; try again in {retry_after} s."}
     assert_limited(api.post("/api/auth/login", json={"email": "ALICE@example.test ", "password": "x"}), 3)
 
 
 def test_it_throttles_failed_logins_from_an_address_across_emails(limited):
     server = limited(rate_limit="1000/minute")
     api = server.api
-    for i in range(3):
+    across = 5 * 3  # five times the per-account budget
+    for i in range(across):
         response = api.post("/api/auth/login", json={"email": f"guess{i}@example.test", "password": "guess-guess"})
         assert response.status_code == 401
-    assert_limited(api.post("/api/auth/login", json={"email": "another@example.test", "password": "x"}), 3)
+    response = api.post("/api/auth/login", json={"email": "another@example.test", "password": "x"})
+    assert_limited(response, across)
+    retry_after = int(response.headers["Retry-After"])
+    assert retry_after <= 4  # 15/minute: one failure drains every 4 s
+    assert response.json()["details"] == {
+        "login": f"Too many failed logins from your address; try again in {retry_after} s."}
 
 
 def test_it_does_not_count_successful_logins_against_the_login_limit(limited):
@@ -172,9 +187,10 @@ def test_it_leaves_logged_in_users_alone_while_logins_are_throttled(limited):
 
 # ---- configuration -----------------------------------------------------------------------------
 
-def test_it_defaults_to_100_requests_per_minute():
+def test_it_defaults_to_100_requests_per_minute_and_10_failed_logins_per_15_minutes():
     settings = Settings.load({}, env={})
     assert settings.rate_limit == "100/minute"
+    assert settings.login_rate_limit == "10/15 minutes"
 
 
 @pytest.mark.slow

@@ -142,7 +142,8 @@ class InProcessAppliance:
             self.appliance.start()
         self._server = make_server(create_app(self.appliance), "127.0.0.1", self.settings.port,
                                    self.settings.http_threads, Limits.from_settings(self.settings),
-                                   on_blind=self.appliance.intake_blind)
+                                   on_blind=self.appliance.intake_blind,
+                                   proxy_headers=bool(self.settings.trusted_proxies))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         wait_for(lambda: _ready(self.url), timeout=10, message="in-process server")
