@@ -14,7 +14,6 @@ from sqlmodel import Field, SQLModel
 
 from appliance.timeutil import utcnow
 
-MONITOR_TYPES = ("http", "https", "ping", "tcp", "sip", "domain", "heartbeat")
 TIERS = ("free", "pro")
 
 _AUTOINC = {"sqlite_autoincrement": True}

@@ -17,7 +17,8 @@ from pathlib import Path
 import requests
 
 from appliance import __version__
-from appliance.checkers import CheckerContext, build_checkers
+from appliance.checkers import CheckerContext
+from appliance.monitor_types import build_checkers
 from appliance.engine.scheduler import Scheduler
 from appliance.spec import MonitorSpec
 from appliance.spool import Spool

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from appliance.checkers.base import CheckResult
 from appliance.models import Probe
 from appliance.spec import MonitorSpec
+from appliance.monitor_types import TYPES
 from appliance.timeutil import as_utc, parse_iso, utcnow
 
 FUTURE_TOLERANCE = timedelta(seconds=60)
@@ -47,7 +48,7 @@ class ProbeIntake:
     def assignments(self, probe: Probe) -> list[MonitorSpec]:
         """Active monitors this probe's location checks (all types but heartbeat, which is pushed)."""
         return [MonitorSpec.from_model(m) for m in self.appliance.entities.list_monitors()
-                if m.is_active and m.type != "heartbeat" and MonitorSpec.from_model(m).runs_at(probe.name)]
+                if m.is_active and TYPES[m.type].polled and MonitorSpec.from_model(m).runs_at(probe.name)]
 
     def take(self, probe: Probe, results: list[dict], now: datetime | None = None) -> IntakeReport:
         now = now or utcnow()

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import SQLAlchemyError
 
 from appliance.blind import BlindSpans
-from appliance.checkers import CheckerContext, CheckResult, build_checkers
+from appliance.checkers import CheckerContext, CheckResult
+from appliance.monitor_types import TYPES, build_checkers
 from appliance.checkers.heartbeat import HeartbeatChecker
 from appliance.config import Settings
 from appliance.engine.dispatcher import Dispatcher
@@ -79,7 +80,7 @@ class Appliance:
             **build_checkers(CheckerContext(
                 ca_file=settings.ca_file, dns_servers=settings.dns_servers, whois_server=settings.whois_server),
                 whois=self.whois),
-            "heartbeat": self.heartbeats,
+            **{name: self.heartbeats for name, kind in TYPES.items() if kind.pushed},
         }
         self.scheduler: Scheduler | None = None
         self.uptime = DowntimeLedger()
@@ -236,7 +237,7 @@ class Appliance:
 
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user: User, fields: dict) -> Monitor:
-        if fields.get("type") == "heartbeat":
+        if TYPES[fields["type"]].pushed:
             fields = {**fields, "heartbeat_since": utcnow()}
         monitor = self.entities.create_monitor(user.id, fields)
         self.page_versions.bump(user.id)
@@ -262,7 +263,7 @@ class Appliance:
             if not before.is_active:
                 self.live.reset(monitor.id)
                 self.uptime.restart_watch(monitor.id)
-                if monitor.type == "heartbeat":  # the wait for the job starts again now
+                if TYPES[monitor.type].pushed:  # the wait for the job starts again now
                     self.entities.set_monitor_fields(monitor.id, heartbeat_since=utcnow())
                     monitor = self.entities.get_monitor(monitor.id) or monitor
             self._schedule(monitor, run_now=True)
@@ -295,7 +296,7 @@ class Appliance:
     def heartbeat(self, token: str, failed: bool = False) -> Monitor | None:
         """A job called its heartbeat URL: record the result now and move the deadline."""
         monitor = self.entities.monitor_by_heartbeat_token(token)
-        if monitor is None or monitor.type != "heartbeat":
+        if monitor is None or not TYPES[monitor.type].pushed:
             return None
         if not monitor.is_active or self.scheduler is None:
             return monitor  # paused: acknowledged, not recorded
@@ -385,7 +386,7 @@ class Appliance:
         if self.scheduler is None or not monitor.is_active or monitor.type not in self.checkers:
             return
         spec = MonitorSpec.from_model(monitor)
-        if monitor.type == "heartbeat":
+        if TYPES[monitor.type].pushed:
             # Pushed, not polled: the only check is at the deadline, wherever the job runs.
             since = monitor.heartbeat_since or monitor.created_at
             self.heartbeats.arm(monitor.id, as_utc(since))
@@ -435,7 +436,7 @@ class Appliance:
             spec = MonitorSpec.from_model(monitor)
             # Every location that checks it starts from the stored verdict, until it reports.
             locations = {n: LocationState(status=monitor.status) for n in names
-                         if spec.runs_at(n) and (monitor.type != "heartbeat" or n == self.settings.location)}
+                         if spec.runs_at(n) and (TYPES[monitor.type].polled or n == self.settings.location)}
             newest = max((latest[(monitor.id, n)] for n in locations if (monitor.id, n) in latest),
                          key=lambda row: row[0], default=None)
             state = LiveState(status=monitor.status, locations=locations)

@@ -1,27 +1,15 @@
 """Monitor configuration rules that depend on the type (pure; the API's schemas check types
-and ranges first). Raises InvalidMonitor with one message per field, in words a user can act on.
-
-URLs (http/https targets and webhook receivers): the scheme of the type (webhooks: http or https),
-a valid host name or IP address (private and loopback ones included: an appliance watches and
-notifies internal systems), a port 1-65535 if given, any path, query and fragment; never spaces,
-control characters (DEL included) or credentials (`user:password@`: they would not be sent, and
-a URL shows in alerts and exports). At most 2048 characters.
+and ranges first), derived from the monitor types' declarations (appliance/monitor_types).
+Raises InvalidMonitor with one message per field, in words a user can act on.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from urllib.parse import urlsplit
 
-from appliance.models import MONITOR_TYPES
-
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
-MAX_TARGET = 2048
-SSL_TYPES = {"https"}
-PORT_TYPES = {"tcp", "sip"}
-HTTP_TYPES = {"http", "https"}
+from appliance import targets
+from appliance.monitor_types import MONITOR_TYPES, TYPES, types_taking
+from appliance.monitor_types.fields import BY_NAME as FIELDS
 
 
 class InvalidMonitor(ValueError):
@@ -41,50 +29,44 @@ def normalize_monitor(fields: dict, known_locations: set[str]) -> dict:
     if kind not in MONITOR_TYPES:
         raise InvalidMonitor({"type": f"must be one of {', '.join(MONITOR_TYPES)}"})
 
+    monitor_type = TYPES[kind]
     target = out.get("target")
-    if kind == "heartbeat":
+    port_in_target = None
+    if monitor_type.parse_target is None:
         if target not in (None, ""):
-            errors["target"] = "heartbeat monitors have no target: the job calls their heartbeat_url"
+            errors["target"] = f"{kind} monitors have no target: the job calls their heartbeat_url"
         out["target"] = None
     elif target is None or not str(target).strip():
         errors["target"] = f"is required for {kind} monitors"
     else:
         try:
-            out["target"], port_in_target = _check_target(kind, target.strip())
+            out["target"], port_in_target = monitor_type.parse_target(target.strip())
         except ValueError as exc:
             errors["target"] = str(exc)
-            port_in_target = None
-        if kind == "sip" and port_in_target is not None:
-            if out.get("port") not in (None, port_in_target):
-                errors["port"] = "differs from the port in the sip: target"
-            out["port"] = port_in_target
 
-    if kind == "tcp" and out.get("port") is None:
-        errors["port"] = "is required for tcp monitors (1-65535)"
-    if kind not in PORT_TYPES and out.get("port") is not None:
-        errors["port"] = "applies only to tcp and sip monitors"
-
+    for name in per_type_fields(out):
+        if name in monitor_type.options:
+            continue
+        errors[name] = f"applies only to {_spoken(types_taking(name))} monitors"
+    if port_in_target is not None and "port" not in errors:
+        if out.get("port") not in (None, port_in_target):
+            errors["port"] = f"differs from the port in the {kind}: target"
+        out["port"] = port_in_target
+    for name in monitor_type.required:
+        if out.get(name) is None and name not in errors:
+            field = FIELDS[name]
+            errors[name] = f"is required for {kind} monitors ({field.minimum}-{field.maximum})"
+    for name in monitor_type.options:
+        if out.get(name) is None and name in monitor_type.defaults:
+            out[name] = monitor_type.defaults[name]
     if out.get("ssl_check") is None:
-        out["ssl_check"] = kind in SSL_TYPES
-    elif out["ssl_check"] and kind not in SSL_TYPES:
-        errors["ssl_check"] = "applies only to https monitors"
-
-    for name in ("keyword", "expected_status"):
-        if out.get(name) is not None and kind not in HTTP_TYPES:
-            errors[name] = "applies only to http and https monitors"
+        out["ssl_check"] = False  # stored for every monitor: only types that take it check it
     if out.get("keyword") == "":
         out["keyword"] = None
-
     if out.get("recovery_checks") is None:
         out["recovery_checks"] = 1
 
-    if kind == "heartbeat":
-        if out.get("grace") is None:
-            out["grace"] = 60
-    elif out.get("grace") is not None:
-        errors["grace"] = "applies only to heartbeat monitors"
-
-    if kind != "heartbeat" and out.get("timeout", 0) > out.get("interval", 0):
+    if monitor_type.polled and out.get("timeout", 0) > out.get("interval", 0):
         errors["timeout"] = "must not be longer than the interval"
 
     locations = out.get("check_locations")
@@ -96,127 +78,17 @@ def normalize_monitor(fields: dict, known_locations: set[str]) -> dict:
             errors["check_locations"] = problem
 
     if errors:
-        raise InvalidMonitor(errors)
+        raise InvalidMonitor(dict(sorted(errors.items(), key=lambda item: _report_rank(item[0]))))
     return out
 
 
-def _check_target(kind: str, target: str) -> tuple[str, int | None]:
-    if len(target) > MAX_TARGET:
-        raise ValueError(f"is longer than {MAX_TARGET} characters")
-    if any(ch.isspace() for ch in target) or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        raise ValueError("must not contain spaces or control characters")
-    if kind in HTTP_TYPES:
-        return _check_url(kind, target), None
-    if kind == "sip":
-        return _check_sip(target)
-    if kind == "domain":
-        return _check_domain(target), None
-    return _check_host(target), None
+# The order problems are reported in (the first one makes the error's sentence); fields not
+# named here come after, in their order.
+_REPORT_ORDER = ("target", "port", "ssl_check", "keyword", "expected_status", "grace", "timeout", "check_locations")
 
 
-def _check_url(kind: str, target: str) -> str:
-    try:
-        parts = urlsplit(target)
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"is not a valid {kind}:// URL") from None
-    if parts.scheme.lower() != kind:
-        raise ValueError(f"must be a URL starting with {kind}:// (got {target[:60]!r})")
-    if not parts.hostname:
-        raise ValueError(f"has no host name (write it like {kind}://example.com/health)")
-    if "@" in parts.netloc:
-        # Neither the checks nor the webhooks send them, and URLs are shown in alerts and exports.
-        raise ValueError("must not contain a user name or password (user:password@); they would not be sent")
-    _check_host(parts.hostname)
-    if port == 0:
-        raise ValueError("has port 0")
-    return target
-
-
-def _check_host(host: str) -> str:
-    """A host name or an IP address, no scheme, no port."""
-    if "://" in host:
-        raise ValueError("must be a host name or IP address without a scheme (no http://)")
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        return str(ipaddress.ip_address(bare))
-    except ValueError:
-        pass
-    name = _ascii_name(host)
-    labels = name.rstrip(".").split(".")
-    if not name or len(name) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise ValueError("is not a valid host name or IP address")
-    return name
-
-
-def _check_domain(target: str) -> str:
-    if "://" in target or "/" in target:
-        raise ValueError("must be a domain name like example.com, without a scheme or path")
-    name = _ascii_name(target).rstrip(".")
-    labels = name.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or not _TLD.match(labels[-1]):
-        raise ValueError("is not a registrable domain name (like example.com)")
-    return name
-
-
-def _check_sip(target: str) -> tuple[str, int | None]:
-    """`host`, `sip:host[:port]`, optionally with `;transport=udp|tcp`. UDP (the default) normalises
-    to the bare host as before; TCP keeps the parameter: `sip:host;transport=tcp` (port returned)."""
-    rest = target[4:] if target.lower().startswith("sip:") else target
-    if "@" in rest:
-        rest = rest.split("@", 1)[1]
-    rest, transport = _sip_transport(rest)
-    host, port = _sip_hostport(rest)
-    if transport == "tcp":
-        return f"sip:{f'[{host}]' if ':' in host else host};transport=tcp", port
-    return host, port
-
-
-def _sip_transport(rest: str) -> tuple[str, str]:
-    if ";" not in rest:
-        return rest, "udp"
-    rest, *params = rest.split(";")
-    transport = None
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.lower() != "transport":
-            raise ValueError("takes only the ;transport=udp or ;transport=tcp parameter")
-        if transport is not None:
-            raise ValueError("has the ;transport parameter twice")
-        transport = value.lower()
-        if transport not in ("udp", "tcp"):
-            raise ValueError("has an unsupported transport (use ;transport=udp or ;transport=tcp)")
-    return rest, transport
-
-
-def _sip_hostport(rest: str) -> tuple[str, int | None]:
-    port = None
-    if rest.startswith("["):  # [ipv6]:port
-        host, _, tail = rest[1:].partition("]")
-        if tail.startswith(":"):
-            port = _port(tail[1:])
-        elif tail:
-            raise ValueError("is not a valid sip target (write host, sip:host or sip:host:port)")
-    elif rest.count(":") == 1:
-        host, port_text = rest.split(":")
-        port = _port(port_text)
-    else:
-        host = rest
-    return _check_host(host), port
-
-
-def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 1 <= int(text) <= 65535:
-        raise ValueError("has a port that is not a number between 1 and 65535")
-    return int(text)
-
-
-def _ascii_name(name: str) -> str:
-    name = name.lower()
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ValueError("is not a valid host name") from None
+def _report_rank(name: str) -> int:
+    return _REPORT_ORDER.index(name) if name in _REPORT_ORDER else len(_REPORT_ORDER)
 
 
 def _check_locations(locations: list, known: set[str]) -> str | None:
@@ -232,6 +104,17 @@ def _check_locations(locations: list, known: set[str]) -> str | None:
     return None
 
 
+def per_type_fields(fields: dict) -> list[str]:
+    """The per-type fields that are set (a false ssl_check counts as not set)."""
+    return [name for name, field in FIELDS.items()
+            if field.per_type and fields.get(name) not in (None, False)]
+
+
+def _spoken(names: tuple[str, ...]) -> str:
+    """("tcp", "sip") -> "tcp and sip"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def check_webhook_url(url: str) -> str:
     """A webhook receiver: an http(s) URL with a valid host (private addresses allowed: the
     appliance often notifies internal systems)."""
@@ -240,6 +123,6 @@ def check_webhook_url(url: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):  # never sendable (http.client refuses them)
         raise ValueError("must not contain control characters")
     kind = urlsplit(url).scheme.lower()
-    if kind not in HTTP_TYPES:
+    if kind not in ("http", "https"):
         raise ValueError("must be an http:// or https:// URL")
-    return _check_url(kind, url)
+    return targets.url(kind, url)

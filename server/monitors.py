@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, jsonify, request
 
 from appliance.models import Monitor
+from appliance.monitor_types.fields import CONFIG_FIELDS, CREATE_DEFAULTS, NOT_NULL
 from appliance.reports import monitor_report, window_uptime
 from appliance.timeutil import as_utc, utcnow
 from appliance.validation import InvalidMonitor, normalize_monitor
@@ -19,12 +20,6 @@ from server.serialize import monitor_config_json, monitor_json, percent, uptime_
 bp = Blueprint("monitors", __name__, url_prefix="/api/monitors")
 bp.before_request(require_login)
 
-CREATE_DEFAULTS = {"interval": 60, "timeout": 10, "retries": 1, "is_active": True, "public_status": False}
-NOT_NULL = ("name", "type", "interval", "timeout", "retries", "recovery_checks", "is_active", "public_status",
-            "check_locations")
-CONFIG_FIELDS = ("name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
-                 "retries", "recovery_checks", "reminder_minutes", "grace", "keyword", "expected_status",
-                 "is_active", "public_status")
 
 
 def _json(monitor: Monitor) -> dict:

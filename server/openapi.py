@@ -20,7 +20,8 @@ from flask import Blueprint, jsonify
 from pydantic import BaseModel
 
 from appliance import __version__
-from appliance.models import MONITOR_TYPES, TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.models import TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.monitor_types import MONITOR_TYPES, POLLED_TYPES, TYPES
 from server import schemas
 from server.monitors import NOT_NULL as MONITOR_NOT_NULL
 
@@ -78,6 +79,42 @@ def _only_for(condition: dict, keys: list[str]) -> dict:
             "else": {"not": {"anyOf": [{"required": [key]} for key in keys]}}}
 
 
+# The keys only some types' monitor objects carry (registry: shown and details), in the order the
+# monitor object has them.
+TYPE_KEY_ORDER = tuple(dict.fromkeys(key for t in TYPES.values() for key in (*t.shown, *t.details)))
+TYPE_KEYS = {
+    "keyword": {**nullable({"type": "string"}), "description": "http and https only."},
+    "expected_status": {**nullable({"type": "integer", "minimum": 100, "maximum": 599}),
+                        "description": "http and https only."},
+    "ssl": {**nullable(ref("SslInfo")), "description": "https with ssl_check only; null before a check."},
+    "domain": {**nullable(ref("DomainInfo")), "description": "domain only; null before a check."},
+    "heartbeat_url": {"type": "string", "pattern": r"^/api/heartbeat/[A-Za-z0-9_-]+$",
+                      "description": "heartbeat only: the job calls GET or POST on it."},
+    "grace": {"type": "integer", "minimum": 0, "description": "heartbeat only: seconds of slack."},
+}
+
+
+def _type_conditions() -> list[dict]:
+    """For each key that only some types show, the rule that it is present for those and absent
+    otherwise (keys shown by the same types share one rule), from the monitor type registry."""
+    groups: dict[tuple, list[str]] = {}
+    for monitor_type in TYPES.values():
+        keys = [(key, None) for key in monitor_type.shown] + list(monitor_type.details.items())
+        for key, needs in keys:
+            showing = tuple(name for name, t in TYPES.items()
+                            if key in t.shown or t.details.get(key, False) == needs)
+            groups.setdefault((showing, needs), [])
+            if key not in groups[(showing, needs)]:
+                groups[(showing, needs)].append(key)
+    rules = []
+    for (showing, needs), keys in groups.items():
+        condition = {"type": {"const": showing[0]} if len(showing) == 1 else {"enum": list(showing)}}
+        if needs:
+            condition[needs] = {"const": True}
+        rules.append(_only_for(condition, keys))
+    return rules
+
+
 MONITOR = obj(
     {
         "id": ID,
@@ -106,22 +143,12 @@ MONITOR = obj(
         "in_maintenance": {"type": "boolean", "description": "(ext) Inside a maintenance window now: "
                                                               "checks go on, no incident opens, no down alert."},
         "created_at": TIMESTAMP,
-        "keyword": {**nullable({"type": "string"}), "description": "http and https only."},
-        "expected_status": {**nullable({"type": "integer", "minimum": 100, "maximum": 599}),
-                            "description": "http and https only."},
-        "ssl": {**nullable(ref("SslInfo")), "description": "https with ssl_check only; null before a check."},
-        "domain": {**nullable(ref("DomainInfo")), "description": "domain only; null before a check."},
-        "heartbeat_url": {"type": "string", "pattern": r"^/api/heartbeat/[A-Za-z0-9_-]+$",
-                          "description": "heartbeat only: the job calls GET or POST on it."},
-        "grace": {"type": "integer", "minimum": 0, "description": "heartbeat only: seconds of slack."},
+        **{key: TYPE_KEYS[key] for key in TYPE_KEY_ORDER},
         "last_error": {"type": "string", "description": "Why the latest check failed (active monitors only)."},
     },
-    optional=("keyword", "expected_status", "ssl", "domain", "heartbeat_url", "grace", "last_error"),
+    optional=(*TYPE_KEY_ORDER, "last_error"),
     allOf=[
-        _only_for({"type": {"enum": ["http", "https"]}}, ["keyword", "expected_status"]),
-        _only_for({"type": {"const": "https"}, "ssl_check": {"const": True}}, ["ssl"]),
-        _only_for({"type": {"const": "domain"}}, ["domain"]),
-        _only_for({"type": {"const": "heartbeat"}}, ["heartbeat_url", "grace"]),
+        *_type_conditions(),
         {"if": {"properties": {"is_active": {"const": False}}},
          "then": {"properties": {"status": {"const": "paused"}, "response_time": {"type": "null"},
                                  "location_status": {"maxProperties": 0}},
@@ -347,7 +374,7 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     }),
     "ProbeMonitor": obj({
         "id": ID, "name": {"type": "string"},
-        "type": {"type": "string", "enum": [t for t in MONITOR_TYPES if t != "heartbeat"]},
+        "type": {"type": "string", "enum": list(POLLED_TYPES)},
         "target": {"type": "string"},
         "port": nullable({"type": "integer", "minimum": 1, "maximum": 65535}),
         "ssl_check": {"type": "boolean"},

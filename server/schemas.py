@@ -12,9 +12,11 @@ from typing import Annotated, Literal, TypeVar
 
 from flask import request
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
-                      ValidationError, field_validator)
+                      ValidationError, create_model, field_validator)
 
-from appliance.models import MONITOR_TYPES, WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.models import WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.monitor_types import MONITOR_TYPES
+from appliance.monitor_types.fields import FIELDS as MONITOR_FIELDS, MonitorField
 from server.errors import ApiError
 
 MonitorType = Literal[MONITOR_TYPES]  # type: ignore[valid-type]
@@ -59,24 +61,19 @@ Locations = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_le
                       Field(min_length=1, max_length=50)]
 
 
-class MonitorFields(Strict):
-    """Every field a monitor can be created or updated with (all optional here)."""
+def _field_type(field: MonitorField):
+    """The pydantic type of a monitor field (fields.py), optional: every field may be left out."""
+    if field.kind == "int":
+        return Annotated[int, Field(ge=field.minimum, le=field.maximum)] | None
+    if field.kind == "text":
+        return Annotated[str, StringConstraints(max_length=field.max_length)] | None
+    return {"name": Name, "target": Target, "locations": Locations, "bool": bool}[field.kind] | None
 
-    name: Name | None = None
-    target: Target | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
-    ssl_check: bool | None = None
-    check_locations: Locations | None = None
-    interval: Annotated[int, Field(ge=10, le=86400)] | None = None
-    timeout: Annotated[int, Field(ge=1, le=120)] | None = None
-    retries: Annotated[int, Field(ge=0, le=10)] | None = None
-    recovery_checks: Annotated[int, Field(ge=1, le=10)] | None = None
-    reminder_minutes: Annotated[int, Field(ge=5, le=7 * 24 * 60)] | None = None
-    grace: Annotated[int, Field(ge=0, le=86400)] | None = None
-    keyword: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    expected_status: Annotated[int, Field(ge=100, le=599)] | None = None
-    is_active: bool | None = None
-    public_status: bool | None = None
+
+# Every field a monitor can be created or updated with (all optional here), from fields.py.
+MonitorFields = create_model("MonitorFields", __base__=Strict, __doc__=(
+    "Every field a monitor can be created or updated with (all optional here)."),
+    **{f.name: (_field_type(f), None) for f in MONITOR_FIELDS if f.kind != "type"})
 
 
 class MonitorCreateBody(MonitorFields):

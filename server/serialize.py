@@ -5,6 +5,7 @@ from __future__ import annotations
 from appliance.availability import display_percent
 from appliance.engine.live import LiveState
 from appliance.models import Monitor
+from appliance.monitor_types import TYPES
 from appliance.timeutil import iso
 
 
@@ -40,20 +41,18 @@ def monitor_config_json(monitor: Monitor) -> dict:
         "public_status": monitor.public_status,
         "created_at": iso(monitor.created_at),
     }
-    if monitor.type in ("http", "https"):
-        data["keyword"] = monitor.keyword
-        data["expected_status"] = monitor.expected_status
-    if monitor.type == "heartbeat":
-        data["heartbeat_url"] = f"/api/heartbeat/{monitor.heartbeat_token}"
-        data["grace"] = monitor.grace
+    for key in TYPES[monitor.type].shown:
+        data[key] = (f"/api/heartbeat/{monitor.heartbeat_token}" if key == "heartbeat_url"
+                     else getattr(monitor, key))
     return data
 
 
-# The order of the keys in the answer (the API.md example's order, extensions after).
+# The order of the keys in the answer (the API.md example's order, extensions after), then what
+# only some types show (each type's keys in its declared order), then last_error.
 _ORDER = ("id", "name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
           "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "status",
           "response_time", "last_check", "uptime_percentage", "location_status", "in_maintenance", "created_at",
-          "keyword", "expected_status", "ssl", "heartbeat_url", "grace", "domain", "last_error")
+          *dict.fromkeys(key for t in TYPES.values() for key in (*t.shown, *t.details)), "last_error")
 
 
 def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_maintenance: bool = False,
@@ -70,11 +69,9 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_mai
         "location_status": {} if not active else live.location_status,
         "in_maintenance": in_maintenance,
     }
-    kind = config["type"]
-    if kind == "https" and config["ssl_check"]:
-        live_part["ssl"] = _ssl_json(live.details.get("ssl"))
-    if kind == "domain":
-        live_part["domain"] = _domain_json(live.details.get("domain"))
+    for key, needs in TYPES[config["type"]].details.items():
+        if needs is None or config[needs]:
+            live_part[key] = _DETAILS[key](live.details.get(key))
     if live.last_error and active:
         live_part["last_error"] = live.last_error
     merged = {**config, **live_part}
@@ -93,6 +90,9 @@ def _domain_json(info: dict | None) -> dict | None:
         return None
     return {"expires_at": iso(info.get("expires_at")), "days_left": info.get("days_left"),
             "registrar": info.get("registrar")}
+
+
+_DETAILS = {"ssl": _ssl_json, "domain": _domain_json}
 
 
 def spec_json(spec) -> dict:

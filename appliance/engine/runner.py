@@ -25,6 +25,7 @@ from appliance.state import DOWN, PENDING, UP, LocationState, step, verdict
 from appliance.storage import storage_error
 from appliance.storage.entities import EntityStore, Transition
 from appliance.storage.history import HistoryStore, ResultRow
+from appliance.monitor_types import TYPES
 from appliance.timeutil import iso, utcnow
 
 log = logging.getLogger("statuscore.engine")
@@ -82,7 +83,7 @@ class Runner:
             old = self.live.get(spec.id)
             locations = dict(old.locations)
             # A missed heartbeat deadline already includes its grace: no further confirmation.
-            retries = 0 if spec.type == "heartbeat" else spec.retries
+            retries = 0 if TYPES[spec.type].pushed else spec.retries
             locations[location] = step(locations.get(location, LocationState()), result.up, retries,
                                        spec.recovery_checks)
             # Certificate and registration facts outlive a failed check; the rest is per check.

@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from appliance.models import Incident, Monitor, StateChange, User
 from appliance.passwords import hash_password
 from appliance.state import is_alert
+from appliance.monitor_types import TYPES
 from appliance.timeutil import as_utc, utcnow
 
 
@@ -130,7 +131,7 @@ class EntityStore:
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user_id: int, fields: dict) -> Monitor:
         monitor = Monitor(user_id=user_id, **fields)
-        if monitor.type == "heartbeat":
+        if TYPES[monitor.type].pushed:  # the job calls a URL of its own
             monitor.heartbeat_token = secrets.token_urlsafe(18)
         with self.session() as s:
             s.add(monitor)
