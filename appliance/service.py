@@ -33,6 +33,7 @@ from appliance.page_versions import PageVersions
 from appliance.passwords import generate_password
 from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
+from appliance.services import Services
 from appliance.spec import MonitorSpec
 from appliance.state import LocationState
 from appliance.storage import storage_error
@@ -105,6 +106,7 @@ class Appliance:
                              in_maintenance=self.calendar.covers)
         self.probe_intake = ProbeIntake(self, settings.probe_max_age)
         self.page_versions = PageVersions()  # bumped by writes that change a public status page
+        self.services = Services.build(self)  # what the API does, one use case a room
         self.started_at = utcnow()
         self._stopping = threading.Event()
 

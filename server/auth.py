@@ -131,6 +131,11 @@ def appliance():
     return current_app.extensions["statuscore"]
 
 
+def services():
+    """The appliance's use-case services (appliance/services): what the views call."""
+    return current_app.extensions["statuscore"].services
+
+
 @bp.post("/login")
 def login():
     body = parse_body(LoginBody)

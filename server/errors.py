@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from appliance.storage import storage_error
 from appliance.storage.history import HistoryWriteError
 
@@ -24,6 +25,10 @@ _MESSAGES = {
     415: "Send the body as JSON (Content-Type: application/json).",
     429: "rate limit exceeded",
 }
+
+
+# What each refusal of a use case is on the wire.
+_STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
 class ApiError(Exception):
@@ -51,6 +56,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.message, exc.details)
+
+    @app.errorhandler(ServiceError)
+    def _refused(exc: ServiceError):
+        return error_response(_STATUS[type(exc)], exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -6,8 +6,7 @@ from flask import Blueprint, jsonify
 
 from appliance.models import AnomalyRecord, Incident
 from appliance.timeutil import as_utc, iso, utcnow
-from server.auth import appliance, current_user, require_login
-from server.errors import not_found
+from server.auth import current_user, require_login, services
 
 bp = Blueprint("insights", __name__, url_prefix="/api/monitors")
 bp.before_request(require_login)
@@ -30,13 +29,9 @@ def incident_json(incident: Incident, monitor_name: str) -> dict:
 
 @bp.get("/<int:monitor_id>/insights")
 def insights(monitor_id: int):
-    monitor = appliance().entities.get_monitor(monitor_id, current_user.id)
-    if monitor is None:
-        raise not_found()
-    incidents = appliance().entities.incidents([monitor.id], limit=100)
-    anomalies = appliance().anomalies.list([monitor.id], limit=100)
-    return jsonify({"incidents": [incident_json(i, monitor.name) for i in incidents],
-                    "anomalies": [anomaly_json(a, monitor.name) for a in anomalies]})
+    found = services().incidents.insights(current_user, monitor_id)
+    return jsonify({"incidents": [incident_json(i, found.monitor_name) for i in found.incidents],
+                    "anomalies": [anomaly_json(a, found.monitor_name) for a in found.anomalies]})
 
 
 def anomaly_json(anomaly: AnomalyRecord, monitor_name: str) -> dict:
@@ -46,22 +41,14 @@ def anomaly_json(anomaly: AnomalyRecord, monitor_name: str) -> dict:
             "message": anomaly.message, "acknowledged": anomaly.acknowledged}
 
 
-def _own_monitor_names() -> dict[int, str]:
-    return {m.id: m.name for m in appliance().entities.list_monitors(current_user.id)}
-
-
 @bp.get("/anomalies")
 def unacknowledged_anomalies():
     """Every unacknowledged anomaly across the user's monitors, most recent first."""
-    names = _own_monitor_names()
-    rows = appliance().anomalies.list(list(names), unacknowledged_only=True, limit=500)
+    rows, names = services().incidents.unacknowledged(current_user)
     return jsonify([anomaly_json(a, names[a.monitor_id]) for a in rows])
 
 
 @bp.post("/anomalies/<int:anomaly_id>/acknowledge")
 def acknowledge(anomaly_id: int):
-    names = _own_monitor_names()
-    row = appliance().anomalies.acknowledge(anomaly_id, list(names))
-    if row is None:
-        raise not_found("anomaly")
-    return jsonify(anomaly_json(row, names[row.monitor_id]))
+    row, name = services().incidents.acknowledge(current_user, anomaly_id)
+    return jsonify(anomaly_json(row, name))

@@ -23,7 +23,7 @@ from appliance import __version__
 from appliance.models import TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from appliance.monitor_types import MONITOR_TYPES, POLLED_TYPES, TYPES
 from server import schemas
-from server.monitors import NOT_NULL as MONITOR_NOT_NULL
+from appliance.monitor_types.fields import NOT_NULL as MONITOR_NOT_NULL
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 

@@ -24,7 +24,7 @@ from appliance.maintenance import schedule_problems
 from appliance.storage.entities import Conflict
 from server.auth import appliance, current_user, require_login
 from server.errors import ApiError
-from server.monitors import CONFIG_FIELDS, CREATE_DEFAULTS
+from appliance.monitor_types.fields import CONFIG_FIELDS, CREATE_DEFAULTS
 from server.schemas import (MaintenanceBody, MonitorCreateBody, StatusPageBody, WebhookCreateBody,
                             validation_error)
 

@@ -1,0 +1,24 @@
+"""Use-case services: what the API (and any other client of the core) can do, one room each.
+Each owns its rules (ownership, validation, cache versions, what reaches the engine) and returns
+read models; the HTTP skin (server/) parses requests, calls one service and shapes the answer,
+and never reaches into the stores itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from appliance.services.incidents import Incidents
+from appliance.services.monitors import Monitors
+
+__all__ = ["Services", "ServiceError", "NotFound", "Invalid", "Conflict", "Forbidden"]
+
+
+@dataclass(frozen=True)
+class Services:
+    monitors: Monitors
+    incidents: Incidents
+
+    @classmethod
+    def build(cls, appliance) -> "Services":
+        return cls(monitors=Monitors(appliance), incidents=Incidents(appliance))

@@ -1,0 +1,30 @@
+"""What a use case refuses, in words a person can act on. The HTTP skin maps each to a status
+(server/errors.py); the services never know about HTTP."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(ServiceError):
+    """Not there, or not the caller's (never said which)."""
+
+    def __init__(self, what: str = "monitor"):
+        super().__init__(f"{what} not found")
+
+
+class Invalid(ServiceError):
+    """The input breaks a rule; details name the fields."""
+
+
+class Conflict(ServiceError):
+    """It clashes with what exists (a taken name, slug or email)."""
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this (plan, role, key scope)."""
