@@ -62,3 +62,9 @@ def display_percent(value: float | None, digits: int) -> float | None:
     if rounded >= 100.0 and value < 100.0:
         return 100.0 - 10 ** -digits
     return rounded
+
+
+def percent_text(value: float | None) -> str | None:
+    """Two decimals, as `uptime_percentage` ("99.95"); None without data."""
+    shown = display_percent(value, 2)
+    return None if shown is None else f"{shown:.2f}"

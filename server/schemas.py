@@ -16,6 +16,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator,
 
 from appliance.models import WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from appliance.monitor_types import MONITOR_TYPES
+from appliance.services.status_pages import SLUG_PATTERN
 from appliance.monitor_types.fields import FIELDS as MONITOR_FIELDS, MonitorField
 from server.errors import ApiError
 
@@ -93,7 +94,6 @@ class PublicBody(Strict):
     public_status: bool
 
 
-SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$"  # 3-50 characters, no leading/trailing hyphen
 Slug = Annotated[str, StringConstraints(min_length=3, max_length=50, pattern=SLUG_PATTERN)]
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from appliance.availability import display_percent
+from appliance.availability import display_percent, percent_text
 from appliance.engine.live import LiveState
 from appliance.models import Monitor
 from appliance.monitor_types import TYPES
 from appliance.timeutil import iso
 
 
-def percent(value: float | None) -> str | None:
-    """Two decimals, as `uptime_percentage` ("99.95"); None without data."""
-    shown = display_percent(value, 2)
-    return None if shown is None else f"{shown:.2f}"
+percent = percent_text  # two decimals, as `uptime_percentage` ("99.95"); None without data
 
 
 def uptime_text(value: float | None) -> str | None:

@@ -10,10 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from appliance.models import User
-from appliance.storage.entities import Conflict
-from server.auth import appliance, current_user, require_login
-from server.errors import ApiError, not_found
-from server.public import invalidate_status_pages
+from server.auth import current_user, require_login, services
 from server.schemas import StatusPageBody, parse_body
 
 bp = Blueprint("status_page", __name__, url_prefix="/api/settings")
@@ -38,15 +35,4 @@ def get_status_page():
 @bp.put("/status-page")
 def put_status_page():
     body = parse_body(StatusPageBody)
-    old_slug = current_user.status_page_slug
-    try:
-        user = appliance().entities.update_user(current_user.id, company_name=body.company_name,
-                                                status_page_slug=body.slug)
-    except Conflict as exc:
-        raise ApiError(409, f"The status page address '{body.slug}' is taken; choose another slug.",
-                       {"slug": "already taken"}) from exc
-    if user is None:  # deleted while we were at it
-        raise not_found("user")
-    appliance().page_versions.bump(user.id)
-    invalidate_status_pages(old_slug, body.slug)  # and whatever was cached as "no such page" there
-    return jsonify(status_page_json(user))
+    return jsonify(status_page_json(services().status_pages.configure(current_user, body.company_name, body.slug)))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from appliance.services.incidents import Incidents
 from appliance.services.monitors import Monitors
+from appliance.services.status_pages import StatusPages
 
 __all__ = ["Services", "ServiceError", "NotFound", "Invalid", "Conflict", "Forbidden"]
 
@@ -18,7 +19,9 @@ __all__ = ["Services", "ServiceError", "NotFound", "Invalid", "Conflict", "Forbi
 class Services:
     monitors: Monitors
     incidents: Incidents
+    status_pages: StatusPages
 
     @classmethod
     def build(cls, appliance) -> "Services":
-        return cls(monitors=Monitors(appliance), incidents=Incidents(appliance))
+        return cls(monitors=Monitors(appliance), incidents=Incidents(appliance),
+                   status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds))

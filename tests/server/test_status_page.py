@@ -20,7 +20,9 @@ from appliance.state import LocationState
 from appliance.storage.entities import Transition
 from appliance.storage.history import ResultRow
 from server.openapi import build_document
-from server.public import TTLCache, day_class, format_duration, overall_status
+from appliance.cache import TTLCache
+from appliance.services.status_pages import overall_status
+from server.public import day_class, format_duration
 from tests.support.appliance import InProcessAppliance
 from tests.support.asserts import assert_error
 from tests.support.net import wait_for
