@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from appliance.services.incidents import Incidents
+from appliance.services.maintenance import MaintenanceWindows
 from appliance.services.monitors import Monitors
 from appliance.services.status_pages import StatusPages
 
@@ -20,8 +21,10 @@ class Services:
     monitors: Monitors
     incidents: Incidents
     status_pages: StatusPages
+    maintenance: MaintenanceWindows
 
     @classmethod
     def build(cls, appliance) -> "Services":
         return cls(monitors=Monitors(appliance), incidents=Incidents(appliance),
-                   status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds))
+                   status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
+                   maintenance=MaintenanceWindows(appliance))
