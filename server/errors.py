@@ -9,7 +9,8 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from appliance.services.errors import (Conflict, Forbidden, Invalid, NotFound, ServiceError, Unavailable,
+                                       UpstreamFailed, UpstreamTimeout)
 from appliance.storage import storage_error
 from appliance.storage.history import HistoryWriteError
 
@@ -28,7 +29,8 @@ _MESSAGES = {
 
 
 # What each refusal of a use case is on the wire.
-_STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
+_STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, UpstreamFailed: 502, Unavailable: 503,
+           UpstreamTimeout: 504}
 
 
 class ApiError(Exception):

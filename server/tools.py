@@ -1,11 +1,9 @@
 """Network tools: MTR to a monitor's target (pro users) and WHOIS for a domain or an IP address.
 
-- MTR runs on the appliance's `Mtr` (appliance/tools/mtr.py), which bounds how many runs go at
-  once (503 beyond) and needs raw ICMP sockets (503 with what to do when they are refused).
-  It is limited per user more tightly than the rest of the API (`mtr_rate_limit`).
-- WHOIS goes through the appliance's one WhoisClient, the domain checker's too, so both share
-  its cache (hours). The target is checked before any traffic; nothing user-given reaches a
-  shell or a file path. The route takes any text, so a target with slashes is a clean 400.
+The tools' rules are the Tools service's (appliance/services/tools.py): premium, ownership,
+bounded runs (503 beyond), WHOIS answers (404 none, 502 failed, 504 timed out). MTR is limited
+per user more tightly than the rest of the API (`mtr_rate_limit`). The WHOIS route takes any
+text, so a target with slashes is a clean 400.
 """
 
 from __future__ import annotations
@@ -16,11 +14,9 @@ from flask import Blueprint, jsonify, request
 from werkzeug.routing import PathConverter
 
 from appliance.timeutil import iso
-from appliance.tools.mtr import (DEFAULT_MAX_HOPS, DEFAULT_ROUNDS, DEFAULT_TIMEOUT, MtrBusy, MtrError,
-                                 MtrPermissionError, MtrResolveError, target_host)
-from appliance.tools.whois import WhoisError, WhoisNotFound, WhoisTimeout
-from server.auth import appliance, current_user, require_login
-from server.errors import ApiError, not_found
+from appliance.tools.mtr import DEFAULT_MAX_HOPS, DEFAULT_ROUNDS, DEFAULT_TIMEOUT
+from server.auth import current_user, require_login, services
+from server.errors import ApiError
 from server.limits import limit_endpoint, user_or_ip
 
 bp = Blueprint("tools", __name__, url_prefix="/api/monitors")
@@ -38,7 +34,6 @@ class AnyText(PathConverter):
 # Before the routes: the rule below needs the converter when the blueprint adds it.
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("anytext", AnyText))
 
-PREMIUM_MESSAGE = "MTR is a premium feature"
 MAX_ROUNDS = 10
 MAX_HOPS = 30
 MIN_TIMEOUT, MAX_TIMEOUT = 0.1, 5.0
@@ -47,42 +42,17 @@ _DECIMAL = re.compile(r"^\d{1,3}(?:\.\d{1,3})?$")
 
 @bp.get("/<int:monitor_id>/mtr")
 def mtr(monitor_id: int):
-    if current_user.subscription_tier == "free":
-        raise ApiError(403, PREMIUM_MESSAGE)
-    monitor = appliance().entities.get_monitor(monitor_id, current_user.id)
-    if monitor is None:
-        raise not_found()
+    tools = services().tools
+    host = tools.mtr_host(current_user, monitor_id)
     rounds = _whole("rounds", DEFAULT_ROUNDS, 1, MAX_ROUNDS)
     max_hops = _whole("max_hops", DEFAULT_MAX_HOPS, 1, MAX_HOPS)
     timeout = _seconds("timeout", DEFAULT_TIMEOUT, MIN_TIMEOUT, MAX_TIMEOUT)
-    try:
-        host = target_host(monitor.type, monitor.target)
-    except ValueError as exc:
-        raise ApiError(400, f"Cannot run MTR for this monitor: {exc}.", {"target": str(exc)}) from None
-    try:
-        report = appliance().mtr.run(host, rounds=rounds, max_hops=max_hops, timeout=timeout)
-    except (MtrBusy, MtrPermissionError) as exc:
-        raise ApiError(503, f"{_sentence(exc)}.") from None
-    except MtrResolveError as exc:
-        raise ApiError(502, f"MTR failed: {exc}.") from None
-    except MtrError as exc:
-        raise ApiError(502, f"MTR to {host} failed: {exc}.") from None
-    return jsonify(report.to_dict())
+    return jsonify(tools.mtr(host, rounds, max_hops, timeout).to_dict())
 
 
 @bp.get("/tools/whois/<anytext:target>", merge_slashes=False)
 def whois(target: str):
-    try:
-        result = appliance().whois.lookup(target)
-    except ValueError as exc:
-        raise ApiError(400, f"Invalid WHOIS target: {exc}.", {"target": str(exc)}) from None
-    except WhoisNotFound as exc:
-        raise ApiError(404, f"{_sentence(exc)}.") from None
-    except WhoisTimeout as exc:
-        raise ApiError(504, f"WHOIS lookup timed out: {exc}.") from None
-    except WhoisError as exc:
-        raise ApiError(502, f"WHOIS lookup failed: {exc}.") from None
-    body = result.to_dict()
+    body = services().tools.whois(target).to_dict()
     for name in ("creation_date", "expiration_date"):
         body[name] = iso(body[name])
     return jsonify(body)
@@ -113,8 +83,3 @@ def _seconds(name: str, default: float, low: float, high: float) -> float:
         raise ApiError(400, f"Query parameter {name} must be a number of seconds between {low:g} and {high:g}.",
                        {name: f"must be {low:g}-{high:g} seconds"})
     return float(text)
-
-
-def _sentence(exc: Exception) -> str:
-    text = str(exc).rstrip(".")
-    return text[:1].upper() + text[1:]

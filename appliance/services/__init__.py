@@ -12,6 +12,7 @@ from appliance.services.incidents import Incidents
 from appliance.services.maintenance import MaintenanceWindows
 from appliance.services.monitors import Monitors
 from appliance.services.status_pages import StatusPages
+from appliance.services.tools import Tools
 
 __all__ = ["Services", "ServiceError", "NotFound", "Invalid", "Conflict", "Forbidden"]
 
@@ -22,9 +23,10 @@ class Services:
     incidents: Incidents
     status_pages: StatusPages
     maintenance: MaintenanceWindows
+    tools: Tools
 
     @classmethod
     def build(cls, appliance) -> "Services":
         return cls(monitors=Monitors(appliance), incidents=Incidents(appliance),
                    status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
-                   maintenance=MaintenanceWindows(appliance))
+                   maintenance=MaintenanceWindows(appliance), tools=Tools(appliance))

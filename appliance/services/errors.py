@@ -17,6 +17,13 @@ class NotFound(ServiceError):
     def __init__(self, what: str = "monitor"):
         super().__init__(f"{what} not found")
 
+    @classmethod
+    def said(cls, message: str) -> "NotFound":
+        """Not found, in a sentence of the caller's."""
+        found = cls()
+        found.message = message
+        return found
+
 
 class Invalid(ServiceError):
     """The input breaks a rule; details name the fields."""
@@ -28,3 +35,15 @@ class Conflict(ServiceError):
 
 class Forbidden(ServiceError):
     """The caller may not do this (plan, role, key scope)."""
+
+
+class Unavailable(ServiceError):
+    """The appliance cannot do it now (busy, or missing a permission); trying later may work."""
+
+
+class UpstreamFailed(ServiceError):
+    """Another system this needed (a WHOIS server, a traced host) failed."""
+
+
+class UpstreamTimeout(ServiceError):
+    """Another system this needed did not answer in time."""
