@@ -486,12 +486,13 @@ class Op:
     description: str = ""
     examples: dict | None = None  # request body examples
     list_of_answer: bool = False
+    session_only: bool = False  # a login token only: API keys get 403 (server.auth.session_only)
 
     def statuses(self) -> list[int]:
         codes = set(self.errors) | {429, 503}  # 503: also a store that refuses to write (disk full)
         if self.access != "public":
             codes.add(401)
-        if self.access == "admin":
+        if self.access == "admin" or self.session_only:
             codes.add(403)
         if self.body is not None or self.raw_body is not None:
             codes |= {400, 413}
@@ -502,6 +503,8 @@ class Op:
         return sorted(codes)
 
 
+SESSION_ONLY_NOTE = ("Needs a login token: API keys, read or write and whoever owns them, get 403 "
+                     "(they never manage users, passwords, keys or probes).")
 _HTTPS = {"name": "Website", "type": "https", "target": "https://example.com/health"}
 OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/auth/login", "login", "Log in: a token for the Authorization header", "auth",
@@ -511,14 +514,14 @@ OPERATIONS: tuple[Op, ...] = (
        examples={"login": {"email": "admin@example.com", "password": "correct-horse-battery"}}),
     Op("get", "/api/auth/me", "me", "The logged-in user", "auth", "CurrentUser"),
     Op("get", "/api/auth/keys", "listApiKeys", "Your API keys (without the keys themselves)", "auth", "ApiKey",
-       list_of_answer=True, errors=(403,), description="Needs a login token: API keys cannot manage keys."),
+       list_of_answer=True, session_only=True),
     Op("post", "/api/auth/keys", "createApiKey", "Create an API key for scripts; the key is shown once",
-       "auth", "ApiKeyCreated", ok=201, body=schemas.ApiKeyCreateBody, errors=(403,),
+       "auth", "ApiKeyCreated", ok=201, body=schemas.ApiKeyCreateBody, session_only=True,
        examples={"ci": {"name": "CI deploy check", "scope": "read"}}),
     Op("delete", "/api/auth/keys/{key_id}", "revokeApiKey", "Revoke an API key at once", "auth", ok=204,
-       errors=(403,)),
+       session_only=True),
     Op("post", "/api/auth/password", "changePassword", "Change your password", "auth", "PasswordChanged",
-       body=schemas.PasswordChangeBody, errors=(403,),
+       body=schemas.PasswordChangeBody, session_only=True,
        description="Tokens issued before stop working; the answer carries a fresh one."),
 
     Op("get", "/api/monitors", "listMonitors", "Your monitors, with live status", "monitors", "Monitor",
@@ -557,17 +560,18 @@ OPERATIONS: tuple[Op, ...] = (
        "Acknowledge an anomaly (dismiss it from the list)", "monitors", "Anomaly"),
 
     Op("get", "/api/admin/users", "listUsers", "Every user account", "admin", "AdminUser", access="admin",
-       list_of_answer=True),
+       list_of_answer=True, session_only=True),
     Op("post", "/api/admin/users", "createUser", "Create a user account", "admin", "AdminUser", ok=201,
-       access="admin", body=schemas.UserCreateBody, errors=(409,),
+       access="admin", body=schemas.UserCreateBody, errors=(409,), session_only=True,
        examples={"user": {"email": "alice@example.com", "password": "correct-horse-1", "full_name": "Alice",
                           "subscription_tier": "pro", "is_admin": False}}),
     Op("patch", "/api/admin/users/{user_id}", "updateUser", "Change a user account", "admin", "AdminUser",
-       access="admin", body=schemas.UserUpdateBody, errors=(409,),
+       access="admin", body=schemas.UserUpdateBody, errors=(409,), session_only=True,
        description="A new password revokes the user's tokens. You cannot remove your own admin rights (400).",
        examples={"tier": {"subscription_tier": "pro"}}),
     Op("delete", "/api/admin/users/{user_id}", "deleteUser", "Delete a user account and all its data",
-       "admin", ok=204, access="admin", errors=(400,), description="Deleting yourself is refused (400)."),
+       "admin", ok=204, access="admin", errors=(400,), session_only=True,
+       description="Deleting yourself is refused (400)."),
     Op("get", "/api/admin/backup", "backup", "A consistent backup of both stores (.tar.gz download)",
        "admin", None, access="admin",
        description="`statuscore backup` calls this. The archive holds the secret: keep it private. "
@@ -638,18 +642,19 @@ OPERATIONS: tuple[Op, ...] = (
                    "A probe is offline after STATUSCORE_PROBE_OFFLINE_AFTER seconds without a call; an "
                    "offline location neither counts as down nor blocks a verdict."),
     Op("get", "/api/admin/probes", "listProbes", "The registered remote probes", "locations", "Probe",
-       access="admin", list_of_answer=True),
+       access="admin", list_of_answer=True, session_only=True),
     Op("post", "/api/admin/probes", "registerProbe", "Register a remote probe: its token, shown once",
        "locations", "ProbeRegistered", ok=201, access="admin", body=schemas.ProbeCreateBody, errors=(409,),
+       session_only=True,
        description="`name` (lowercase letters, digits, hyphens) is the location name monitors use in "
                    "check_locations; 409 when a probe has it or it is this appliance's own location. Run "
                    "the probe with `statuscore probe --server URL --token TOKEN --location NAME`.",
        examples={"frankfurt": {"name": "eu-frankfurt", "display_name": "EU (Frankfurt)"}}),
     Op("patch", "/api/admin/probes/{probe_id}", "renameProbe", "Change a probe's display name", "locations",
-       "Probe", access="admin", body=schemas.ProbeUpdateBody,
+       "Probe", access="admin", body=schemas.ProbeUpdateBody, session_only=True,
        examples={"rename": {"display_name": "EU-Central (Frankfurt)"}}),
     Op("delete", "/api/admin/probes/{probe_id}", "revokeProbe", "Revoke a probe: its token stops working",
-       "locations", ok=204, access="admin",
+       "locations", ok=204, access="admin", session_only=True,
        description="At once: the probe's next call gets 401 (it keeps its results spooled). The results "
                    "it stored stay in the history."),
     Op("get", "/api/probe/assignments", "probeAssignments", "For probes: the monitors to check",
@@ -706,8 +711,11 @@ def _json(schema: dict, examples: dict | None = None) -> dict:
 
 def _operation(op: Op) -> dict:
     out: dict = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
-    if op.description:
-        out["description"] = op.description
+    description = " ".join(filter(None, (op.description, SESSION_ONLY_NOTE if op.session_only else "")))
+    if description:
+        out["description"] = description
+    if op.session_only:
+        out["x-session-only"] = True
     out["security"] = ([] if op.access == "public" else
                        [{PROBE_SECURITY_SCHEME: []}] if op.access == "probe" else [{SECURITY_SCHEME: []}])
     if op.query:
