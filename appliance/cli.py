@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from appliance import __version__
-from appliance.config import ConfigError, Settings
+from appliance.config import PLAN_LIMIT_FIELDS, ConfigError, Settings
+from appliance.plans import KINDS as LIMITED_KINDS
 from appliance.secret import SecretError
 from appliance.storage import HistoryUnavailable
 
@@ -72,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds of silence before a probe counts as offline (default 90)")
     serve.add_argument("--probe-max-age", type=float,
                        help="oldest spooled probe result accepted, seconds (default 21600)")
+    for name in PLAN_LIMIT_FIELDS:  # --free-max-monitors ... --pro-max-maintenance-windows
+        plan, _, kind = name.partition("_max_")
+        serve.add_argument("--" + name.replace("_", "-"), type=int,
+                           help=f"most {LIMITED_KINDS[kind]} one {plan}-plan user may have, 0: no limit "
+                                f"(STATUSCORE_{name.upper()}, default {Settings.__dataclass_fields__[name].default})")
     serve.set_defaults(handler=cmd_serve)
 
     user = commands.add_parser("user", help="manage users in a data dir")
@@ -158,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                 "mtr_rate_limit", "mtr_concurrency",
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds",
-                                "quorum", "probe_offline_after", "probe_max_age"))
+                                "quorum", "probe_offline_after", "probe_max_age", *PLAN_LIMIT_FIELDS))
     appliance = Appliance(settings)
     try:
         try:

@@ -28,6 +28,7 @@ from appliance.maintenance import Calendar, Window
 from appliance.models import Monitor, User
 from appliance.notifiers import Event
 from appliance.passwords import generate_password
+from appliance.plans import PlanLimits
 from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
 from appliance.spec import MonitorSpec
@@ -62,7 +63,8 @@ class Appliance:
         self.settings = settings
         _make_private_dir(settings.data_dir)
         self.secret = load_or_create_secret(settings.secret_path, settings.secret)
-        self.entities = EntityStore(settings.entities_path)
+        self.plan_limits = PlanLimits.from_settings(settings)
+        self.entities = EntityStore(settings.entities_path, self.plan_limits)
         self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval,
                                     memory_limit=settings.history_memory_limit)
         self.live = LiveStates()
@@ -204,6 +206,18 @@ class Appliance:
             password = generate_password()
         self.entities.create_user(email, password, full_name="Administrator", tier="pro", is_admin=True)
         return AdminCreated(email, password if generated else None)
+
+    def check_room(self, user: User, adding: dict[str, int]) -> None:
+        """Raise plans.LimitReached when adding these (kind -> how many) would take the user past
+        a limit of their plan: an import checks its whole document before it writes anything.
+        (Each insert checks again, race-free: see EntityStore.add_owned.)"""
+        have = {"monitors": lambda: len(self.entities.list_monitors(user.id)),
+                "webhooks": lambda: len(self.outbox.webhooks(user.id)),
+                "api_keys": lambda: len(self.api_keys.list(user.id)),
+                "maintenance_windows": lambda: len(self.maintenance.list(user.id))}
+        for kind, count in adding.items():
+            if count:
+                self.plan_limits.check(user, kind, have[kind](), count)
 
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user: User, fields: dict) -> Monitor:

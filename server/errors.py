@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from appliance.plans import LimitReached
 from appliance.storage import storage_error
 from appliance.storage.history import HistoryWriteError
 
@@ -51,6 +52,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.message, exc.details)
+
+    @app.errorhandler(LimitReached)
+    def _plan_limit(exc: LimitReached):
+        # The plan does not allow more (API.md: 403 for what the plan does not include).
+        return error_response(403, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from appliance import __version__
 from appliance.models import MONITOR_TYPES, TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.plans import KINDS as LIMITED_KINDS
 from server import schemas
 from server.monitors import NOT_NULL as MONITOR_NOT_NULL
 
@@ -487,12 +488,13 @@ class Op:
     examples: dict | None = None  # request body examples
     list_of_answer: bool = False
     session_only: bool = False  # a login token only: API keys get 403 (server.auth.session_only)
+    limited: tuple[str, ...] = ()  # plan limits it may reach (appliance.plans.KINDS): 403
 
     def statuses(self) -> list[int]:
         codes = set(self.errors) | {429, 503}  # 503: also a store that refuses to write (disk full)
         if self.access != "public":
             codes.add(401)
-        if self.access == "admin" or self.session_only:
+        if self.access == "admin" or self.session_only or self.limited:
             codes.add(403)
         if self.body is not None or self.raw_body is not None:
             codes |= {400, 413}
@@ -516,7 +518,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/auth/keys", "listApiKeys", "Your API keys (without the keys themselves)", "auth", "ApiKey",
        list_of_answer=True, session_only=True),
     Op("post", "/api/auth/keys", "createApiKey", "Create an API key for scripts; the key is shown once",
-       "auth", "ApiKeyCreated", ok=201, body=schemas.ApiKeyCreateBody, session_only=True,
+       "auth", "ApiKeyCreated", ok=201, body=schemas.ApiKeyCreateBody, session_only=True, limited=("api_keys",),
        examples={"ci": {"name": "CI deploy check", "scope": "read"}}),
     Op("delete", "/api/auth/keys/{key_id}", "revokeApiKey", "Revoke an API key at once", "auth", ok=204,
        session_only=True),
@@ -527,7 +529,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/monitors", "listMonitors", "Your monitors, with live status", "monitors", "Monitor",
        list_of_answer=True),
     Op("post", "/api/monitors", "createMonitor", "Create a monitor", "monitors", "Monitor", ok=201,
-       body=schemas.MonitorCreateBody,
+       body=schemas.MonitorCreateBody, limited=("monitors",),
        description="`target` is required except for heartbeat monitors and must suit the type: http → "
                    "http:// URL, https → https:// URL, ping/tcp/sip → host name or IP, tcp → `port` "
                    "required, domain → a registrable domain, sip → host or sip:host[:port].",
@@ -615,7 +617,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/settings/webhooks", "listWebhooks", "Your webhooks", "webhooks", "Webhook",
        list_of_answer=True),
     Op("post", "/api/settings/webhooks", "createWebhook", "Add a webhook: a receiver of monitor events",
-       "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody,
+       "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody, limited=("webhooks",),
        description="A POST goes to `url` on every subscribed event, in its `format`: generic (the seed's "
                    "JSON, signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
                    "(embeds). Failed deliveries are retried with backoff; the secret is generated.",
@@ -673,7 +675,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/maintenance", "listMaintenance", "Your maintenance windows", "maintenance", "Maintenance",
        list_of_answer=True),
     Op("post", "/api/maintenance", "createMaintenance", "Add a maintenance window (one-off or weekly)",
-       "maintenance", "Maintenance", ok=201, body=schemas.MaintenanceBody,
+       "maintenance", "Maintenance", ok=201, body=schemas.MaintenanceBody, limited=("maintenance_windows",),
        description="During a window checks go on and are stored, but no incident opens and no down alert "
                    "is sent; the status page says \"under maintenance\".",
        examples={"one-off": {"name": "DB upgrade", "monitor_ids": [1], "starts_at": "2030-01-15T22:00:00Z",
@@ -690,6 +692,7 @@ OPERATIONS: tuple[Op, ...] = (
        "configuration", "ConfigDocument", query=("ExportFormat",)),
     Op("post", "/api/import", "importConfiguration", "Apply a configuration: create or update by name, "
        "never delete", "configuration", "ImportReport", query=("DryRun",), raw_body="ConfigDocument", errors=(409,),
+       limited=("monitors", "webhooks", "maintenance_windows"),
        description="The body is JSON, or YAML with Content-Type application/yaml. The whole document is "
                    "checked before anything changes; importing it again changes nothing."),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
@@ -709,9 +712,19 @@ def _json(schema: dict, examples: dict | None = None) -> dict:
     return {"content": {"application/json": media}}
 
 
+def _limit_note(kinds: tuple[str, ...]) -> str:
+    if not kinds:
+        return ""
+    names = [LIMITED_KINDS[kind] for kind in kinds]
+    what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return (f"403 when it would take you past your plan's limit of {what} (the message names the limit "
+            "and the setting that raises it; administrators have the pro limits).")
+
+
 def _operation(op: Op) -> dict:
     out: dict = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
-    description = " ".join(filter(None, (op.description, SESSION_ONLY_NOTE if op.session_only else "")))
+    description = " ".join(filter(None, (op.description, SESSION_ONLY_NOTE if op.session_only else "",
+                                         _limit_note(op.limited))))
     if description:
         out["description"] = description
     if op.session_only:

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 from appliance.models import Incident, Monitor, StateChange, User
 from appliance.passwords import hash_password
+from appliance.plans import PlanLimits
 from appliance.state import is_alert
 from appliance.timeutil import as_utc, utcnow
 
@@ -40,8 +41,9 @@ class Transition:
 
 
 class EntityStore:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, limits: PlanLimits | None = None):
         self.path = Path(path)
+        self.limits = limits  # what each plan may hold; None: no limits (tools, benchmarks)
         self.engine = create_engine(
             f"sqlite:///{self.path}",
             connect_args={"check_same_thread": False, "timeout": 15},
@@ -60,6 +62,23 @@ class EntityStore:
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def add_owned(self, row, kind: str):
+        """Insert a row a user owns (`row.user_id`) unless they already have as many of `kind` as
+        their plan allows (raises plans.LimitReached). The count and the insert are one write
+        transaction (BEGIN IMMEDIATE takes SQLite's write lock first), so parallel creates at the
+        limit cannot both pass, whichever path (API, import) they come by."""
+        model = type(row)
+        with self.session() as s:
+            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            user = s.get(User, row.user_id)
+            if self.limits is not None and user is not None:
+                have = s.exec(select(func.count()).select_from(model).where(model.user_id == row.user_id)).one()
+                self.limits.check(user, kind, have)
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            return row
 
     # ---- users -------------------------------------------------------------------------------
     def count_users(self) -> int:
@@ -132,11 +151,7 @@ class EntityStore:
         monitor = Monitor(user_id=user_id, **fields)
         if monitor.type == "heartbeat":
             monitor.heartbeat_token = secrets.token_urlsafe(18)
-        with self.session() as s:
-            s.add(monitor)
-            s.commit()
-            s.refresh(monitor)
-            return monitor
+        return self.add_owned(monitor, "monitors")
 
     def get_monitor(self, monitor_id: int, user_id: int | None = None) -> Monitor | None:
         """With user_id, another user's monitor is simply not found. (A shared snapshot: read it,
