@@ -283,8 +283,10 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
         "events": {"type": "array", "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}, "minItems": 1,
                    "uniqueItems": True},
-        "secret": {"type": "string", "pattern": r"^whsec_[0-9a-f]{48}$",
-                   "description": "Signs generic deliveries: X-StatusCore-Signature: sha256=<hex HMAC of the body>."},
+        "secret": {"type": "string", "pattern": r"^whsec_([0-9a-f]{48}|\*{4}[0-9a-f]{4})$",
+                   "description": "Signs generic deliveries: X-StatusCore-Signature: sha256=<hex HMAC of the body>. "
+                                  "In full only in the answer that made it (create, or a change with "
+                                  "rotate_secret: true); elsewhere masked to its last 4 characters (whsec_****1a2b)."},
         "enabled": {"type": "boolean"},
         "failing": {"type": "boolean", "description": "Set after repeated final failures; cleared by a delivery."},
         "created_at": TIMESTAMP,
@@ -620,13 +622,14 @@ OPERATIONS: tuple[Op, ...] = (
        "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody, limited=("webhooks",),
        description="A POST goes to `url` on every subscribed event, in its `format`: generic (the seed's "
                    "JSON, signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
-                   "(embeds). Failed deliveries are retried with backoff; the secret is generated.",
+                   "(embeds). Failed deliveries are retried with backoff. The secret is generated and shown "
+                   "in full in this answer only.",
        examples={"slack": {"url": "https://hooks.slack.com/services/T000/B000/XXXX", "format": "slack",
                            "events": ["monitor.down", "monitor.up"]}}),
     Op("put", "/api/settings/webhooks/{webhook_id}", "updateWebhook", "Change a webhook", "webhooks",
        "Webhook", body=schemas.WebhookUpdateBody,
        description="Omitted fields stay as they are; null is refused. `rotate_secret: true` generates a "
-                   "new secret.",
+                   "new secret, shown in full in this answer only.",
        examples={"pause": {"enabled": False}, "rotate": {"rotate_secret": True}}),
     Op("delete", "/api/settings/webhooks/{webhook_id}", "deleteWebhook", "Delete a webhook and its log",
        "webhooks", ok=204),

@@ -214,5 +214,8 @@ class OutboxStore:
             return s.exec(select(func.count()).select_from(Delivery).where(Delivery.state == "pending")).one()
 
 
+SECRET_PREFIX = "whsec_"
+
+
 def new_secret() -> str:
-    return "whsec_" + secrets.token_hex(24)
+    return SECRET_PREFIX + secrets.token_hex(24)
