@@ -206,6 +206,7 @@ def _raise_exit(_signum, _frame):
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     from appliance.storage.entities import Conflict, EntityStore
+    from appliance.validation import text_problem
 
     settings = _settings(args, ("data_dir",))
     if args.password_stdin:
@@ -224,6 +225,11 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if "@" not in args.email:
         print(f"statuscore: {args.email!r} is not an email address", file=sys.stderr)
         return 2
+    for flag, text in (("--email", args.email), ("--name", args.name)):
+        problem = text_problem(text)
+        if problem:
+            print(f"statuscore: {flag} {problem}", file=sys.stderr)
+            return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EntityStore(settings.entities_path)
     try:
