@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds of silence before a probe counts as offline (default 90)")
     serve.add_argument("--probe-max-age", type=float,
                        help="oldest spooled probe result accepted, seconds (default 21600)")
+    serve.add_argument("--password-hash-cost", type=int,
+                       help="scrypt cost of new password hashes, log2 of N (STATUSCORE_PASSWORD_HASH_COST, "
+                            "default 17, OWASP's minimum; lower only for tests)")
     for name in PLAN_LIMIT_FIELDS:  # --free-max-monitors ... --pro-max-maintenance-windows
         plan, _, kind = name.partition("_max_")
         serve.add_argument("--" + name.replace("_", "-"), type=int,
@@ -164,7 +167,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                 "mtr_rate_limit", "mtr_concurrency",
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds",
-                                "quorum", "probe_offline_after", "probe_max_age", *PLAN_LIMIT_FIELDS))
+                                "quorum", "probe_offline_after", "probe_max_age", "password_hash_cost",
+                                *PLAN_LIMIT_FIELDS))
     appliance = Appliance(settings)
     try:
         try:
@@ -205,6 +209,7 @@ def _raise_exit(_signum, _frame):
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from appliance.passwords import PasswordHasher, ScryptCost
     from appliance.storage.entities import Conflict, EntityStore
     from appliance.validation import text_problem
 
@@ -231,7 +236,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             print(f"statuscore: {flag} {problem}", file=sys.stderr)
             return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = EntityStore(settings.entities_path)
+    store = EntityStore(settings.entities_path, hasher=PasswordHasher(ScryptCost.of(settings.password_hash_cost)))
     try:
         user = store.create_user(args.email, password, args.name, args.tier, args.admin)
     except Conflict as exc:

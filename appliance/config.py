@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from appliance.hostport import parse_host_port
+from appliance.passwords import MAX_LOG2_N, MIN_LOG2_N, OWASP_LOG2_N
 from appliance.plans import DEFAULTS as PLAN_DEFAULTS, KINDS as LIMITED_KINDS, MAX_LIMIT, PLANS, setting_name
 
 ENV_PREFIX = "STATUSCORE_"
@@ -61,6 +62,8 @@ class Settings:
     maintenance_interval: float = 300.0  # seconds between history upkeep rounds
     status_page_cache_seconds: float = 5.0  # public status pages are assembled at most this often
     secret: str | None = None  # only from STATUSCORE_SECRET; otherwise the data dir's secret file
+    password_hash_cost: int = OWASP_LOG2_N  # scrypt N = 2^this (r=8, p=1); below 17 only for tests
+    password_hash_concurrency: int = 2  # password hashes computed at once (each 2^cost x 1 KiB of memory)
     # What one user may hold, per plan (appliance/plans.py; admins get the pro limits; 0: no limit).
     free_max_monitors: int = PLAN_DEFAULTS["free"]["monitors"]
     free_max_webhooks: int = PLAN_DEFAULTS["free"]["webhooks"]
@@ -158,6 +161,11 @@ class Settings:
                               "and at most 86400 (e.g. 15,45,135,405)")
         if not 1 <= self.whois_referral_port <= 65535:
             raise ConfigError("whois_referral_port must be between 1 and 65535")
+        if not MIN_LOG2_N <= self.password_hash_cost <= MAX_LOG2_N:
+            raise ConfigError(f"password_hash_cost must be between {MIN_LOG2_N} and {MAX_LOG2_N} "
+                              f"(scrypt N = 2^cost; {OWASP_LOG2_N} is OWASP's minimum)")
+        if not 1 <= self.password_hash_concurrency <= 64:
+            raise ConfigError("password_hash_concurrency must be between 1 and 64")
         for name in PLAN_LIMIT_FIELDS:
             if not 0 <= getattr(self, name) <= MAX_LIMIT:
                 raise ConfigError(f"{name} must be between 0 (no limit) and {MAX_LIMIT:,}")
@@ -172,7 +180,8 @@ def _check_host_port(name: str, text: str, default_port: int) -> None:
 
 PLAN_LIMIT_FIELDS = tuple(setting_name(plan, kind) for plan in PLANS for kind in LIMITED_KINDS)
 _INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days",
-               "whois_referral_port", "mtr_concurrency", *PLAN_LIMIT_FIELDS}
+               "whois_referral_port", "mtr_concurrency", "password_hash_cost", "password_hash_concurrency",
+               *PLAN_LIMIT_FIELDS}
 
 
 _FLOAT_FIELDS = {"flush_interval", "status_page_cache_seconds", "maintenance_interval", "quorum",

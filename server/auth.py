@@ -10,7 +10,6 @@ from flask_jwt_extended import JWTManager, create_access_token, get_current_user
 from werkzeug.local import LocalProxy
 
 from appliance.models import User
-from appliance.passwords import verify_password
 from server.errors import ApiError, error_response
 from server.limits import limit_endpoint, login_email, login_ip, only_failures
 from server.schemas import ApiKeyCreateBody, LoginBody, PasswordChangeBody, parse_body
@@ -150,8 +149,8 @@ def appliance():
 @bp.post("/login")
 def login():
     body = parse_body(LoginBody)
-    user = appliance().entities.user_by_email(body.email.strip())
-    if not verify_password(body.password, user.password_hash if user else None):
+    user = appliance().check_login(body.email.strip(), body.password)
+    if user is None:
         raise ApiError(401, "Invalid email or password.")
     return jsonify({"user": user_json(user), "token": issue_token(user)})
 
@@ -166,7 +165,7 @@ def me():
 @session_only
 def change_password():
     body = parse_body(PasswordChangeBody)
-    if not verify_password(body.current_password, current_user.password_hash):
+    if not appliance().passwords.verify(body.current_password, current_user.password_hash):
         raise ApiError(400, "The current password is wrong.", {"current_password": "does not match"})
     user = appliance().entities.update_user(current_user.id, password=body.new_password)
     # Older tokens stop working now; hand back a fresh one so this session continues.

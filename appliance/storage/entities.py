@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from appliance.models import Incident, Monitor, StateChange, User
-from appliance.passwords import hash_password
+from appliance.passwords import PasswordHasher
 from appliance.plans import PlanLimits
 from appliance.state import is_alert
 from appliance.timeutil import as_utc, utcnow
@@ -41,8 +41,9 @@ class Transition:
 
 
 class EntityStore:
-    def __init__(self, path: Path | str, limits: PlanLimits | None = None):
+    def __init__(self, path: Path | str, limits: PlanLimits | None = None, hasher: PasswordHasher | None = None):
         self.path = Path(path)
+        self.hasher = hasher or PasswordHasher()
         self.limits = limits  # what each plan may hold; None: no limits (tools, benchmarks)
         self.engine = create_engine(
             f"sqlite:///{self.path}",
@@ -87,7 +88,7 @@ class EntityStore:
 
     def create_user(self, email: str, password: str, full_name: str = "", tier: str = "free",
                     is_admin: bool = False) -> User:
-        user = User(email=email.lower(), full_name=full_name, password_hash=hash_password(password),
+        user = User(email=email.lower(), full_name=full_name, password_hash=self.hasher.hash(password),
                     subscription_tier=tier, is_admin=is_admin)
         with self.session() as s:
             s.add(user)
@@ -121,7 +122,7 @@ class EntityStore:
             if user is None:
                 return None
             if "password" in changes:
-                user.password_hash = hash_password(changes.pop("password"))
+                user.password_hash = self.hasher.hash(changes.pop("password"))
                 user.token_version += 1
             if "email" in changes:
                 changes["email"] = changes["email"].lower()
@@ -134,6 +135,13 @@ class EntityStore:
                 raise Conflict("that email or status page slug is already taken") from None
             s.refresh(user)
             return user
+
+    def replace_password_hash(self, user_id: int, old: str, new: str) -> None:
+        """The same password hashed again (a stronger cost): no token is revoked. Compare-and-set,
+        so a password changed meanwhile is never overwritten."""
+        with self.session() as s:
+            s.exec(update(User).where(User.id == user_id, User.password_hash == old).values(password_hash=new))
+            s.commit()
 
     def delete_user(self, user_id: int) -> list[int]:
         """Delete a user and (by cascade) everything they own; returns their monitor ids."""
