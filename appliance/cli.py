@@ -162,6 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from appliance.service import Appliance
     from server import create_app
+    from server.waitress_errors import use_json_errors
 
     settings = _settings(args, ("host", "port", "data_dir", "rate_limit", "login_rate_limit", "heartbeat_rate_limit", "location",
                                 "mtr_rate_limit", "mtr_concurrency",
@@ -174,6 +175,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         try:
             server = create_server(create_app(appliance), host=settings.host, port=settings.port,
                                    threads=settings.http_threads, ident="StatusCore")
+            use_json_errors(server)  # waitress's own 400s in the contract's JSON
         except OSError as exc:
             print(f"statuscore: cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
                   "stop the program using it or choose another --port", file=sys.stderr)

@@ -149,12 +149,14 @@ class InProcessAppliance:
         from waitress.server import create_server
 
         from server import create_app
+        from server.waitress_errors import use_json_errors
 
         self.appliance.ensure_admin()
         if engine:
             self.appliance.start()
         self._server = create_server(create_app(self.appliance), host="127.0.0.1", port=self.settings.port,
                                      threads=self.settings.http_threads)
+        use_json_errors(self._server)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         wait_for(lambda: _ready(self.url), timeout=10, message="in-process server")
