@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from appliance import __version__
-from appliance.config import ConfigError, Settings
+from appliance.config import PLAN_LIMIT_FIELDS, ConfigError, Settings
+from appliance.plans import KINDS as LIMITED_KINDS
 from appliance.secret import SecretError
 from appliance.storage import HistoryUnavailable
 
@@ -85,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds of silence before a probe counts as offline (default 90)")
     serve.add_argument("--probe-max-age", type=float,
                        help="oldest spooled probe result accepted, seconds (default 21600)")
+    serve.add_argument("--password-hash-cost", type=int,
+                       help="scrypt cost of new password hashes, log2 of N (STATUSCORE_PASSWORD_HASH_COST, "
+                            "default 17, OWASP's minimum; lower only for tests)")
+    for name in PLAN_LIMIT_FIELDS:  # --free-max-monitors ... --pro-max-maintenance-windows
+        plan, _, kind = name.partition("_max_")
+        serve.add_argument("--" + name.replace("_", "-"), type=int,
+                           help=f"most {LIMITED_KINDS[kind]} one {plan}-plan user may have, 0: no limit "
+                                f"(STATUSCORE_{name.upper()}, default {Settings.__dataclass_fields__[name].default})")
     serve.set_defaults(handler=cmd_serve)
 
     user = commands.add_parser("user", help="manage users in a data dir")
@@ -171,7 +180,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                 "location_display_name", "dns_servers", "whois_server", "whois_referral_port", "ca_file",
                                 "check_workers", "http_threads", "retention_days", "token_ttl_seconds",
                                 "quorum", "probe_offline_after", "probe_max_age", "max_connections",
-                                "header_timeout", "request_timeout", "idle_timeout", "trusted_proxies"))
+                                "header_timeout", "request_timeout", "idle_timeout", "trusted_proxies",
+                                "password_hash_cost", *PLAN_LIMIT_FIELDS))
     appliance = Appliance(settings)
     try:
         try:
@@ -233,7 +243,9 @@ def _raise_exit(_signum, _frame):
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from appliance.passwords import PasswordHasher, ScryptCost
     from appliance.storage.entities import Conflict, EntityStore
+    from appliance.validation import text_problem
 
     settings = _settings(args, ("data_dir",))
     if args.password_stdin:
@@ -252,8 +264,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if "@" not in args.email:
         print(f"statuscore: {args.email!r} is not an email address", file=sys.stderr)
         return 2
+    for flag, text in (("--email", args.email), ("--name", args.name)):
+        problem = text_problem(text)
+        if problem:
+            print(f"statuscore: {flag} {problem}", file=sys.stderr)
+            return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = EntityStore(settings.entities_path)
+    store = EntityStore(settings.entities_path, hasher=PasswordHasher(ScryptCost.of(settings.password_hash_cost)))
     try:
         user = store.create_user(args.email, password, args.name, args.tier, args.admin)
     except Conflict as exc:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Mapping
 
 from appliance.hostport import parse_host_port
+from appliance.passwords import MAX_LOG2_N, MIN_LOG2_N, OWASP_LOG2_N
+from appliance.plans import DEFAULTS as PLAN_DEFAULTS, KINDS as LIMITED_KINDS, MAX_LIMIT, PLANS, setting_name
 
 ENV_PREFIX = "STATUSCORE_"
 _RATE = re.compile(r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*$", re.I)
@@ -66,6 +68,17 @@ class Settings:
     maintenance_interval: float = 300.0  # seconds between history upkeep rounds
     status_page_cache_seconds: float = 5.0  # public status pages are assembled at most this often
     secret: str | None = None  # only from STATUSCORE_SECRET; otherwise the data dir's secret file
+    password_hash_cost: int = OWASP_LOG2_N  # scrypt N = 2^this (r=8, p=1); below 17 only for tests
+    password_hash_concurrency: int = 2  # password hashes computed at once (each 2^cost x 1 KiB of memory)
+    # What one user may hold, per plan (appliance/plans.py; admins get the pro limits; 0: no limit).
+    free_max_monitors: int = PLAN_DEFAULTS["free"]["monitors"]
+    free_max_webhooks: int = PLAN_DEFAULTS["free"]["webhooks"]
+    free_max_api_keys: int = PLAN_DEFAULTS["free"]["api_keys"]
+    free_max_maintenance_windows: int = PLAN_DEFAULTS["free"]["maintenance_windows"]
+    pro_max_monitors: int = PLAN_DEFAULTS["pro"]["monitors"]
+    pro_max_webhooks: int = PLAN_DEFAULTS["pro"]["webhooks"]
+    pro_max_api_keys: int = PLAN_DEFAULTS["pro"]["api_keys"]
+    pro_max_maintenance_windows: int = PLAN_DEFAULTS["pro"]["maintenance_windows"]
 
     @property
     def entities_path(self) -> Path:
@@ -166,6 +179,14 @@ class Settings:
                               "and at most 86400 (e.g. 15,45,135,405)")
         if not 1 <= self.whois_referral_port <= 65535:
             raise ConfigError("whois_referral_port must be between 1 and 65535")
+        if not MIN_LOG2_N <= self.password_hash_cost <= MAX_LOG2_N:
+            raise ConfigError(f"password_hash_cost must be between {MIN_LOG2_N} and {MAX_LOG2_N} "
+                              f"(scrypt N = 2^cost; {OWASP_LOG2_N} is OWASP's minimum)")
+        if not 1 <= self.password_hash_concurrency <= 64:
+            raise ConfigError("password_hash_concurrency must be between 1 and 64")
+        for name in PLAN_LIMIT_FIELDS:
+            if not 0 <= getattr(self, name) <= MAX_LIMIT:
+                raise ConfigError(f"{name} must be between 0 (no limit) and {MAX_LIMIT:,}")
         for text in self.trusted_proxies:
             _check_proxy(text)
 
@@ -188,8 +209,10 @@ def _check_host_port(name: str, text: str, default_port: int) -> None:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {exc}") from None
 
 
+PLAN_LIMIT_FIELDS = tuple(setting_name(plan, kind) for plan in PLANS for kind in LIMITED_KINDS)
 _INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days",
-               "whois_referral_port", "mtr_concurrency", "max_connections"}
+               "whois_referral_port", "mtr_concurrency", "max_connections", "password_hash_cost",
+               "password_hash_concurrency", *PLAN_LIMIT_FIELDS}
 
 
 _FLOAT_FIELDS = {"flush_interval", "status_page_cache_seconds", "maintenance_interval", "quorum",

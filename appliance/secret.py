@@ -5,9 +5,13 @@ There is deliberately no built-in default: a server that cannot read its secret 
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import stat
 from pathlib import Path
+
+log = logging.getLogger("statuscore")
 
 MIN_SECRET_LENGTH = 32
 
@@ -26,6 +30,7 @@ def load_or_create_secret(path: Path, from_env: str | None = None) -> str:
         return from_env
     if not path.exists():
         _create(path)
+    _make_private(path)
     try:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -39,6 +44,25 @@ def load_or_create_secret(path: Path, from_env: str | None = None) -> str:
             "(existing logins will have to sign in again)"
         )
     return text
+
+
+def _make_private(path: Path) -> None:
+    """A secret file others may read (copied in, or made under a loose umask) is set to 0600, with
+    one line in the log; one we cannot fix (not our file) stops the start."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # reading it says what is wrong
+    if not mode & 0o077:
+        return
+    try:
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise SecretError(
+            f"the secret file {path} can be read by other users (mode {mode:04o}) and cannot be made private "
+            f"({exc.strerror}); run chmod 600 on it as its owner"
+        ) from None
+    log.warning("the secret file %s could be read by other users (mode %04o); set it to 0600", path, mode)
 
 
 def _create(path: Path) -> None:

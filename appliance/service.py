@@ -30,7 +30,8 @@ from appliance.maintenance import Calendar, Window
 from appliance.models import Monitor, User
 from appliance.notifiers import Event
 from appliance.page_versions import PageVersions
-from appliance.passwords import generate_password
+from appliance.passwords import OWASP_LOG2_N, PasswordHasher, ScryptCost, generate_password
+from appliance.plans import PlanLimits
 from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
 from appliance.services import Services
@@ -67,7 +68,12 @@ class Appliance:
         self.settings = settings
         _make_private_dir(settings.data_dir)
         self.secret = load_or_create_secret(settings.secret_path, settings.secret)
-        self.entities = EntityStore(settings.entities_path)
+        self.plan_limits = PlanLimits.from_settings(settings)
+        self.passwords = PasswordHasher(ScryptCost.of(settings.password_hash_cost), settings.password_hash_concurrency)
+        if settings.password_hash_cost < OWASP_LOG2_N:
+            log.warning("passwords are hashed with scrypt N=2^%d, below OWASP's minimum 2^%d: for tests only "
+                        "(STATUSCORE_PASSWORD_HASH_COST)", settings.password_hash_cost, OWASP_LOG2_N)
+        self.entities = EntityStore(settings.entities_path, self.plan_limits, self.passwords)
         self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval,
                                     memory_limit=settings.history_memory_limit)
         self.live = LiveStates()
@@ -236,6 +242,29 @@ class Appliance:
             password = generate_password()
         self.entities.create_user(email, password, full_name="Administrator", tier="pro", is_admin=True)
         return AdminCreated(email, password if generated else None)
+
+    def check_login(self, email: str, password: str) -> User | None:
+        """The user whose email and password these are, or None (the same time spent either way).
+        A hash made with a weaker cost than today's is replaced now that the password is known."""
+        user = self.entities.user_by_email(email)
+        if not self.passwords.verify(password, user.password_hash if user else None):
+            return None
+        if self.passwords.needs_rehash(user.password_hash):
+            self.entities.replace_password_hash(user.id, user.password_hash, self.passwords.hash(password))
+            log.info("the password hash of user %d was upgraded to the current scrypt cost", user.id)
+        return user
+
+    def check_room(self, user: User, adding: dict[str, int]) -> None:
+        """Raise plans.LimitReached when adding these (kind -> how many) would take the user past
+        a limit of their plan: an import checks its whole document before it writes anything.
+        (Each insert checks again, race-free: see EntityStore.add_owned.)"""
+        have = {"monitors": lambda: len(self.entities.list_monitors(user.id)),
+                "webhooks": lambda: len(self.outbox.webhooks(user.id)),
+                "api_keys": lambda: len(self.api_keys.list(user.id)),
+                "maintenance_windows": lambda: len(self.maintenance.list(user.id))}
+        for kind, count in adding.items():
+            if count:
+                self.plan_limits.check(user, kind, have[kind](), count)
 
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user: User, fields: dict) -> Monitor:

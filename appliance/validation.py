@@ -12,6 +12,35 @@ from appliance.monitor_types import MONITOR_TYPES, TYPES, types_taking
 from appliance.monitor_types.fields import BY_NAME as FIELDS
 
 
+# Text people typed (names, keywords, URLs...) is shown back in the console, the status page,
+# alerts and logs, so it must not carry characters that are invisible there or rearrange what is
+# shown: C0 and C1 control characters (NUL, ESC, DEL...), the bidirectional embeddings, overrides
+# and isolates (U+202A-U+202E, U+2066-U+2069: "Trojan Source" reordering) and, outside multi-line
+# fields, the line and paragraph separators U+2028/U+2029. The bidi marks LRM, RLM and ALM
+# (U+200E, U+200F, U+061C) stay allowed: they reorder nothing by themselves and right-to-left
+# names need them. Multi-line fields (a monitor's keyword) also take tab, LF and CR.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+MULTILINE_WHITESPACE = frozenset("\t\n\r")
+# The same rule for the OpenAPI document (a JSON Schema pattern of what single-line fields accept).
+PLAIN_TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]*$"
+
+
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """What is wrong with a user-given text, in words (naming the first bad character), or None."""
+    for ch in value:
+        if multiline and ch in MULTILINE_WHITESPACE:
+            continue
+        code = ord(ch)
+        if code < 0x20 or 0x7f <= code <= 0x9f:
+            return f"must not contain control characters (found U+{code:04X})"
+        if ch in BIDI_CONTROLS:
+            return f"must not contain bidirectional override or isolate characters (found U+{code:04X})"
+        if ch in LINE_SEPARATORS and not multiline:
+            return f"must be a single line (found U+{code:04X})"
+    return None
+
+
 class InvalidMonitor(ValueError):
     def __init__(self, details: dict[str, str]):
         self.details = details

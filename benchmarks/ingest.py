@@ -188,7 +188,8 @@ class Served:
         self.settings = Settings.load({
             "data_dir": data_dir, "host": "127.0.0.1", "port": free_port(),
             "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD,
-            "rate_limit": "10000000/minute", "login_rate_limit": "10000000/minute"}, env={})
+            "rate_limit": "10000000/minute", "login_rate_limit": "10000000/minute",
+            "pro_max_monitors": 0}, env={})  # --monitors may be more than an admin's default limit
         self.appliance = Appliance(self.settings)
         self._server = None
         self._thread: threading.Thread | None = None

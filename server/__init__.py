@@ -15,6 +15,7 @@ from server.proxies import TrustedProxies
 from server import public, status_page  # the status page: its settings, JSON and web page
 
 MAX_BODY_BYTES = 1024 * 1024
+RETRY_AFTER_STATUSES = (429, 503)  # the only answers that say when to try again
 
 
 class RowIdConverter(IntegerConverter):
@@ -61,12 +62,14 @@ def create_app(appliance, config: dict | None = None) -> Flask:
 
     register_error_handlers(app)
 
-    @app.after_request
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if response.status_code != 429:  # flask-limiter sets it on every limited response
+        if response.status_code not in RETRY_AFTER_STATUSES:  # flask-limiter sets it on every response
             response.headers.pop("Retry-After", None)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    # Flask runs after_request functions last-registered first: put this one at the front of the
+    # list, so it runs after flask-limiter's (which adds Retry-After to every limited response).
+    app.after_request_funcs.setdefault(None, []).insert(0, _headers)
     return app

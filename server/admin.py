@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify, send_file
 from appliance.backup import create_backup
 from appliance.storage.entities import Conflict
 from appliance.timeutil import iso, utcnow
-from server.auth import appliance, current_user, require_admin, user_json
+from server.auth import appliance, current_user, require_admin, session_only, user_json
 from server.errors import ApiError, not_found
 from server.schemas import UserCreateBody, UserUpdateBody, parse_body
 
@@ -24,11 +24,13 @@ def _admin_user_json(user) -> dict:
 
 
 @bp.get("/users")
+@session_only
 def list_users():
     return jsonify([_admin_user_json(u) for u in appliance().entities.list_users()])
 
 
 @bp.post("/users")
+@session_only
 def create_user():
     body = parse_body(UserCreateBody)
     try:
@@ -41,6 +43,7 @@ def create_user():
 
 
 @bp.patch("/users/<int:user_id>")
+@session_only
 def update_user(user_id: int):
     body = parse_body(UserUpdateBody)
     changes = body.model_dump(exclude_unset=True)
@@ -62,6 +65,7 @@ def update_user(user_id: int):
 
 
 @bp.delete("/users/<int:user_id>")
+@session_only
 def delete_user(user_id: int):
     if user_id == current_user.id:
         raise ApiError(400, "You cannot delete your own account.")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import wraps
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_jwt_extended import JWTManager, create_access_token, get_current_user, verify_jwt_in_request
 from werkzeug.local import LocalProxy
 
 from appliance.models import User
-from appliance.passwords import verify_password
 from server.errors import ApiError, error_response
 from server.limits import login_throttle, throttled_response
 from server.login_throttle import Throttled, client_key
@@ -118,7 +118,23 @@ def require_session() -> None:
     """Account and key management need a login, not an API key."""
     require_login()
     if g.get("api_key") is not None:
-        raise ApiError(403, "Log in to manage your password and API keys; API keys cannot do this.")
+        raise ApiError(403, "API keys cannot manage users, passwords, API keys or probes; "
+                            "log in with your password to do this.")
+
+
+def session_only(view):
+    """Declares an endpoint that manages users, passwords, API keys or probes: it takes a login
+    token only, never an API key, whatever the key's scope or its owner's role (so a leaked key
+    can neither make itself new credentials nor take over accounts). The OpenAPI document marks
+    these operations `x-session-only`; tests/security/test_session_only.py holds the two in step."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        require_session()
+        return view(*args, **kwargs)
+
+    guarded.session_only = True
+    return guarded
 
 
 def require_admin() -> None:
@@ -145,12 +161,11 @@ def login():
     except Throttled as refused:
         return throttled_response(refused, email)
     try:
-        user = appliance().entities.user_by_email(email)
-        verified = verify_password(body.password, user.password_hash if user else None)
+        user = appliance().check_login(email, body.password)
     except BaseException:
         attempt.cancelled()
         raise
-    if not verified:
+    if user is None:
         raise ApiError(401, "Invalid email or password.")
     attempt.succeeded()
     return jsonify({"user": user_json(user), "token": issue_token(user)})
@@ -163,10 +178,10 @@ def me():
 
 
 @bp.post("/password")
+@session_only
 def change_password():
-    require_session()
     body = parse_body(PasswordChangeBody)
-    if not verify_password(body.current_password, current_user.password_hash):
+    if not appliance().passwords.verify(body.current_password, current_user.password_hash):
         raise ApiError(400, "The current password is wrong.", {"current_password": "does not match"})
     user = appliance().entities.update_user(current_user.id, password=body.new_password)
     # Older tokens stop working now; hand back a fresh one so this session continues.
@@ -180,23 +195,23 @@ def api_key_json(key) -> dict:
 
 
 @bp.get("/keys")
+@session_only
 def list_keys():
-    require_session()
     return jsonify([api_key_json(k) for k in appliance().api_keys.list(current_user.id)])
 
 
 @bp.post("/keys")
+@session_only
 def create_key():
     """A new API key: the key itself is in this answer only (it is stored hashed)."""
-    require_session()
     body = parse_body(ApiKeyCreateBody)
     key, secret = appliance().api_keys.create(current_user.id, body.name, body.scope)
     return jsonify({**api_key_json(key), "key": secret}), 201
 
 
 @bp.delete("/keys/<int:key_id>")
+@session_only
 def revoke_key(key_id: int):
-    require_session()
     if not appliance().api_keys.revoke(key_id, current_user.id):
         raise ApiError(404, "API key not found.")
     return "", 204

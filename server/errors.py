@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from appliance.services.errors import (Conflict, Forbidden, Invalid, NotFound, ServiceError, Unavailable,
                                        UpstreamFailed, UpstreamTimeout)
+from appliance.plans import LimitReached
 from appliance.storage import storage_error
 from appliance.storage.history import HistoryWriteError
 
@@ -62,6 +63,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _refused(exc: ServiceError):
         return error_response(_STATUS[type(exc)], exc.message, exc.details)
+
+    @app.errorhandler(LimitReached)
+    def _plan_limit(exc: LimitReached):
+        # The plan does not allow more (API.md: 403 for what the plan does not include).
+        return error_response(403, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -26,9 +26,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from waitress.adjustments import Adjustments
-from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
+
+from server.waitress_errors import JsonErrorChannel
 
 log = logging.getLogger("statuscore.http")
 
@@ -56,8 +57,9 @@ def _wall(monotonic_at: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(seconds=time.monotonic() - monotonic_at)
 
 
-class GuardedChannel(HTTPChannel):
-    """An HTTP connection that remembers when its request began and when it was queued."""
+class GuardedChannel(JsonErrorChannel):
+    """An HTTP connection that remembers when its request began and when it was queued (and
+    whose own error answers are JSON, server/waitress_errors.py)."""
 
     request_began: float | None = None  # monotonic time of the in-progress request's first byte
     queued_at: float | None = None

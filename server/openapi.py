@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from appliance import __version__
 from appliance.models import TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from appliance.monitor_types import MONITOR_TYPES, POLLED_TYPES, TYPES
+from appliance.plans import KINDS as LIMITED_KINDS
 from server import schemas
 from appliance.monitor_types.fields import NOT_NULL as MONITOR_NOT_NULL
 
@@ -309,8 +310,10 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
         "events": {"type": "array", "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}, "minItems": 1,
                    "uniqueItems": True},
-        "secret": {"type": "string", "pattern": r"^whsec_[0-9a-f]{48}$",
-                   "description": "Signs generic deliveries: X-StatusCore-Signature: sha256=<hex HMAC of the body>."},
+        "secret": {"type": "string", "pattern": r"^whsec_([0-9a-f]{48}|\*{4}[0-9a-f]{4})$",
+                   "description": "Signs generic deliveries: X-StatusCore-Signature: sha256=<hex HMAC of the body>. "
+                                  "In full only in the answer that made it (create, or a change with "
+                                  "rotate_secret: true); elsewhere masked to its last 4 characters (whsec_****1a2b)."},
         "enabled": {"type": "boolean"},
         "failing": {"type": "boolean", "description": "Set after repeated final failures; cleared by a delivery."},
         "created_at": TIMESTAMP,
@@ -514,12 +517,14 @@ class Op:
     description: str = ""
     examples: dict | None = None  # request body examples
     list_of_answer: bool = False
+    session_only: bool = False  # a login token only: API keys get 403 (server.auth.session_only)
+    limited: tuple[str, ...] = ()  # plan limits it may reach (appliance.plans.KINDS): 403
 
     def statuses(self) -> list[int]:
         codes = set(self.errors) | {429, 503}  # 503: also a store that refuses to write (disk full)
         if self.access != "public":
             codes.add(401)
-        if self.access == "admin":
+        if self.access == "admin" or self.session_only or self.limited:
             codes.add(403)
         if self.body is not None or self.raw_body is not None:
             codes |= {400, 413}
@@ -530,6 +535,8 @@ class Op:
         return sorted(codes)
 
 
+SESSION_ONLY_NOTE = ("Needs a login token: API keys, read or write and whoever owns them, get 403 "
+                     "(they never manage users, passwords, keys or probes).")
 _HTTPS = {"name": "Website", "type": "https", "target": "https://example.com/health"}
 OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/auth/login", "login", "Log in: a token for the Authorization header", "auth",
@@ -541,20 +548,20 @@ OPERATIONS: tuple[Op, ...] = (
        examples={"login": {"email": "admin@example.com", "password": "correct-horse-battery"}}),
     Op("get", "/api/auth/me", "me", "The logged-in user", "auth", "CurrentUser"),
     Op("get", "/api/auth/keys", "listApiKeys", "Your API keys (without the keys themselves)", "auth", "ApiKey",
-       list_of_answer=True, errors=(403,), description="Needs a login token: API keys cannot manage keys."),
+       list_of_answer=True, session_only=True),
     Op("post", "/api/auth/keys", "createApiKey", "Create an API key for scripts; the key is shown once",
-       "auth", "ApiKeyCreated", ok=201, body=schemas.ApiKeyCreateBody, errors=(403,),
+       "auth", "ApiKeyCreated", ok=201, body=schemas.ApiKeyCreateBody, session_only=True, limited=("api_keys",),
        examples={"ci": {"name": "CI deploy check", "scope": "read"}}),
     Op("delete", "/api/auth/keys/{key_id}", "revokeApiKey", "Revoke an API key at once", "auth", ok=204,
-       errors=(403,)),
+       session_only=True),
     Op("post", "/api/auth/password", "changePassword", "Change your password", "auth", "PasswordChanged",
-       body=schemas.PasswordChangeBody, errors=(403,),
+       body=schemas.PasswordChangeBody, session_only=True,
        description="Tokens issued before stop working; the answer carries a fresh one."),
 
     Op("get", "/api/monitors", "listMonitors", "Your monitors, with live status", "monitors", "Monitor",
        list_of_answer=True),
     Op("post", "/api/monitors", "createMonitor", "Create a monitor", "monitors", "Monitor", ok=201,
-       body=schemas.MonitorCreateBody,
+       body=schemas.MonitorCreateBody, limited=("monitors",),
        description="`target` is required except for heartbeat monitors and must suit the type: http → "
                    "http:// URL, https → https:// URL, ping/tcp/sip → host name or IP, tcp → `port` "
                    "required, domain → a registrable domain, sip → host or sip:host[:port].",
@@ -587,17 +594,18 @@ OPERATIONS: tuple[Op, ...] = (
        "Acknowledge an anomaly (dismiss it from the list)", "monitors", "Anomaly"),
 
     Op("get", "/api/admin/users", "listUsers", "Every user account", "admin", "AdminUser", access="admin",
-       list_of_answer=True),
+       list_of_answer=True, session_only=True),
     Op("post", "/api/admin/users", "createUser", "Create a user account", "admin", "AdminUser", ok=201,
-       access="admin", body=schemas.UserCreateBody, errors=(409,),
+       access="admin", body=schemas.UserCreateBody, errors=(409,), session_only=True,
        examples={"user": {"email": "alice@example.com", "password": "correct-horse-1", "full_name": "Alice",
                           "subscription_tier": "pro", "is_admin": False}}),
     Op("patch", "/api/admin/users/{user_id}", "updateUser", "Change a user account", "admin", "AdminUser",
-       access="admin", body=schemas.UserUpdateBody, errors=(409,),
+       access="admin", body=schemas.UserUpdateBody, errors=(409,), session_only=True,
        description="A new password revokes the user's tokens. You cannot remove your own admin rights (400).",
        examples={"tier": {"subscription_tier": "pro"}}),
     Op("delete", "/api/admin/users/{user_id}", "deleteUser", "Delete a user account and all its data",
-       "admin", ok=204, access="admin", errors=(400,), description="Deleting yourself is refused (400)."),
+       "admin", ok=204, access="admin", errors=(400,), session_only=True,
+       description="Deleting yourself is refused (400)."),
     Op("get", "/api/admin/backup", "backup", "A consistent backup of both stores (.tar.gz download)",
        "admin", None, access="admin",
        description="`statuscore backup` calls this. The archive holds the secret: keep it private. "
@@ -641,16 +649,17 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/settings/webhooks", "listWebhooks", "Your webhooks", "webhooks", "Webhook",
        list_of_answer=True),
     Op("post", "/api/settings/webhooks", "createWebhook", "Add a webhook: a receiver of monitor events",
-       "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody,
+       "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody, limited=("webhooks",),
        description="A POST goes to `url` on every subscribed event, in its `format`: generic (the seed's "
                    "JSON, signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
-                   "(embeds). Failed deliveries are retried with backoff; the secret is generated.",
+                   "(embeds). Failed deliveries are retried with backoff. The secret is generated and shown "
+                   "in full in this answer only.",
        examples={"slack": {"url": "https://hooks.slack.com/services/T000/B000/XXXX", "format": "slack",
                            "events": ["monitor.down", "monitor.up"]}}),
     Op("put", "/api/settings/webhooks/{webhook_id}", "updateWebhook", "Change a webhook", "webhooks",
        "Webhook", body=schemas.WebhookUpdateBody,
        description="Omitted fields stay as they are; null is refused. `rotate_secret: true` generates a "
-                   "new secret.",
+                   "new secret, shown in full in this answer only.",
        examples={"pause": {"enabled": False}, "rotate": {"rotate_secret": True}}),
     Op("delete", "/api/settings/webhooks/{webhook_id}", "deleteWebhook", "Delete a webhook and its log",
        "webhooks", ok=204),
@@ -668,18 +677,19 @@ OPERATIONS: tuple[Op, ...] = (
                    "A probe is offline after STATUSCORE_PROBE_OFFLINE_AFTER seconds without a call; an "
                    "offline location neither counts as down nor blocks a verdict."),
     Op("get", "/api/admin/probes", "listProbes", "The registered remote probes", "locations", "Probe",
-       access="admin", list_of_answer=True),
+       access="admin", list_of_answer=True, session_only=True),
     Op("post", "/api/admin/probes", "registerProbe", "Register a remote probe: its token, shown once",
        "locations", "ProbeRegistered", ok=201, access="admin", body=schemas.ProbeCreateBody, errors=(409,),
+       session_only=True,
        description="`name` (lowercase letters, digits, hyphens) is the location name monitors use in "
                    "check_locations; 409 when a probe has it or it is this appliance's own location. Run "
                    "the probe with `statuscore probe --server URL --token TOKEN --location NAME`.",
        examples={"frankfurt": {"name": "eu-frankfurt", "display_name": "EU (Frankfurt)"}}),
     Op("patch", "/api/admin/probes/{probe_id}", "renameProbe", "Change a probe's display name", "locations",
-       "Probe", access="admin", body=schemas.ProbeUpdateBody,
+       "Probe", access="admin", body=schemas.ProbeUpdateBody, session_only=True,
        examples={"rename": {"display_name": "EU-Central (Frankfurt)"}}),
     Op("delete", "/api/admin/probes/{probe_id}", "revokeProbe", "Revoke a probe: its token stops working",
-       "locations", ok=204, access="admin",
+       "locations", ok=204, access="admin", session_only=True,
        description="At once: the probe's next call gets 401 (it keeps its results spooled). The results "
                    "it stored stay in the history."),
     Op("get", "/api/probe/assignments", "probeAssignments", "For probes: the monitors to check",
@@ -698,7 +708,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/maintenance", "listMaintenance", "Your maintenance windows", "maintenance", "Maintenance",
        list_of_answer=True),
     Op("post", "/api/maintenance", "createMaintenance", "Add a maintenance window (one-off or weekly)",
-       "maintenance", "Maintenance", ok=201, body=schemas.MaintenanceBody,
+       "maintenance", "Maintenance", ok=201, body=schemas.MaintenanceBody, limited=("maintenance_windows",),
        description="During a window checks go on and are stored, but no incident opens and no down alert "
                    "is sent; the status page says \"under maintenance\".",
        examples={"one-off": {"name": "DB upgrade", "monitor_ids": [1], "starts_at": "2030-01-15T22:00:00Z",
@@ -715,6 +725,7 @@ OPERATIONS: tuple[Op, ...] = (
        "configuration", "ConfigDocument", query=("ExportFormat",)),
     Op("post", "/api/import", "importConfiguration", "Apply a configuration: create or update by name, "
        "never delete", "configuration", "ImportReport", query=("DryRun",), raw_body="ConfigDocument", errors=(409,),
+       limited=("monitors", "webhooks", "maintenance_windows"),
        description="The body is JSON, or YAML with Content-Type application/yaml. The whole document is "
                    "checked before anything changes; importing it again changes nothing."),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
@@ -734,10 +745,23 @@ def _json(schema: dict, examples: dict | None = None) -> dict:
     return {"content": {"application/json": media}}
 
 
+def _limit_note(kinds: tuple[str, ...]) -> str:
+    if not kinds:
+        return ""
+    names = [LIMITED_KINDS[kind] for kind in kinds]
+    what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return (f"403 when it would take you past your plan's limit of {what} (the message names the limit "
+            "and the setting that raises it; administrators have the pro limits).")
+
+
 def _operation(op: Op) -> dict:
     out: dict = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
-    if op.description:
-        out["description"] = op.description
+    description = " ".join(filter(None, (op.description, SESSION_ONLY_NOTE if op.session_only else "",
+                                         _limit_note(op.limited))))
+    if description:
+        out["description"] = description
+    if op.session_only:
+        out["x-session-only"] = True
     out["security"] = ([] if op.access == "public" else
                        [{PROBE_SECURITY_SCHEME: []}] if op.access == "probe" else [{SECURITY_SCHEME: []}])
     if op.query:

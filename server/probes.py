@@ -14,7 +14,7 @@ from flask_limiter import ExemptionScope
 from appliance.storage.entities import Conflict
 from appliance.storage.probes import TOKEN_PREFIX
 from appliance.timeutil import iso, utcnow
-from server.auth import appliance, require_admin, require_login
+from server.auth import appliance, require_admin, require_login, session_only
 from server.errors import ApiError, not_found
 from server.limits import limit_endpoint
 from server.schemas import ProbeCreateBody, ProbeResultsBody, ProbeUpdateBody, parse_body
@@ -41,12 +41,14 @@ def _locations_by_name() -> dict:
 
 
 @admin_bp.get("")
+@session_only
 def list_probes():
     by_name = _locations_by_name()
     return jsonify([probe_json(p, by_name.get(p.name)) for p in appliance().probes.all()])
 
 
 @admin_bp.post("")
+@session_only
 def register_probe():
     body = parse_body(ProbeCreateBody)
     app = appliance()
@@ -62,6 +64,7 @@ def register_probe():
 
 
 @admin_bp.patch("/<int:probe_id>")
+@session_only
 def rename_probe(probe_id: int):
     body = parse_body(ProbeUpdateBody)
     probe = appliance().probes.rename(probe_id, body.display_name)
@@ -72,6 +75,7 @@ def rename_probe(probe_id: int):
 
 
 @admin_bp.delete("/<int:probe_id>")
+@session_only
 def revoke_probe(probe_id: int):
     """Revoke: the token stops working at once; the location's stored results stay."""
     if appliance().probes.delete(probe_id) is None:

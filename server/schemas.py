@@ -18,12 +18,36 @@ from appliance.models import WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from appliance.monitor_types import MONITOR_TYPES
 from appliance.services.status_pages import SLUG_PATTERN
 from appliance.monitor_types.fields import FIELDS as MONITOR_FIELDS, MonitorField
+from appliance.validation import PLAIN_TEXT_PATTERN, text_problem
 from server.errors import ApiError
 
+
+def _plain_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _multiline_text(value: str) -> str:
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Every text a user gives goes through one of these (appliance.validation.text_problem says why):
+# no control characters, no bidi overrides or isolates; a multi-line one also takes tab, LF, CR.
+PlainText = AfterValidator(_plain_text)
+PlainTextPattern = Field(json_schema_extra={"pattern": PLAIN_TEXT_PATTERN})  # the same rule, in the document
+MultilineText = AfterValidator(_multiline_text)
+
 MonitorType = Literal[MONITOR_TYPES]  # type: ignore[valid-type]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                PlainText, PlainTextPattern]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
-                                         pattern=r"^[^@\s]+@[^@\s]+$")]
+                                         pattern=r"^[^@\s]+@[^@\s]+$"), PlainText]  # its own pattern in the document
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), PlainText, PlainTextPattern]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 
 
@@ -44,7 +68,7 @@ class PasswordChangeBody(Strict):
 class UserCreateBody(Strict):
     email: Email
     password: Password
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    full_name: FullName = ""
     subscription_tier: Literal["free", "pro"] = "free"
     is_admin: bool = False
 
@@ -52,13 +76,14 @@ class UserCreateBody(Strict):
 class UserUpdateBody(Strict):
     email: Email | None = None
     password: Password | None = None
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    full_name: FullName | None = None
     subscription_tier: Literal["free", "pro"] | None = None
     is_admin: bool | None = None
 
 
-Target = Annotated[str, StringConstraints(max_length=2048)]
-Locations = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]],
+Target = Annotated[str, StringConstraints(max_length=2048), PlainText, PlainTextPattern]
+Locations = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64),
+                                     PlainText, PlainTextPattern]],
                       Field(min_length=1, max_length=50)]
 
 
@@ -67,7 +92,7 @@ def _field_type(field: MonitorField):
     if field.kind == "int":
         return Annotated[int, Field(ge=field.minimum, le=field.maximum)] | None
     if field.kind == "text":
-        return Annotated[str, StringConstraints(max_length=field.max_length)] | None
+        return Annotated[str, StringConstraints(max_length=field.max_length), MultilineText] | None  # may span lines
     return {"name": Name, "target": Target, "locations": Locations, "bool": bool}[field.kind] | None
 
 
@@ -112,7 +137,8 @@ class StatusPageBody(Strict):
         return value
 
 
-WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)]
+WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048),
+                      PlainText, PlainTextPattern]
 WebhookFormat = Literal[WEBHOOK_FORMATS]  # type: ignore[valid-type]
 
 
@@ -145,7 +171,8 @@ class WebhookUpdateBody(Strict):
 
 LOCATION_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 LocationName = Annotated[str, StringConstraints(pattern=LOCATION_NAME_PATTERN)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                       PlainText, PlainTextPattern]
 
 
 class ProbeCreateBody(Strict):
@@ -195,7 +222,7 @@ class RecurringBody(Strict):
     weekdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
     start: ClockTime
     duration_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)]
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64), PlainText, PlainTextPattern] = "UTC"
 
 
 MonitorIds = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=1000)]
@@ -218,7 +245,7 @@ class MaintenanceUpdateBody(Strict):
 
 
 class ApiKeyCreateBody(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: DisplayName
     scope: Literal["read", "write"] = "read"
 
 

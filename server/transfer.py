@@ -185,6 +185,11 @@ def import_document():
                            {f"{where}.{k}": v for k, v in problems.items()})
         windows.append((body, item["monitors"]))
 
+    # The plan's limits for the whole document before anything is written (403 names the limit).
+    app.check_room(user, {"monitors": sum(m["name"] not in existing for m in monitors),
+                          "webhooks": len({b.url for b in webhooks} - {h.url for h in app.outbox.webhooks(user.id)}),
+                          "maintenance_windows": len({b.name for b, _ in windows}
+                                                     - {w.name for w in app.maintenance.list(user.id)})})
     created, updated, unchanged = [], [], []
     for fields in monitors:
         current = existing.get(fields["name"])

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 
 from appliance.models import Delivery, DeliveryAttempt
 from appliance.notifiers import Event, render
-from appliance.storage.outbox import new_secret
+from appliance.storage.outbox import SECRET_PREFIX, new_secret
 from appliance.timeutil import iso, utcnow
 from appliance.validation import check_webhook_url
 from server.auth import appliance, current_user, require_login
@@ -20,10 +20,17 @@ bp = Blueprint("webhooks", __name__, url_prefix="/api/settings/webhooks")
 bp.before_request(require_login)
 
 
-def webhook_json(hook) -> dict:
+def webhook_json(hook, show_secret: bool = False) -> dict:
+    """The signing secret in full only in the answer that made it (create, rotate): like an API
+    key, it is shown once; every other answer has it masked to its last 4 characters, so a leaked
+    read key or a shoulder-surfed screen cannot forge deliveries."""
     return {"id": hook.id, "url": hook.url, "format": hook.format, "events": list(hook.events),
-            "secret": hook.secret, "enabled": hook.enabled, "failing": hook.failing,
-            "created_at": iso(hook.created_at)}
+            "secret": hook.secret if show_secret else masked_secret(hook.secret), "enabled": hook.enabled,
+            "failing": hook.failing, "created_at": iso(hook.created_at)}
+
+
+def masked_secret(secret: str) -> str:
+    return f"{SECRET_PREFIX}****{secret[-4:]}"
 
 
 def _url(value: str) -> str:
@@ -50,7 +57,7 @@ def create_webhook():
     body = parse_body(WebhookCreateBody)
     hook = appliance().outbox.create_webhook(current_user.id, _url(body.url), body.format,
                                              _unique(body.events), body.enabled)
-    return jsonify(webhook_json(hook)), 201
+    return jsonify(webhook_json(hook, show_secret=True)), 201
 
 
 @bp.put("/<int:webhook_id>")
@@ -67,7 +74,7 @@ def update_webhook(webhook_id: int):
     hook = appliance().outbox.update_webhook(webhook_id, current_user.id, changes)
     if hook is None:
         raise not_found("webhook")
-    return jsonify(webhook_json(hook))
+    return jsonify(webhook_json(hook, show_secret=body.rotate_secret))
 
 
 @bp.delete("/<int:webhook_id>")

@@ -37,7 +37,7 @@ FIELDS: tuple[MonitorField, ...] = (
     MonitorField("recovery_checks", "int", nullable=False, minimum=1, maximum=10),
     MonitorField("reminder_minutes", "int", minimum=5, maximum=7 * 24 * 60),
     MonitorField("grace", "int", minimum=0, maximum=86400, per_type=True),
-    MonitorField("keyword", "text", max_length=1000, per_type=True),
+    MonitorField("keyword", "text", max_length=1000, per_type=True),  # text: may span lines
     MonitorField("expected_status", "int", minimum=100, maximum=599, per_type=True),
     MonitorField("is_active", "bool", default=True, nullable=False),
     MonitorField("public_status", "bool", default=False, nullable=False),

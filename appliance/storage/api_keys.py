@@ -34,11 +34,7 @@ class ApiKeyStore:
     def create(self, user_id: int, name: str, scope: str) -> tuple[ApiKey, str]:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         row = ApiKey(user_id=user_id, name=name, scope=scope, prefix=key[:10], key_hash=hash_key(key))
-        with self.entities.session() as s:
-            s.add(row)
-            s.commit()
-            s.refresh(row)
-        return row, key
+        return self.entities.add_owned(row, "api_keys"), key
 
     def list(self, user_id: int) -> list[ApiKey]:
         with self.entities.session() as s:

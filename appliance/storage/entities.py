@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from appliance.models import Incident, Monitor, StateChange, User
-from appliance.passwords import hash_password
+from appliance.passwords import PasswordHasher
+from appliance.plans import PlanLimits
 from appliance.state import is_alert
 from appliance.monitor_types import TYPES
 from appliance.timeutil import as_utc, utcnow
@@ -41,8 +42,10 @@ class Transition:
 
 
 class EntityStore:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, limits: PlanLimits | None = None, hasher: PasswordHasher | None = None):
         self.path = Path(path)
+        self.hasher = hasher or PasswordHasher()
+        self.limits = limits  # what each plan may hold; None: no limits (tools, benchmarks)
         self.engine = create_engine(
             f"sqlite:///{self.path}",
             connect_args={"check_same_thread": False, "timeout": 15},
@@ -62,6 +65,23 @@ class EntityStore:
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
+    def add_owned(self, row, kind: str):
+        """Insert a row a user owns (`row.user_id`) unless they already have as many of `kind` as
+        their plan allows (raises plans.LimitReached). The count and the insert are one write
+        transaction (BEGIN IMMEDIATE takes SQLite's write lock first), so parallel creates at the
+        limit cannot both pass, whichever path (API, import) they come by."""
+        model = type(row)
+        with self.session() as s:
+            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            user = s.get(User, row.user_id)
+            if self.limits is not None and user is not None:
+                have = s.exec(select(func.count()).select_from(model).where(model.user_id == row.user_id)).one()
+                self.limits.check(user, kind, have)
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            return row
+
     # ---- users -------------------------------------------------------------------------------
     def count_users(self) -> int:
         with self.session() as s:
@@ -69,7 +89,7 @@ class EntityStore:
 
     def create_user(self, email: str, password: str, full_name: str = "", tier: str = "free",
                     is_admin: bool = False) -> User:
-        user = User(email=email.lower(), full_name=full_name, password_hash=hash_password(password),
+        user = User(email=email.lower(), full_name=full_name, password_hash=self.hasher.hash(password),
                     subscription_tier=tier, is_admin=is_admin)
         with self.session() as s:
             s.add(user)
@@ -103,7 +123,7 @@ class EntityStore:
             if user is None:
                 return None
             if "password" in changes:
-                user.password_hash = hash_password(changes.pop("password"))
+                user.password_hash = self.hasher.hash(changes.pop("password"))
                 user.token_version += 1
             if "email" in changes:
                 changes["email"] = changes["email"].lower()
@@ -116,6 +136,13 @@ class EntityStore:
                 raise Conflict("that email or status page slug is already taken") from None
             s.refresh(user)
             return user
+
+    def replace_password_hash(self, user_id: int, old: str, new: str) -> None:
+        """The same password hashed again (a stronger cost): no token is revoked. Compare-and-set,
+        so a password changed meanwhile is never overwritten."""
+        with self.session() as s:
+            s.exec(update(User).where(User.id == user_id, User.password_hash == old).values(password_hash=new))
+            s.commit()
 
     def delete_user(self, user_id: int) -> list[int]:
         """Delete a user and (by cascade) everything they own; returns their monitor ids."""
@@ -133,11 +160,7 @@ class EntityStore:
         monitor = Monitor(user_id=user_id, **fields)
         if TYPES[monitor.type].pushed:  # the job calls a URL of its own
             monitor.heartbeat_token = secrets.token_urlsafe(18)
-        with self.session() as s:
-            s.add(monitor)
-            s.commit()
-            s.refresh(monitor)
-            return monitor
+        return self.add_owned(monitor, "monitors")
 
     def get_monitor(self, monitor_id: int, user_id: int | None = None) -> Monitor | None:
         """With user_id, another user's monitor is simply not found. (A shared snapshot: read it,

@@ -25,6 +25,9 @@ class MaintenanceStore:
             return row if row is not None and row.user_id == user_id else None
 
     def save(self, row: Maintenance) -> Maintenance:
+        """Create (within the user's plan limit) or update a window."""
+        if row.id is None:
+            return self.entities.add_owned(row, "maintenance_windows")
         with self.entities.session() as s:
             row = s.merge(row)
             s.commit()

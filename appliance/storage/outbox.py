@@ -50,11 +50,7 @@ class OutboxStore:
     def create_webhook(self, user_id: int, url: str, format: str, events: list[str], enabled: bool) -> Webhook:
         hook = Webhook(user_id=user_id, url=url, format=format, events=events, enabled=enabled,
                        secret=new_secret())
-        with self.session() as s:
-            s.add(hook)
-            s.commit()
-            s.refresh(hook)
-            return hook
+        return self.entities.add_owned(hook, "webhooks")
 
     def webhooks(self, user_id: int) -> list[Webhook]:
         with self.session() as s:
@@ -218,5 +214,8 @@ class OutboxStore:
             return s.exec(select(func.count()).select_from(Delivery).where(Delivery.state == "pending")).one()
 
 
+SECRET_PREFIX = "whsec_"
+
+
 def new_secret() -> str:
-    return "whsec_" + secrets.token_hex(24)
+    return SECRET_PREFIX + secrets.token_hex(24)

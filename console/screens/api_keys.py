@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ApiCalls, ConsoleModal, not_available
+from console.screens.base import NOT_AVAILABLE, ApiCalls, not_available
 from console.screens.confirm import ask_first
 from console.screens.form import FormModal, field_error, form_buttons, modal_bindings
 from console.screens.lists import refilling, selected_item
+from console.screens.shown_once import ShownOnceDialog
 from console.widgets.status import short_time
 
 SCOPES = [("read — can only read (GET)", "read"), ("write — can also change things", "write")]
@@ -51,55 +51,16 @@ class ApiKeyForm(FormModal):
                       self.query_one("#scope", Select).value)
 
 
-class ApiKeyShownDialog(ConsoleModal):
+class ApiKeyShownDialog(ShownOnceDialog):
     """The new key, this once: copy it now."""
 
-    BINDINGS = [Binding("c", "copy", "Copy"), Binding("escape,enter", "close", "Close")]
-    DEFAULT_CSS = """
-    ApiKeyShownDialog #copy-now {
-        padding: 0;
-    }
-    ApiKeyShownDialog #api-key {
-        height: auto;
-        border: round $success;
-        padding: 0 1;
-        margin-top: 1;
-    }
-    """
-
     def __init__(self, answer: dict):
-        super().__init__()
+        super().__init__(
+            f"API key “{answer.get('name')}” created ({answer.get('scope')})", answer.get("key") or "?",
+            "Copy it now: this is the only time the key is shown. StatusCore keeps only a hash "
+            "of it; if it is lost, revoke it and create another.",
+            "Use it as the header  Authorization: Bearer <key>")
         self.answer = answer
-
-    def compose(self) -> ComposeResult:
-        answer = self.answer
-        with Vertical(classes="dialog"):
-            yield Static(f"API key “{answer.get('name')}” created ({answer.get('scope')})", markup=False,
-                         classes="panel-title")
-            yield Static("Copy it now: this is the only time the key is shown. StatusCore keeps only a hash "
-                         "of it; if it is lost, revoke it and create another.", markup=False, id="copy-now",
-                         classes="notice")
-            yield Static(Text(answer.get("key") or "?", style="bold"), id="api-key")
-            yield Static(Text("Use it as the header  Authorization: Bearer <key>", style="dim"))
-            with Horizontal(classes="buttons"):
-                yield Button("Copy to clipboard (c)", id="copy")
-                yield Button("I have copied it (enter)", id="close", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "copy":
-            self.action_copy()
-        else:
-            self.action_close()
-
-    def action_copy(self) -> None:
-        self.app.copy_to_clipboard(self.answer.get("key") or "")
-        self.notify("Copied to the clipboard (where the terminal allows it).")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
 
 
 class ApiKeysPanel(ApiCalls, Vertical):

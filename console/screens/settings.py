@@ -17,6 +17,7 @@ from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
 from console.screens.confirm import ask_first
 from console.screens.form import FormModal, clear_field_errors, field_error, form_buttons, show_field_errors
 from console.screens.lists import refilling, selected_item
+from console.screens.shown_once import ShownOnceDialog
 from console.screens.transfer import TransferPanel
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
@@ -217,6 +218,13 @@ class SettingsScreen(ConsoleScreen):
         if webhook:
             self.notify(f"Saved the webhook to {webhook.get('url')}.")
             self.call_api("webhooks", self.client.list_webhooks)
+            secret = webhook.get("secret") or ""
+            if secret and "*" not in secret:  # new or rotated: the only answer that carries it in full
+                self.app.push_screen(ShownOnceDialog(
+                    f"Signing secret of the webhook to {webhook.get('url')}", secret,
+                    "Copy it now: this is the only time the secret is shown. Your receiver checks "
+                    "X-StatusCore-Signature with it; if it is lost, edit the webhook and rotate it.",
+                    "X-StatusCore-Signature: sha256=<hex HMAC-SHA256 of the body with this secret>"))
 
     def action_delete_webhook(self) -> None:
         hook = self._selected()

@@ -16,6 +16,7 @@ from appliance.models import Delivery
 from appliance.notifiers import Event
 from appliance.storage.entities import EntityStore, Transition
 from appliance.storage.outbox import Fanout, OutboxStore
+from tests.support.appliance import cheap_hasher
 from tests.support.receiver import Receiver
 
 T0 = datetime(2024, 1, 15, 10, 30, tzinfo=timezone.utc)
@@ -40,7 +41,7 @@ def make_event(fanout: Fanout) -> Event:
 
 class World:
     def __init__(self, tmp_path, receiver: Receiver):
-        self.entities = EntityStore(tmp_path / "entities.sqlite")
+        self.entities = EntityStore(tmp_path / "entities.sqlite", hasher=cheap_hasher())
         self.outbox = OutboxStore(self.entities)
         self.clock = Clock()
         self.receiver = receiver

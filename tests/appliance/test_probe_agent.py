@@ -52,12 +52,12 @@ def test_it_learns_how_often_to_call_in_and_what_to_check(server, registered, tm
 
 
 def test_it_delivers_a_failure_whatever_the_length_of_its_error(server, registered, tmp_path):
-    """A keyword of control characters makes a long error text (its repr); the server takes at
+    """A keyword of tabs makes a long error text (its repr doubles it); the server takes at
     most 2000 characters, and a refused batch would stay in the spool for ever, blocking the rest."""
     admin, name, token = registered
     with HttpPeer() as peer:
         monitor = server.api.create_monitor(admin, name="Keyword", type="http", target=peer.url,
-                                            keyword="\x01" * 1000, retries=0, check_locations=[name])
+                                            keyword="\t" * 1000, retries=0, check_locations=[name])
         agent = agent_for(server.url, token, name, tmp_path)
         try:
             assert agent.refresh() is True

@@ -20,6 +20,7 @@ from appliance.spec import MonitorSpec
 from appliance.storage.entities import EntityStore, Transition
 from appliance.storage.history import HistoryStore
 from appliance.timeutil import as_utc
+from tests.support.appliance import TEST_PASSWORD_HASH_COST, cheap_hasher
 from tests.support.peers import HttpPeer
 
 T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
@@ -58,7 +59,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path):
-    entities = EntityStore(tmp_path / "entities.sqlite")
+    entities = EntityStore(tmp_path / "entities.sqlite", hasher=cheap_hasher())
     history = HistoryStore(tmp_path / "history.duckdb", flush_interval=0.1)
     runner = Runner({}, history, entities, LiveStates(), "local")
     yield World(entities, history, runner)
@@ -141,7 +142,7 @@ def test_it_keeps_the_live_state_of_each_check(world):
 
 def test_it_runs_a_real_check_and_records_it(tmp_path):
     with HttpPeer() as peer:
-        entities = EntityStore(tmp_path / "e.sqlite")
+        entities = EntityStore(tmp_path / "e.sqlite", hasher=cheap_hasher())
         history = HistoryStore(tmp_path / "h.duckdb", flush_interval=0.1)
         try:
             runner = Runner({"http": HttpChecker()}, history, entities, LiveStates(), "local")
@@ -195,7 +196,8 @@ def test_it_needs_a_quorum_of_locations_to_go_down(world):
 # ---- restart ------------------------------------------------------------------------------
 
 def make_appliance(data_dir: Path) -> Appliance:
-    return Appliance(Settings.load({"data_dir": data_dir, "flush_interval": 0.1}, env={}))
+    return Appliance(Settings.load({"data_dir": data_dir, "flush_interval": 0.1,
+                                    "password_hash_cost": TEST_PASSWORD_HASH_COST}, env={}))
 
 
 def down_before_restart(data_dir: Path) -> int:

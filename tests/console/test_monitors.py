@@ -20,16 +20,21 @@ def monitors_of(api, user) -> list[dict]:
     return api.get("/api/monitors", user).json()
 
 
+async def new_monitor_form(pilot, app, name: str, kind: str, target: str) -> None:
+    """From the dashboard: the new-monitor form, with a name, type and target typed in."""
+    await on_screen(pilot, "DashboardScreen")
+    await pilot.press("n")
+    await on_screen(pilot, "MonitorFormScreen")
+    await type_into(pilot, "#name", name)
+    app.screen.query_one("#type").value = kind
+    await type_into(pilot, "#target", target)
+
+
 def test_it_creates_a_monitor_through_the_form_and_shows_its_status(console, api, alice, peer):
     async def scenario():
         app = console(alice)
         async with app.run_test(size=SIZE) as pilot:
-            await on_screen(pilot, "DashboardScreen")
-            await pilot.press("n")
-            await on_screen(pilot, "MonitorFormScreen")
-            await type_into(pilot, "#name", "Peer site")
-            app.screen.query_one("#type").value = "http"
-            await type_into(pilot, "#target", peer.url + "/")
+            await new_monitor_form(pilot, app, "Peer site", "http", peer.url + "/")
             await type_into(pilot, "#interval", "30")
             await pilot.press("ctrl+s")
             await on_screen(pilot, "DashboardScreen")
@@ -46,12 +51,7 @@ def test_it_shows_a_validation_error_next_to_the_field(console, api, alice):
     async def scenario():
         app = console(alice)
         async with app.run_test(size=SIZE) as pilot:
-            await on_screen(pilot, "DashboardScreen")
-            await pilot.press("n")
-            await on_screen(pilot, "MonitorFormScreen")
-            await type_into(pilot, "#name", "Broken")
-            app.screen.query_one("#type").value = "http"
-            await type_into(pilot, "#target", "ftp://example.com")
+            await new_monitor_form(pilot, app, "Broken", "http", "ftp://example.com")
             await pilot.press("ctrl+s")
             error = await wait_until(pilot, lambda: static_text(app, "#target-error"),
                                      message="the target's error")
@@ -238,3 +238,20 @@ def test_it_offers_every_action_in_the_command_palette(console, alice):
             await on_screen(pilot, "MonitorFormScreen")
 
     run(scenario())
+
+
+def test_it_shows_the_plan_limit_when_the_server_refuses_one_more(console, api, bob):
+    for n in range(50):  # a free user's limit (STATUSCORE_FREE_MAX_MONITORS)
+        api.create_monitor(bob, name=f"m{n}", type="tcp", target="127.0.0.1", port=9, is_active=False)
+
+    async def scenario():
+        app = console(bob)
+        async with app.run_test(size=SIZE) as pilot:
+            await new_monitor_form(pilot, app, "One too many", "http", "http://127.0.0.1:9/")
+            await pilot.press("ctrl+s")
+            error = await wait_until(pilot, lambda: static_text(app, "#form-error"), message="the server's refusal")
+            assert "free plan's limit of 50 monitors" in error and "STATUSCORE_FREE_MAX_MONITORS" in error
+            assert screen_name(app) == "MonitorFormScreen"
+
+    run(scenario())
+    assert len(monitors_of(api, bob)) == 50

@@ -4,6 +4,7 @@ appliance: its own WHOIS server on loopback and a local webhook receiver."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -144,6 +145,8 @@ def test_it_runs_mtr_with_a_progress_indicator(server, api, alice, tmp_path):
 
 
 def test_it_manages_webhooks_and_sends_a_test(server, api, alice, receiver, tmp_path):
+    shown = {}
+
     async def scenario():
         app = console_for(server, alice, tmp_path)
         async with app.run_test(size=SIZE) as pilot:
@@ -158,6 +161,9 @@ def test_it_manages_webhooks_and_sends_a_test(server, api, alice, receiver, tmp_
             await wait_until(pilot, lambda: "http" in static_text(app, "#url-error"), message="the url's error")
             await type_into(pilot, "#url", receiver.url)
             await pilot.press("ctrl+s")
+            await on_screen(pilot, "ShownOnceDialog")  # the signing secret, this once
+            shown["secret"] = static_text(app, "#secret-value").strip()
+            await pilot.press("enter")
             await on_screen(pilot, "SettingsScreen")
             table = screen.query_one("#webhooks")
             await wait_until(pilot, lambda: receiver.url in table_text(table), message="the new webhook")
@@ -178,6 +184,7 @@ def test_it_manages_webhooks_and_sends_a_test(server, api, alice, receiver, tmp_
             await wait_until(pilot, lambda: table.row_count == 0, message="deleted")
 
     run(scenario())
+    assert re.fullmatch(r"whsec_[0-9a-f]{48}", shown["secret"])
     assert api.get("/api/settings/webhooks", alice).json() == []
     path, body = receiver.received[0]
     assert path == "/hook" and body["event"] == "webhook.test"

@@ -96,3 +96,20 @@ def test_it_keeps_a_probes_spool_private_under_a_permissive_umask(tmp_path):
             proc.kill()
             proc.wait(5)
     assert loose(spool) == []
+
+
+def test_it_makes_a_world_readable_secret_private_and_says_so(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    secret = data_dir / "secret"
+    secret.write_text("s" * 48 + "\n")
+    secret.chmod(0o644)  # e.g. copied in from a backup by hand
+    proc = ApplianceProcess(data_dir).start()
+    try:
+        assert proc.api.get("/api/auth/me", proc.admin()).status_code == 200  # the same secret, still used
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    finally:
+        proc.stop()
+    said = [line for line in proc.log().splitlines() if "secret file" in line]
+    assert len(said) == 1 and "mode 0644" in said[0] and "set it to 0600" in said[0], said
+    assert secret.read_text() == "s" * 48 + "\n"

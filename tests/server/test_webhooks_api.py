@@ -54,6 +54,11 @@ def create(api, user, **fields) -> dict:
     return response.json()
 
 
+def masked(hook: dict) -> dict:
+    """The webhook as every answer but the one that made its secret shows it."""
+    return {**hook, "secret": "whsec_****" + hook["secret"][-4:]}
+
+
 # ---- create, list, update, delete ---------------------------------------------------------------
 
 def test_it_creates_a_webhook_with_defaults_and_a_generated_secret(api, alice):
@@ -80,8 +85,8 @@ def test_it_lists_only_the_callers_webhooks_in_creation_order(api, alice, bob):
     bobs = create(api, bob)
     listed = api.get(BASE, alice)
     assert listed.status_code == 200
-    assert listed.json() == [first, second]
-    assert api.get(BASE, bob).json() == [bobs]
+    assert listed.json() == [masked(first), masked(second)]
+    assert api.get(BASE, bob).json() == [masked(bobs)]
 
 
 def test_it_updates_only_the_given_fields(api, alice):
@@ -89,7 +94,7 @@ def test_it_updates_only_the_given_fields(api, alice):
     response = api.put(f"{BASE}/{hook['id']}", alice, json={"events": ["monitor.down"], "format": "discord"})
     assert response.status_code == 200, response.text
     updated = response.json()
-    assert updated == {**hook, "events": ["monitor.down"], "format": "discord"}
+    assert updated == {**masked(hook), "events": ["monitor.down"], "format": "discord"}
     response = api.put(f"{BASE}/{hook['id']}", alice, json={"url": "https://example.test/x", "enabled": False})
     assert response.json() == {**updated, "url": "https://example.test/x", "enabled": False}
     assert api.get(BASE, alice).json() == [response.json()]
@@ -98,11 +103,28 @@ def test_it_updates_only_the_given_fields(api, alice):
 def test_it_rotates_the_secret_on_request_only(api, alice):
     hook = create(api, alice)
     same = api.put(f"{BASE}/{hook['id']}", alice, json={"rotate_secret": False}).json()
-    assert same["secret"] == hook["secret"]
+    assert same == masked(hook)
     rotated = api.put(f"{BASE}/{hook['id']}", alice, json={"rotate_secret": True}).json()
     assert rotated["secret"] != hook["secret"]
     assert re.fullmatch(r"whsec_[0-9a-f]{48}", rotated["secret"])
     assert rotated == {**hook, "secret": rotated["secret"]}
+
+
+def test_it_shows_the_secret_only_in_the_answer_that_made_it(api, alice):
+    """Like an API key: in full when created or rotated, masked everywhere else, to anyone (a
+    read-only API key included: it must not be able to forge signed deliveries)."""
+    hook = create(api, alice)
+    read_key = api.post("/api/auth/keys", alice, json={"name": "dashboard", "scope": "read"}).json()["key"]
+    write_key = api.post("/api/auth/keys", alice, json={"name": "deploy", "scope": "write"}).json()["key"]
+    for caller in (read_key, write_key, alice):
+        [listed] = api.get(BASE, caller).json()
+        assert listed["secret"] == "whsec_****" + hook["secret"][-4:]
+        assert hook["secret"][6:-4] not in api.get(BASE, caller).text
+    changed = api.put(f"{BASE}/{hook['id']}", write_key, json={"enabled": False}).json()
+    assert changed["secret"] == "whsec_****" + hook["secret"][-4:]
+    rotated = api.put(f"{BASE}/{hook['id']}", write_key, json={"rotate_secret": True}).json()
+    assert re.fullmatch(r"whsec_[0-9a-f]{48}", rotated["secret"])
+    assert api.get(BASE, read_key).json()[0]["secret"] == "whsec_****" + rotated["secret"][-4:]
 
 
 def test_it_deletes_a_webhook(api, alice):
@@ -140,7 +162,7 @@ def test_it_refuses_a_url_that_is_not_a_usable_http_url(api, alice, url):
     assert_error(api.post(BASE, alice, json={"url": url}), 400, "url")
     hook = create(api, alice)
     assert_error(api.put(f"{BASE}/{hook['id']}", alice, json={"url": url}), 400, "url")
-    assert api.get(BASE, alice).json() == [hook]
+    assert api.get(BASE, alice).json() == [masked(hook)]
 
 
 def test_it_accepts_internal_and_loopback_receivers(api, alice):
@@ -187,7 +209,7 @@ def test_it_refuses_an_invalid_create_body_naming_the_field(api, alice, body, fi
 def test_it_refuses_an_invalid_update_and_changes_nothing(api, alice, body, field):
     hook = create(api, alice)
     assert_error(api.put(f"{BASE}/{hook['id']}", alice, json=body), 400, field)
-    assert api.get(BASE, alice).json() == [hook]
+    assert api.get(BASE, alice).json() == [masked(hook)]
 
 
 @pytest.mark.parametrize("data", [b"", b"{not json", b"[]", b'"url"'])
@@ -224,7 +246,7 @@ def test_it_answers_404_to_another_user_and_changes_or_sends_nothing(request, ap
     theirs = assert_error(api.request(method, f"{BASE}/{hook['id']}{suffix}", other, json=body), 404)
     missing = assert_error(api.request(method, f"{BASE}/999999{suffix}", other, json=body), 404)
     assert theirs == missing  # indistinguishable from an id that does not exist
-    assert api.get(BASE, alice).json() == [hook]
+    assert api.get(BASE, alice).json() == [masked(hook)]
     assert api.get(f"{BASE}/{hook['id']}/deliveries", alice).json() == []
     assert receiver.messages == []
 
@@ -247,7 +269,7 @@ def test_it_answers_401_to_anonymous_requests(api, alice, receiver, anonymous, m
     target = f"{BASE}/{hook['id']}{suffix}" if suffix or method in ("PUT", "DELETE") else BASE
     assert_error(api.request(method, target, anonymous, json=body), 401)
     assert_error(api.request(method, target, "not-a-token", json=body), 401)
-    assert api.get(BASE, alice).json() == [hook]
+    assert api.get(BASE, alice).json() == [masked(hook)]
     assert receiver.messages == []
 
 

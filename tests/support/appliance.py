@@ -20,6 +20,16 @@ NOWHERE = "127.0.0.1:9"  # the discard port: refused at once
 ADMIN_EMAIL = "admin@example.test"
 ADMIN_PASSWORD = "admin-password-1"
 ROOT = Path(__file__).resolve().parents[2]
+# A password hash at OWASP's scrypt cost (2^17) takes ~0.6 s and 128 MiB here, and the suite creates
+# hundreds of users: test appliances are told, by the setting, to hash at 2^14.
+TEST_PASSWORD_HASH_COST = 14
+
+
+def cheap_hasher():
+    """For tests that build an EntityStore themselves."""
+    from appliance.passwords import PasswordHasher, ScryptCost
+
+    return PasswordHasher(ScryptCost.of(TEST_PASSWORD_HASH_COST))
 
 
 def _ready(url: str) -> bool:
@@ -51,6 +61,7 @@ class ApplianceProcess:
             "STATUSCORE_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "STATUSCORE_RATE_LIMIT": "100000/minute",
             "STATUSCORE_LOGIN_RATE_LIMIT": "100000/minute",
+            "STATUSCORE_PASSWORD_HASH_COST": str(TEST_PASSWORD_HASH_COST),
             # Never the real internet: domain checks ask nobody unless a test sets its own servers.
             "STATUSCORE_DNS_SERVERS": NOWHERE,
             "STATUSCORE_WHOIS_SERVER": NOWHERE,
@@ -126,6 +137,7 @@ class InProcessAppliance:
         values = {"data_dir": Path(data_dir), "host": "127.0.0.1", "port": free_port(),
                   "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD,
                   "rate_limit": "100000/minute", "login_rate_limit": "100000/minute",
+                  "password_hash_cost": TEST_PASSWORD_HASH_COST,
                   "dns_servers": (NOWHERE,), "whois_server": NOWHERE, **settings}
         self.settings = Settings.load(values, env={})
         self.appliance = Appliance(self.settings)
