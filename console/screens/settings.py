@@ -75,9 +75,9 @@ class WebhookForm(FormModal):
         if self.webhook and self.query_one("#rotate_secret", Checkbox).value:
             body["rotate_secret"] = True
         if self.webhook:
-            self.call_api("save", self.client.update_webhook, self.webhook["id"], body)
+            self.submit(self.client.update_webhook, self.webhook["id"], body)
         else:
-            self.call_api("save", self.client.create_webhook, **body)
+            self.submit(self.client.create_webhook, **body)
 
 
 class SettingsScreen(ConsoleScreen):
@@ -144,8 +144,9 @@ class SettingsScreen(ConsoleScreen):
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        self.call_api("webhooks", self.client.list_webhooks)
-        self.call_api("status_page", self.client.get_status_page)
+        self._load_webhooks()
+        self.call_api("status_page", self.client.get_status_page, on_done=self.show_status_page,
+                      on_error=self._status_page_failed)
         for panel in self.query(ApiKeysPanel):
             panel.refresh_data()
 
@@ -178,7 +179,11 @@ class SettingsScreen(ConsoleScreen):
         return True
 
     # ---- webhooks ---------------------------------------------------------------------------
-    def done_webhooks(self, webhooks: list[dict]) -> None:
+    def _load_webhooks(self) -> None:
+        self.call_api("webhooks", self.client.list_webhooks, on_done=self.show_webhooks,
+                      on_error=self._webhooks_failed)
+
+    def show_webhooks(self, webhooks: list[dict]) -> None:
         self.webhooks = list(webhooks)
         with refilling(self.query_one("#webhooks", DataTable)) as table:
             for hook in self.webhooks:
@@ -191,7 +196,7 @@ class SettingsScreen(ConsoleScreen):
         self.query_one("#webhooks-notice", Static).update(
             "" if self.webhooks else "No webhooks yet — press n to add one.")
 
-    def failed_webhooks(self, error: ApiError) -> bool:
+    def _webhooks_failed(self, error: ApiError) -> bool:
         if not_available(error):
             self.query_one("#webhooks-notice", Static).update(f"Webhooks are {NOT_AVAILABLE}.")
             return True
@@ -216,35 +221,38 @@ class SettingsScreen(ConsoleScreen):
     def _saved(self, webhook: dict | None) -> None:
         if webhook:
             self.notify(f"Saved the webhook to {webhook.get('url')}.")
-            self.call_api("webhooks", self.client.list_webhooks)
+            self._load_webhooks()
 
     def action_delete_webhook(self) -> None:
         hook = self._selected()
         if hook:
             ask_first(self.app, f"Delete the webhook to {hook.get('url')}?", "Delete",
-                      lambda: self.call_api("deleted", self.client.delete_webhook, hook["id"]))
+                      lambda: self.call_api("deleted", self.client.delete_webhook, hook["id"],
+                                            on_done=self._deleted))
 
-    def done_deleted(self, _none) -> None:
+    def _deleted(self, _none) -> None:
         self.notify("Webhook deleted.")
-        self.call_api("webhooks", self.client.list_webhooks)
+        self._load_webhooks()
 
     def action_toggle_webhook(self) -> None:
         hook = self._selected()
         if hook:
-            self.call_api("toggled", self.client.update_webhook, hook["id"], enabled=not hook.get("enabled", True))
+            self.call_api("toggled", self.client.update_webhook, hook["id"], enabled=not hook.get("enabled", True),
+                          on_done=self._toggled)
 
-    def done_toggled(self, hook: dict) -> None:
+    def _toggled(self, hook: dict) -> None:
         self.notify(f"Webhook {'enabled' if hook.get('enabled') else 'disabled'}.")
-        self.call_api("webhooks", self.client.list_webhooks)
+        self._load_webhooks()
 
     def action_test_webhook(self) -> None:
         hook = self._selected()
         if hook:
             self.notify(f"Sending a test to {hook.get('url')}…")
-            self.call_api("tested", self.client.test_webhook, hook["id"])
+            self.call_api("tested", self.client.test_webhook, hook["id"], on_done=self._tested,
+                          on_error=self._test_failed)
             self._test_hook = hook
 
-    def done_tested(self, answer) -> None:
+    def _tested(self, answer) -> None:
         answer = answer if isinstance(answer, dict) else {}
         delivered = answer.get("delivered", answer.get("ok", True))
         parts = []
@@ -259,9 +267,9 @@ class SettingsScreen(ConsoleScreen):
         self.last_test = answer
         hook = getattr(self, "_test_hook", None)
         if hook:
-            self.call_api("deliveries", self.client.webhook_deliveries, hook["id"])
+            self._load_deliveries(hook)
 
-    def failed_tested(self, error: ApiError) -> bool:
+    def _test_failed(self, error: ApiError) -> bool:
         if not_available(error):
             self.notify(f"Webhook tests are {NOT_AVAILABLE}.", severity="warning")
             return True
@@ -271,9 +279,13 @@ class SettingsScreen(ConsoleScreen):
         hook = self._selected()
         if hook:
             self._test_hook = hook
-            self.call_api("deliveries", self.client.webhook_deliveries, hook["id"])
+            self._load_deliveries(hook)
 
-    def done_deliveries(self, deliveries) -> None:
+    def _load_deliveries(self, hook: dict) -> None:
+        self.call_api("deliveries", self.client.webhook_deliveries, hook["id"], on_done=self.show_deliveries,
+                      on_error=self._deliveries_failed)
+
+    def show_deliveries(self, deliveries) -> None:
         if isinstance(deliveries, dict):  # tolerate {"deliveries": [...]}
             deliveries = deliveries.get("deliveries") or deliveries.get("items") or []
         deliveries = list(deliveries or [])
@@ -295,7 +307,7 @@ class SettingsScreen(ConsoleScreen):
         self.query_one("#deliveries-title", Static).update(
             f"Deliveries to {hook.get('url', '?')}: {len(deliveries)}")
 
-    def failed_deliveries(self, error: ApiError) -> bool:
+    def _deliveries_failed(self, error: ApiError) -> bool:
         if not_available(error):
             self.query_one("#deliveries-title", Static).update(f"Deliveries are {NOT_AVAILABLE}.")
             return True
@@ -318,13 +330,13 @@ class SettingsScreen(ConsoleScreen):
         self.transfer_panel.apply()
 
     # ---- status page --------------------------------------------------------------------------
-    def done_status_page(self, page: dict) -> None:
+    def show_status_page(self, page: dict) -> None:
         page = page or {}
         self.query_one("#company_name", Input).value = page.get("company_name") or ""
         self.query_one("#slug", Input).value = page.get("slug") or ""
         self._show_url(page.get("slug"), page.get("url"))
 
-    def failed_status_page(self, error: ApiError) -> bool:
+    def _status_page_failed(self, error: ApiError) -> bool:
         if error.status == 404:  # no such endpoint on this server: fall back to /me
             slug = (self.console_app.user or {}).get("statusPageSlug")
             if slug:
@@ -358,15 +370,16 @@ class SettingsScreen(ConsoleScreen):
         self.query_one("#status-page-error", Static).update("")
         self.call_api("status_page_saved", self.client.update_status_page,
                       self.query_one("#company_name", Input).value.strip(),
-                      self.query_one("#slug", Input).value.strip() or None)
+                      self.query_one("#slug", Input).value.strip() or None,
+                      on_done=self._status_page_saved, on_error=self._status_page_save_failed)
 
-    def done_status_page_saved(self, page: dict) -> None:
+    def _status_page_saved(self, page: dict) -> None:
         self.notify("Status page saved.")
-        self.done_status_page(page or {})
+        self.show_status_page(page or {})
         if self.console_app.user is not None and page:
             self.console_app.user["statusPageSlug"] = page.get("slug")
 
-    def failed_status_page_saved(self, error: ApiError) -> bool:
+    def _status_page_save_failed(self, error: ApiError) -> bool:
         if error.status in (400, 409) or error.details:
             show_field_errors(self, error.message, error.details, "status-page-error")
             return True
