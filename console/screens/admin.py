@@ -196,7 +196,8 @@ class AdminScreen(ConsoleScreen):
     def _load_locations(self) -> None:
         """The locations, and the probes among them (which the table marks as such)."""
         self.call_api("locations", self.client.list_locations, on_done=self._locations_loaded,
-                      on_error=self._locations_failed)
+                      on_error=self.show_if_unavailable("#probes-notice",
+                                                        f"Locations and probes are {NOT_AVAILABLE}."))
         self.call_api("probes", self.client.list_probes, on_done=self._probes_loaded, on_error=self._probes_failed)
 
     @property
@@ -318,12 +319,6 @@ class AdminScreen(ConsoleScreen):
     def _probe_revoked(self, _none) -> None:
         self.notify("Probe revoked.")
         self._load_locations()
-
-    def _locations_failed(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#probes-notice", Static).update(f"Locations and probes are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     def _probe_registered(self, probe: dict | None) -> None:
         if probe:

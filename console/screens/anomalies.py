@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
+from console.screens.base import NOT_AVAILABLE, ConsoleScreen
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
@@ -54,7 +54,7 @@ class AnomaliesScreen(ConsoleScreen):
     def refresh_data(self) -> None:
         if not self.busy("anomalies"):
             self.call_api("anomalies", self.client.anomalies, on_done=self.show_anomalies,
-                          on_error=self._anomalies_failed)
+                          on_error=self.show_if_unavailable("#anomalies-notice", f"Anomalies are {NOT_AVAILABLE}."))
 
     def show_anomalies(self, anomalies: list[dict]) -> None:
         self.anomalies = list(anomalies)
@@ -78,12 +78,6 @@ class AnomaliesScreen(ConsoleScreen):
             )
         notice = self.query_one("#anomalies-notice", Static)
         notice.update("" if self.anomalies else "Nothing to look at: no unacknowledged anomalies.")
-
-    def _anomalies_failed(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#anomalies-notice", Static).update(f"Anomalies are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     def _selected(self) -> dict | None:
         table = self.query_one(DataTable)

@@ -131,7 +131,8 @@ class ApiKeysPanel(ApiCalls, Vertical):
 
     def refresh_data(self) -> None:
         if not self.busy("keys"):
-            self.call_api("keys", self.client.list_api_keys, on_done=self.show_keys, on_error=self._keys_failed)
+            self.call_api("keys", self.client.list_api_keys, on_done=self.show_keys,
+                          on_error=self.show_if_unavailable("#keys-notice", f"API keys are {NOT_AVAILABLE}."))
 
     def show_keys(self, keys: list[dict]) -> None:
         self.keys = list(keys)
@@ -143,12 +144,6 @@ class ApiKeysPanel(ApiCalls, Vertical):
                               Text(f"{key.get('prefix') or ''}…"), short_time(key.get("created_at")),
                               short_time(used) if used else Text("never", style="dim"), key=str(key.get("id")))
         self.query_one("#keys-notice", Static).update("" if self.keys else "No API keys yet — press n to create one.")
-
-    def _keys_failed(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#keys-notice", Static).update(f"API keys are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     def selected(self) -> dict | None:
         return selected_item(self, "keys", self.keys, "Select an API key first.")

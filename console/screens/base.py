@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from console.client import ApiClient, ApiError
@@ -69,6 +70,12 @@ def not_available(error: ApiError) -> bool:
     return error.status == 501 or (error.status in (404, 405) and error.message in _NO_ROUTE)
 
 
+def app_must_act(error: ApiError) -> bool:
+    """A lost connection or an expired login: the app acts on these (the banner, the login
+    screen) even when an error handler has already shown the error where it happened."""
+    return error.unreachable or error.status == 401
+
+
 class ApiCalls:
     """Mix into a Screen, a panel of one (a Widget) or the App: `call_api(name, fn, *args,
     on_done=..., on_error=...)`, `busy(name)` and the two message handlers that run the handlers."""
@@ -107,6 +114,18 @@ class ApiCalls:
         if not worker.is_cancelled:
             self.post_message(message)  # type: ignore[attr-defined]
 
+    def show_if_unavailable(self, selector: str, text: str) -> ErrorHandler:
+        """An error handler: when this server lacks the endpoint, `text` in the Static at
+        `selector`; any other error goes to the app."""
+
+        def handle(error: ApiError) -> bool:
+            if not_available(error):
+                self.query_one(selector, Static).update(text)  # type: ignore[attr-defined]
+                return True
+            return False
+
+        return handle
+
     def busy(self, name: str) -> bool:
         """A call with this name is still running."""
         return any(w.node is self and w.group == f"api-{name}" and not w.is_finished
@@ -143,6 +162,14 @@ class ConsoleScreen(ApiCalls, Screen):
 
     def refresh_data(self) -> None:
         """Load (again) what the screen shows; screens override it."""
+
+    def refresh_every(self, seconds: float) -> None:
+        """Reload every `seconds` while this screen is on top and the server answers."""
+        self.set_interval(seconds, self._refresh_if_shown)
+
+    def _refresh_if_shown(self) -> None:
+        if self.app.screen is self and not self.console_app.offline:
+            self.refresh_data()
 
     def action_refresh(self) -> None:
         self.refresh_data()

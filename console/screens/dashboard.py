@@ -49,11 +49,7 @@ class DashboardScreen(ConsoleScreen):
     def on_mount(self) -> None:
         self.table.focus()
         self.refresh_data()
-        self.set_interval(self.console_app.refresh_interval, self._tick)
-
-    def _tick(self) -> None:
-        if self.app.screen is self and not self.console_app.offline:
-            self.refresh_data()
+        self.refresh_every(self.console_app.refresh_interval)
 
     def refresh_data(self) -> None:
         if not self.busy("monitors"):

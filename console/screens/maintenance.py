@@ -94,16 +94,13 @@ class MaintenanceScreen(ConsoleScreen):
         self.query_one("#windows", DataTable).add_columns("Now", "Name", "Monitors", "Schedule")
         self.refresh_data()
         # "active" changes with time: look again now and then while this screen is on top.
-        self.set_interval(self.console_app.refresh_interval * 6, self._tick)
-
-    def _tick(self) -> None:
-        if self.app.screen is self and not self.console_app.offline:
-            self.refresh_data()
+        self.refresh_every(self.console_app.refresh_interval * 6)
 
     def refresh_data(self) -> None:
         if not self.busy("windows"):
             self.call_api("windows", self.client.list_maintenance, on_done=self.show_windows,
-                          on_error=self._windows_failed)
+                          on_error=self.show_if_unavailable("#maintenance-notice",
+                                                            f"Maintenance windows are {NOT_AVAILABLE}."))
         if not self.busy("monitors"):
             self.call_api("monitors", self.client.list_monitors, on_done=self.name_monitors)
 
@@ -116,12 +113,6 @@ class MaintenanceScreen(ConsoleScreen):
     def name_monitors(self, monitors: list[dict]) -> None:
         self.monitors = list(monitors)
         self._show()
-
-    def _windows_failed(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#maintenance-notice", Static).update(f"Maintenance windows are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     def _show(self) -> None:
         if not self.loaded:

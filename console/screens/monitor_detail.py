@@ -64,11 +64,7 @@ class MonitorDetailScreen(ConsoleScreen):
         anomalies.add_columns("Detected", "Kind", "Severity", "Message")
         self.show_monitor(self.monitor)
         self.refresh_data()
-        self.set_interval(self.console_app.refresh_interval * 2, self._tick)
-
-    def _tick(self) -> None:
-        if self.app.screen is self and not self.console_app.offline:
-            self.refresh_data()
+        self.refresh_every(self.console_app.refresh_interval * 2)
 
     def refresh_data(self) -> None:
         if not self.busy("history"):

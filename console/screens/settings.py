@@ -181,7 +181,7 @@ class SettingsScreen(ConsoleScreen):
     # ---- webhooks ---------------------------------------------------------------------------
     def _load_webhooks(self) -> None:
         self.call_api("webhooks", self.client.list_webhooks, on_done=self.show_webhooks,
-                      on_error=self._webhooks_failed)
+                      on_error=self.show_if_unavailable("#webhooks-notice", f"Webhooks are {NOT_AVAILABLE}."))
 
     def show_webhooks(self, webhooks: list[dict]) -> None:
         self.webhooks = list(webhooks)
@@ -195,12 +195,6 @@ class SettingsScreen(ConsoleScreen):
                               key=str(hook.get("id")))
         self.query_one("#webhooks-notice", Static).update(
             "" if self.webhooks else "No webhooks yet — press n to add one.")
-
-    def _webhooks_failed(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#webhooks-notice", Static).update(f"Webhooks are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     def _selected(self) -> dict | None:
         return selected_item(self, "webhooks", self.webhooks, "Select a webhook first.")
@@ -283,7 +277,7 @@ class SettingsScreen(ConsoleScreen):
 
     def _load_deliveries(self, hook: dict) -> None:
         self.call_api("deliveries", self.client.webhook_deliveries, hook["id"], on_done=self.show_deliveries,
-                      on_error=self._deliveries_failed)
+                      on_error=self.show_if_unavailable("#deliveries-title", f"Deliveries are {NOT_AVAILABLE}."))
 
     def show_deliveries(self, deliveries) -> None:
         if isinstance(deliveries, dict):  # tolerate {"deliveries": [...]}
@@ -306,12 +300,6 @@ class SettingsScreen(ConsoleScreen):
         hook = getattr(self, "_test_hook", None) or {}
         self.query_one("#deliveries-title", Static).update(
             f"Deliveries to {hook.get('url', '?')}: {len(deliveries)}")
-
-    def _deliveries_failed(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#deliveries-title", Static).update(f"Deliveries are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     # ---- API keys and export/import (their panels do the work) ----------------------------------
     def action_new_key(self) -> None:

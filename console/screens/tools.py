@@ -12,7 +12,7 @@ from textual.widgets import (Button, DataTable, Footer, Input, ProgressBar, Sele
                              TabbedContent, TabPane)
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
+from console.screens.base import NOT_AVAILABLE, ConsoleScreen, app_must_act, not_available
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
@@ -155,7 +155,7 @@ class ToolsScreen(ConsoleScreen):
         self.query_one("#mtr-status", Static).update(Text(text, style="bold red"))
         if error.status == 403:
             self.notify(error.message, title="Not allowed", severity="warning")
-        return not error.unreachable and error.status != 401
+        return not app_must_act(error)
 
     def action_whois(self) -> None:
         self.query_one(TabbedContent).active = "whois-tab"
@@ -193,4 +193,4 @@ class ToolsScreen(ConsoleScreen):
             detail = "; ".join(error.details.values())
             text = f"WHOIS failed: {error.message}" + (f" ({detail})" if detail and detail not in error.message else "")
         self.query_one("#whois-result", Static).update(Text(text, style="bold red"))
-        return not error.unreachable and error.status != 401
+        return not app_must_act(error)

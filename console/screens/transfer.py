@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from console.client import ApiClient, ApiError
-from console.screens.base import NOT_AVAILABLE, ApiCalls, not_available
+from console.screens.base import NOT_AVAILABLE, ApiCalls, app_must_act, not_available
 from console.screens.confirm import ask_first
 
 FORMATS = [("YAML", "yaml"), ("JSON", "json")]
@@ -224,7 +224,7 @@ class TransferPanel(ApiCalls, Vertical):
             self._status("#export-status", f"✖ Export is {NOT_AVAILABLE}.", "bold red")
             return True
         self._status("#export-status", f"✖ Export failed: {error.message}", "bold red")
-        return not error.unreachable and error.status != 401
+        return not app_must_act(error)
 
     # ---- import -------------------------------------------------------------------------------
     def dry_run(self) -> None:
@@ -301,4 +301,4 @@ class TransferPanel(ApiCalls, Vertical):
         details = "\n".join(f"  {field}: {problem}" for field, problem in error.details.items())
         self._status("#import-status", f"✖ Import refused: {error.message}" + (f"\n{details}" if details else ""),
                      "bold red")
-        return not error.unreachable and error.status != 401
+        return not app_must_act(error)
