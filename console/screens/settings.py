@@ -8,76 +8,25 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, Select, Static,
-                             TabbedContent, TabPane)
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 
 from console.client import ApiError
 from console.screens.api_keys import ApiKeysPanel
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
 from console.screens.confirm import ask_first
-from console.screens.form import FormModal, clear_field_errors, field_error, form_buttons, show_field_errors
+from console.screens.form import clear_field_errors, field_error, show_field_errors
 from console.screens.lists import refilling, selected_item
 from console.screens.transfer import TransferPanel
+from console.screens.webhook_form import WebhookForm
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
-FORMATS = ("generic", "slack", "discord")
-EVENTS = ("monitor.down", "monitor.up", "ssl.expiring", "domain.expiring", "anomaly.detected")
 DELIVERY_COLUMNS = ("id", "event", "state", "status", "attempt_count", "last_status_code", "status_code",
                     "created_at", "finished_at", "next_attempt_at", "last_error", "error")
 WEBHOOK_ACTIONS = {"new_webhook", "edit_webhook", "delete_webhook", "test_webhook", "deliveries",
                    "toggle_webhook"}
 KEY_ACTIONS = {"new_key", "revoke_key"}
 TRANSFER_ACTIONS = {"export", "dry_run", "apply_import"}
-
-
-class WebhookForm(FormModal):
-    """Dismisses with the saved webhook, or None."""
-
-    ERROR_ID = "webhook-error"
-    UNAVAILABLE = f"Webhooks are {NOT_AVAILABLE}."
-
-    def __init__(self, webhook: dict | None = None):
-        super().__init__()
-        self.webhook = webhook
-
-    def compose(self) -> ComposeResult:
-        hook = self.webhook or {}
-        with Vertical(classes="dialog"):
-            yield Static("Edit webhook" if self.webhook else "New webhook", classes="panel-title")
-            yield self.form_error()
-            yield Label("URL (receives a POST on each status change)")
-            yield Input(hook.get("url", ""), id="url", placeholder="https://hooks.example.com/statuscore")
-            yield field_error("url")
-            yield Label("Format")
-            yield Select([(f, f) for f in FORMATS], value=hook.get("format", "generic"), allow_blank=False,
-                         id="format")
-            yield field_error("format")
-            yield Label("Events")
-            chosen = set(hook.get("events") or ("monitor.down", "monitor.up"))
-            with Horizontal(id="events", classes="checkbox-row"):
-                for event in dict.fromkeys((*EVENTS, *chosen)):
-                    yield Checkbox(event, event in chosen, name=event, classes="event")
-            yield field_error("events")
-            if self.webhook:
-                yield Checkbox("Rotate the signing secret", False, id="rotate_secret")
-            yield Checkbox("Enabled", hook.get("enabled", True), id="enabled")
-            yield field_error("enabled")
-            yield form_buttons()
-
-    def action_save(self) -> None:
-        body = {
-            "url": self.query_one("#url", Input).value.strip(),
-            "format": self.query_one("#format", Select).value,
-            "events": [box.name for box in self.query("Checkbox.event") if box.value],
-            "enabled": self.query_one("#enabled", Checkbox).value,
-        }
-        if self.webhook and self.query_one("#rotate_secret", Checkbox).value:
-            body["rotate_secret"] = True
-        if self.webhook:
-            self.submit(self.client.update_webhook, self.webhook["id"], body)
-        else:
-            self.submit(self.client.create_webhook, **body)
 
 
 class SettingsScreen(ConsoleScreen):
