@@ -1,15 +1,17 @@
 """What every screen shares: API calls in thread workers that only post messages.
 
-    self.call_api("monitors", client.list_monitors, on_done=self.show_monitors,
-                  on_error=self.monitors_missing)
+    self.call_api("stats", self.client.stats, self.monitor_id, 30, on_done=self.show_stats,
+                  on_error=self._gone)
 
-runs `client.list_monitors()` on a worker thread. The worker posts the answer (ApiDone) or the
+runs `self.client.stats(self.monitor_id, 30)` on a worker thread. The worker posts the answer (ApiDone) or the
 error (ApiFailed) to the node that made the call, and that node runs the handlers named at the
 call site, on the UI thread. `on_error` returns True when it has dealt with the error; an error
 it leaves (or a call without one) goes to the app's `report_error`, the one place that decides
 how failures look: a notification, the "connection lost" state, or back to the login screen when
 the token expired. The name labels the call: `busy(name)` asks whether one is still running, and
-a log line or an error message says which call it was.
+a log line or an error message says which call it was. Common error handlers:
+`show_if_unavailable(selector, text)` for a server that lacks the endpoint, and `app_must_act`
+for a handler that shows an error in place but leaves a lost connection or login to the app.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 # An answer's handler may be a coroutine function; an error's handler says whether it dealt with it.
-ErrorHandler = Callable[[ApiError], "bool | Awaitable[bool]"]
+ErrorHandler = Callable[[ApiError], bool | Awaitable[bool]]
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ class MaintenanceScreen(ConsoleScreen):
                           on_error=self.show_if_unavailable("#maintenance-notice",
                                                             f"Maintenance windows are {NOT_AVAILABLE}."))
         if not self.busy("monitors"):
-            self.call_api("monitors", self.client.list_monitors, on_done=self.name_monitors)
+            self.call_api("monitors", self.client.list_monitors, on_done=self.show_monitor_names)
 
     # ---- showing ------------------------------------------------------------------------------
     def show_windows(self, windows: list[dict]) -> None:
@@ -110,7 +110,7 @@ class MaintenanceScreen(ConsoleScreen):
         self.loaded = True
         self._show()
 
-    def name_monitors(self, monitors: list[dict]) -> None:
+    def show_monitor_names(self, monitors: list[dict]) -> None:
         self.monitors = list(monitors)
         self._show()
 
