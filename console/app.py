@@ -145,10 +145,10 @@ class StatusCoreConsole(ApiCalls, App):
 
     def _retry(self) -> None:
         if self.logged_in and not self.busy("ping"):
-            self.call_api("ping", self.client.me)
+            self.call_api("ping", self.client.me, on_error=self._still_offline)
 
-    def failed_ping(self, error: ApiError) -> bool:
-        return error.unreachable  # still down: the banner says so already
+    def _still_offline(self, error: ApiError) -> bool:
+        return error.unreachable  # the banner says so already
 
     def report_error(self, error: ApiError, what: str = "") -> None:
         """A failed call nobody handled: one clear notification, never a traceback."""

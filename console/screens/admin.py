@@ -66,9 +66,9 @@ class UserForm(FormModal):
             if not changes:
                 self.dismiss(None)
                 return
-            self.call_api("save", self.client.update_user, self.user["id"], changes)
+            self.submit(self.client.update_user, self.user["id"], changes)
         else:
-            self.call_api("save", self.client.create_user, **fields)
+            self.submit(self.client.create_user, **fields)
 
 
 class ProbeForm(FormModal):
@@ -92,10 +92,10 @@ class ProbeForm(FormModal):
 
     def action_save(self) -> None:
         self._name = self.query_one("#name", Input).value.strip()
-        self.call_api("save", self.client.register_probe, self._name,
-                      self.query_one("#display_name", Input).value.strip() or None)
+        self.submit(self.client.register_probe, self._name,
+                    self.query_one("#display_name", Input).value.strip() or None)
 
-    def done_save(self, answer: dict) -> None:
+    def saved(self, answer: dict) -> None:
         self.dismiss({"name": self._name, **(answer or {})})
 
 
@@ -119,8 +119,7 @@ class ProbeRenameForm(FormModal):
             yield form_buttons()
 
     def action_save(self) -> None:
-        self.call_api("save", self.client.rename_probe, self.probe["id"],
-                      self.query_one("#display_name", Input).value.strip())
+        self.submit(self.client.rename_probe, self.probe["id"], self.query_one("#display_name", Input).value.strip())
 
 
 class ProbeTokenDialog(ConsoleModal):
@@ -187,10 +186,19 @@ class AdminScreen(ConsoleScreen):
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        self.call_api("users", self.client.list_users)
-        self.call_api("locations", self.client.list_locations)
-        self.call_api("probes", self.client.list_probes)
-        self.call_api("engine", self.client.engine_status)
+        self._load_users()
+        self._load_locations()
+        self.call_api("engine", self.client.engine_status, on_done=self.show_engine, on_error=self._engine_failed)
+
+    def _load_users(self) -> None:
+        self.call_api("users", self.client.list_users, on_done=self.show_users, on_error=self._users_failed)
+
+    def _load_locations(self) -> None:
+        """The locations, and the probes among them (which the table marks as such)."""
+        self.call_api("locations", self.client.list_locations, on_done=self._locations_loaded,
+                      on_error=self.show_if_unavailable("#probes-notice",
+                                                        f"Locations and probes are {NOT_AVAILABLE}."))
+        self.call_api("probes", self.client.list_probes, on_done=self._probes_loaded, on_error=self._probes_failed)
 
     @property
     def active_tab(self) -> str:
@@ -209,7 +217,7 @@ class AdminScreen(ConsoleScreen):
         return True
 
     # ---- users ----------------------------------------------------------------------------------
-    def done_users(self, users: list[dict]) -> None:
+    def show_users(self, users: list[dict]) -> None:
         self.users = list(users)
         with refilling(self.query_one("#users", DataTable)) as table:
             for user in self.users:
@@ -218,7 +226,7 @@ class AdminScreen(ConsoleScreen):
                               Text("✔ admin", style="bold") if user.get("isAdmin") else "",
                               short_time(user.get("createdAt")), key=str(user.get("id")))
 
-    def failed_users(self, error: ApiError) -> bool:
+    def _users_failed(self, error: ApiError) -> bool:
         if error.status == 403:
             self.query_one("#admin-notice", Static).update("This needs an administrator account.")
             return True
@@ -251,7 +259,7 @@ class AdminScreen(ConsoleScreen):
     def _user_saved(self, user: dict | None) -> None:
         if user:
             self.notify(f"Saved {user.get('email')}.")
-            self.call_api("users", self.client.list_users)
+            self._load_users()
 
     def action_delete(self) -> None:
         if self.active_tab == "probes-tab":
@@ -259,27 +267,29 @@ class AdminScreen(ConsoleScreen):
             if probe:
                 ask_first(self.app, f"Revoke the probe “{probe.get('name')}”? Its token stops working at once; "
                                     "its results stay.", "Revoke",
-                          lambda: self.call_api("probe_revoked", self.client.revoke_probe, probe["id"]))
+                          lambda: self.call_api("probe_revoked", self.client.revoke_probe, probe["id"],
+                                                on_done=self._probe_revoked))
             return
         user = self._selected_user()
         if user:
             ask_first(self.app, f"Delete {user.get('email')} with all their monitors and history?", "Delete",
-                      lambda: self.call_api("user_deleted", self.client.delete_user, user["id"]))
+                      lambda: self.call_api("user_deleted", self.client.delete_user, user["id"],
+                                            on_done=self._user_deleted))
 
-    def done_user_deleted(self, _none) -> None:
+    def _user_deleted(self, _none) -> None:
         self.notify("User deleted.")
-        self.call_api("users", self.client.list_users)
+        self._load_users()
 
     # ---- probes -----------------------------------------------------------------------------
-    def done_locations(self, locations: list[dict]) -> None:
+    def _locations_loaded(self, locations: list[dict]) -> None:
         self.locations = list(locations)
         self._show_locations()
 
-    def done_probes(self, probes: list[dict]) -> None:
+    def _probes_loaded(self, probes: list[dict]) -> None:
         self.probes = {probe.get("name"): probe for probe in probes}
         self._show_locations()
 
-    def failed_probes(self, error: ApiError) -> bool:
+    def _probes_failed(self, error: ApiError) -> bool:
         return not_available(error) or error.status == 403  # the locations list says enough
 
     def _show_locations(self) -> None:
@@ -304,35 +314,26 @@ class AdminScreen(ConsoleScreen):
     def _probe_renamed(self, probe: dict | None) -> None:
         if probe:
             self.notify(f"Renamed the probe to “{probe.get('display_name')}”.")
-            self.call_api("locations", self.client.list_locations)
-            self.call_api("probes", self.client.list_probes)
+            self._load_locations()
 
-    def done_probe_revoked(self, _none) -> None:
+    def _probe_revoked(self, _none) -> None:
         self.notify("Probe revoked.")
-        self.call_api("locations", self.client.list_locations)
-        self.call_api("probes", self.client.list_probes)
-
-    def failed_locations(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#probes-notice", Static).update(f"Locations and probes are {NOT_AVAILABLE}.")
-            return True
-        return False
+        self._load_locations()
 
     def _probe_registered(self, probe: dict | None) -> None:
         if probe:
             self.app.push_screen(ProbeTokenDialog(self.client.server_url, probe))
-            self.call_api("locations", self.client.list_locations)
-            self.call_api("probes", self.client.list_probes)
+            self._load_locations()
 
     # ---- engine -------------------------------------------------------------------------------
-    def done_engine(self, status: dict) -> None:
+    def show_engine(self, status: dict) -> None:
         text = Text()
         for key, value in status.items():
             text.append(f"{key.replace('_', ' '):<24}", style="dim")
             text.append(f"{value if value is not None else '—'}\n")
         self.query_one("#engine", Static).update(text)
 
-    def failed_engine(self, error: ApiError) -> bool:
+    def _engine_failed(self, error: ApiError) -> bool:
         if error.status in (403, 404):
             self.query_one("#engine", Static).update(
                 "Engine status needs an administrator account." if error.status == 403

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
+from console.screens.base import NOT_AVAILABLE, ConsoleScreen
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
@@ -53,9 +53,10 @@ class AnomaliesScreen(ConsoleScreen):
 
     def refresh_data(self) -> None:
         if not self.busy("anomalies"):
-            self.call_api("anomalies", self.client.anomalies)
+            self.call_api("anomalies", self.client.anomalies, on_done=self.show_anomalies,
+                          on_error=self.show_if_unavailable("#anomalies-notice", f"Anomalies are {NOT_AVAILABLE}."))
 
-    def done_anomalies(self, anomalies: list[dict]) -> None:
+    def show_anomalies(self, anomalies: list[dict]) -> None:
         self.anomalies = list(anomalies)
         self._show()
 
@@ -78,12 +79,6 @@ class AnomaliesScreen(ConsoleScreen):
         notice = self.query_one("#anomalies-notice", Static)
         notice.update("" if self.anomalies else "Nothing to look at: no unacknowledged anomalies.")
 
-    def failed_anomalies(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#anomalies-notice", Static).update(f"Anomalies are {NOT_AVAILABLE}.")
-            return True
-        return False
-
     def _selected(self) -> dict | None:
         table = self.query_one(DataTable)
         if not self.anomalies or table.row_count == 0:
@@ -94,18 +89,19 @@ class AnomaliesScreen(ConsoleScreen):
     def action_acknowledge(self) -> None:
         anomaly = self._selected()
         if anomaly:
-            self.call_api("acknowledge", self.client.acknowledge_anomaly, anomaly["id"])
+            self.call_api("acknowledge", self.client.acknowledge_anomaly, anomaly["id"], on_done=self._acknowledged,
+                          on_error=self._acknowledge_failed)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_acknowledge()
 
-    def done_acknowledge(self, anomaly: dict) -> None:
+    def _acknowledged(self, anomaly: dict) -> None:
         self.anomalies = [a for a in self.anomalies if a.get("id") != anomaly.get("id")]
         self._show()
         self.notify(f"Acknowledged: {anomaly.get('message') or anomaly.get('kind')}")
 
-    def failed_acknowledge(self, error: ApiError) -> bool:
+    def _acknowledge_failed(self, error: ApiError) -> bool:
         if error.status == 404:
             self.notify("That anomaly is gone (or acknowledging is not available on this server).",
                         severity="warning")
@@ -116,9 +112,9 @@ class AnomaliesScreen(ConsoleScreen):
     def action_open_monitor(self) -> None:
         anomaly = self._selected()
         if anomaly:
-            self.call_api("monitor", self.client.get_monitor, anomaly["monitor_id"])
+            self.call_api("monitor", self.client.get_monitor, anomaly["monitor_id"], on_done=self._open_monitor)
 
-    def done_monitor(self, monitor: dict) -> None:
+    def _open_monitor(self, monitor: dict) -> None:
         from console.screens.monitor_detail import MonitorDetailScreen
 
         self.app.push_screen(MonitorDetailScreen(monitor))

@@ -47,8 +47,8 @@ class ApiKeyForm(FormModal):
     def action_save(self) -> None:
         if self.busy("save"):
             return
-        self.call_api("save", self.client.create_api_key, self.query_one("#name", Input).value.strip(),
-                      self.query_one("#scope", Select).value)
+        self.submit(self.client.create_api_key, self.query_one("#name", Input).value.strip(),
+                    self.query_one("#scope", Select).value)
 
 
 class ApiKeyShownDialog(ShownOnceDialog):
@@ -92,9 +92,10 @@ class ApiKeysPanel(ApiCalls, Vertical):
 
     def refresh_data(self) -> None:
         if not self.busy("keys"):
-            self.call_api("keys", self.client.list_api_keys)
+            self.call_api("keys", self.client.list_api_keys, on_done=self.show_keys,
+                          on_error=self.show_if_unavailable("#keys-notice", f"API keys are {NOT_AVAILABLE}."))
 
-    def done_keys(self, keys: list[dict]) -> None:
+    def show_keys(self, keys: list[dict]) -> None:
         self.keys = list(keys)
         with refilling(self.query_one("#keys", DataTable)) as table:
             for key in self.keys:
@@ -104,12 +105,6 @@ class ApiKeysPanel(ApiCalls, Vertical):
                               Text(f"{key.get('prefix') or ''}…"), short_time(key.get("created_at")),
                               short_time(used) if used else Text("never", style="dim"), key=str(key.get("id")))
         self.query_one("#keys-notice", Static).update("" if self.keys else "No API keys yet — press n to create one.")
-
-    def failed_keys(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#keys-notice", Static).update(f"API keys are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     def selected(self) -> dict | None:
         return selected_item(self, "keys", self.keys, "Select an API key first.")
@@ -128,13 +123,14 @@ class ApiKeysPanel(ApiCalls, Vertical):
         if key:
             ask_first(self.app, f"Revoke the API key “{key.get('name')}” ({key.get('prefix')}…)? "
                                 "Whatever uses it stops working at once.", "Revoke",
-                      lambda: self.call_api("revoked", _revoke, self.client, key))
+                      lambda: self.call_api("revoked", _revoke, self.client, key, on_done=self._revoked,
+                                            on_error=self._revoke_failed))
 
-    def done_revoked(self, key: dict) -> None:
+    def _revoked(self, key: dict) -> None:
         self.notify(f"Revoked the API key “{key.get('name')}”.")
         self.refresh_data()
 
-    def failed_revoked(self, error: ApiError) -> bool:
+    def _revoke_failed(self, error: ApiError) -> bool:
         if error.status == 404 and not not_available(error):
             self.notify("That API key no longer exists.", severity="warning")
             self.refresh_data()

@@ -1,20 +1,29 @@
 """What every screen shares: API calls in thread workers that only post messages.
 
-`self.call_api("monitors", client.list_monitors)` runs the call on a worker thread; the answer
-comes back to the screen's own message queue as ApiDone/ApiFailed, and the screen's
-`done_monitors(result)` / `failed_monitors(error)` handle it on the UI thread. A failure that
-the screen does not handle itself goes to the app (`report_error`): a notification, the
-"connection lost" state, or back to the login screen when the token expired.
+    self.call_api("stats", self.client.stats, self.monitor_id, 30, on_done=self.show_stats,
+                  on_error=self._gone)
+
+runs `self.client.stats(self.monitor_id, 30)` on a worker thread. The worker posts the answer (ApiDone) or the
+error (ApiFailed) to the node that made the call, and that node runs the handlers named at the
+call site, on the UI thread. `on_error` returns True when it has dealt with the error; an error
+it leaves (or a call without one) goes to the app's `report_error`, the one place that decides
+how failures look: a notification, the "connection lost" state, or back to the login screen when
+the token expired. The name labels the call: `busy(name)` asks whether one is still running, and
+a log line or an error message says which call it was. Common error handlers:
+`show_if_unavailable(selector, text)` for a server that lacks the endpoint, and `app_must_act`
+for a handler that shows an error in place but leaves a lost connection or login to the app.
 """
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from console.client import ApiClient, ApiError
@@ -22,18 +31,31 @@ from console.client import ApiClient, ApiError
 if TYPE_CHECKING:
     from console.app import StatusCoreConsole
 
+T = TypeVar("T")
+# An answer's handler may be a coroutine function; an error's handler says whether it dealt with it.
+ErrorHandler = Callable[[ApiError], bool | Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One call's label and the handlers its answer goes to."""
+
+    name: str
+    on_done: Callable[[Any], Any] | None = None
+    on_error: ErrorHandler | None = None
+
 
 class ApiDone(Message, bubble=False):
-    def __init__(self, tag: str, result: Any) -> None:
+    def __init__(self, call: ApiCall, result: Any) -> None:
         super().__init__()
-        self.tag = tag
+        self.call = call
         self.result = result
 
 
 class ApiFailed(Message, bubble=False):
-    def __init__(self, tag: str, error: ApiError) -> None:
+    def __init__(self, call: ApiCall, error: ApiError) -> None:
         super().__init__()
-        self.tag = tag
+        self.call = call
         self.error = error
 
 
@@ -50,9 +72,15 @@ def not_available(error: ApiError) -> bool:
     return error.status == 501 or (error.status in (404, 405) and error.message in _NO_ROUTE)
 
 
+def app_must_act(error: ApiError) -> bool:
+    """A lost connection or an expired login: the app acts on these (the banner, the login
+    screen) even when an error handler has already shown the error where it happened."""
+    return error.unreachable or error.status == 401
+
+
 class ApiCalls:
-    """Mix into a Screen, a panel of one (a Widget) or the App: `call_api(tag, fn, *args)` and the
-    message handlers."""
+    """Mix into a Screen, a panel of one (a Widget) or the App: `call_api(name, fn, *args,
+    on_done=..., on_error=...)`, `busy(name)` and the two message handlers that run the handlers."""
 
     @property
     def console_app(self) -> "StatusCoreConsole":
@@ -67,52 +95,68 @@ class ApiCalls:
         """Notifications carry server and user text: plain by default, never parsed as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[misc]
 
-    def call_api(self, tag: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def call_api(self, name: str, fn: Callable[..., T], *args: Any,
+                 on_done: Callable[[T], Any] | None = None, on_error: ErrorHandler | None = None,
+                 **kwargs: Any) -> None:
+        """Run `fn(*args, **kwargs)` on a worker thread; `on_done(answer)` or `on_error(error)` then
+        runs on the UI thread."""
+        call = ApiCall(name, on_done, on_error)
         self.run_worker(  # type: ignore[attr-defined]
-            partial(self._api_worker, tag, fn, args, kwargs), thread=True, group=f"api-{tag}",
-            name=f"api {tag}", exit_on_error=False)
+            partial(self._api_worker, call, fn, args, kwargs), thread=True, group=f"api-{name}",
+            name=f"api {name}", exit_on_error=False)
 
-    def _api_worker(self, tag: str, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    def _api_worker(self, call: ApiCall, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         worker = get_current_worker()
         try:
-            message: Message = ApiDone(tag, fn(*args, **kwargs))
+            message: Message = ApiDone(call, fn(*args, **kwargs))
         except ApiError as error:
-            message = ApiFailed(tag, error)
+            message = ApiFailed(call, error)
         except Exception as error:  # noqa: BLE001 - a bug must not end the console with a traceback
-            message = ApiFailed(tag, ApiError(-1, f"{type(error).__name__}: {error}"))
+            message = ApiFailed(call, ApiError(-1, f"{type(error).__name__}: {error}"))
         if not worker.is_cancelled:
             self.post_message(message)  # type: ignore[attr-defined]
 
-    def busy(self, tag: str) -> bool:
-        """A call with this tag is still running."""
-        return any(w.node is self and w.group == f"api-{tag}" and not w.is_finished
+    def show_if_unavailable(self, selector: str, text: str) -> ErrorHandler:
+        """An error handler: when this server lacks the endpoint, `text` in the Static at
+        `selector`; any other error goes to the app."""
+
+        def handle(error: ApiError) -> bool:
+            if not_available(error):
+                self.query_one(selector, Static).update(text)  # type: ignore[attr-defined]
+                return True
+            return False
+
+        return handle
+
+    def busy(self, name: str) -> bool:
+        """A call with this name is still running."""
+        return any(w.node is self and w.group == f"api-{name}" and not w.is_finished
                    for w in self.app.workers)  # type: ignore[attr-defined]
 
     async def on_api_done(self, message: ApiDone) -> None:
         self.console_app.connection_ok()
-        handler = getattr(self, f"done_{message.tag}", None)
-        if handler is None:
+        call = message.call
+        if call.on_done is None:
             return
         try:
-            outcome = handler(message.result)
+            outcome = call.on_done(message.result)
             if inspect.isawaitable(outcome):
                 await outcome
         except Exception as error:  # noqa: BLE001 - an answer of an unexpected shape: say so, carry on
-            self.console_app.log.error(f"handling the answer to {message.tag} failed: {error!r}")
+            self.console_app.log.error(f"handling the answer to {call.name} failed: {error!r}")
             self.console_app.report_error(
-                ApiError(-1, f"The server's answer to {message.tag} was not understood ({type(error).__name__}: "
-                             f"{error}); is the console older than the server?"), message.tag)
+                ApiError(-1, f"The server's answer to {call.name} was not understood ({type(error).__name__}: "
+                             f"{error}); is the console older than the server?"), call.name)
 
     async def on_api_failed(self, message: ApiFailed) -> None:
-        error = message.error
+        error, call = message.error, message.call
         if not error.unreachable:
             self.console_app.connection_ok()
-        handler = getattr(self, f"failed_{message.tag}", None)
-        handled = handler(error) if handler is not None else False
+        handled = call.on_error(error) if call.on_error is not None else False
         if inspect.isawaitable(handled):
             handled = await handled
         if not handled:
-            self.console_app.report_error(error, message.tag)
+            self.console_app.report_error(error, call.name)
 
 
 class ConsoleScreen(ApiCalls, Screen):
@@ -120,6 +164,14 @@ class ConsoleScreen(ApiCalls, Screen):
 
     def refresh_data(self) -> None:
         """Load (again) what the screen shows; screens override it."""
+
+    def refresh_every(self, seconds: float) -> None:
+        """Reload every `seconds` while this screen is on top and the server answers."""
+        self.set_interval(seconds, self._refresh_if_shown)
+
+    def _refresh_if_shown(self) -> None:
+        if self.app.screen is self and not self.console_app.offline:
+            self.refresh_data()
 
     def action_refresh(self) -> None:
         self.refresh_data()

@@ -49,17 +49,13 @@ class DashboardScreen(ConsoleScreen):
     def on_mount(self) -> None:
         self.table.focus()
         self.refresh_data()
-        self.set_interval(self.console_app.refresh_interval, self._tick)
-
-    def _tick(self) -> None:
-        if self.app.screen is self and not self.console_app.offline:
-            self.refresh_data()
+        self.refresh_every(self.console_app.refresh_interval)
 
     def refresh_data(self) -> None:
         if not self.busy("monitors"):
-            self.call_api("monitors", self.client.list_monitors)
+            self.call_api("monitors", self.client.list_monitors, on_done=self.show_monitors)
 
-    def done_monitors(self, monitors: list[dict]) -> None:
+    def show_monitors(self, monitors: list[dict]) -> None:
         table = self.table
         table.show(monitors, now=self.console_app.clock())
         if self._select_after_load is not None:
@@ -156,30 +152,32 @@ class DashboardScreen(ConsoleScreen):
         monitor = self._selected()
         if monitor:
             ask_first(self.app, f"Delete monitor “{monitor['name']}” and all its history?", "Delete",
-                      lambda: self.call_api("delete", _delete, self.client, monitor))
+                      lambda: self.call_api("delete", _delete, self.client, monitor, on_done=self._deleted))
 
-    def done_delete(self, monitor: dict) -> None:
+    def _deleted(self, monitor: dict) -> None:
         self.notify(f"Deleted “{monitor['name']}”.")
         self.refresh_data()
 
     def action_toggle_active(self) -> None:
         monitor = self._selected()
         if monitor:
-            self.call_api("changed", self.client.toggle_monitor, monitor["id"], not monitor.get("is_active", True))
+            self.call_api("changed", self.client.toggle_monitor, monitor["id"], not monitor.get("is_active", True),
+                          on_done=self._changed, on_error=self._change_failed)
 
     def action_toggle_public(self) -> None:
         monitor = self._selected()
         if monitor:
-            self.call_api("changed", self.client.set_public, monitor["id"], not monitor.get("public_status", False))
+            self.call_api("changed", self.client.set_public, monitor["id"], not monitor.get("public_status", False),
+                          on_done=self._changed, on_error=self._change_failed)
 
-    def done_changed(self, monitor: dict) -> None:
+    def _changed(self, monitor: dict) -> None:
         table = self.table
         table.show([monitor if m["id"] == monitor["id"] else m for m in table.monitors])
         self._summarize()
         self.notify(f"“{monitor['name']}” is now {'checked' if monitor.get('is_active') else 'paused'} and "
                     f"{'shown on' if monitor.get('public_status') else 'hidden from'} the status page.")
 
-    def failed_changed(self, error: ApiError) -> bool:
+    def _change_failed(self, error: ApiError) -> bool:
         if error.status == 404:
             self.notify("That monitor no longer exists.", severity="warning")
             self.refresh_data()

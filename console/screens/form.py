@@ -3,9 +3,10 @@ validation `details` shown under each field.
 
 A form yields `self.form_error()` (the Static for the server's message, #<ERROR_ID>),
 `field_error(name)` under each field (hidden until it has a problem) and `form_buttons()`, and
-implements `action_save`, which calls the API with the tag "save": `done_save` dismisses with the
-answer, `failed_save` puts a 400/409's details under their fields. FormModal is a dialog over the
-current screen; FormPage a screen of its own, which checks `collect()`'s problems before it sends.
+implements `action_save`, which sends the form with `submit(client_method, *args)`: `saved`
+dismisses with the answer, `save_failed` puts a 400/409's details under their fields (a form
+overrides either). FormModal is a dialog over the current screen; FormPage a screen of its own,
+which checks `collect()`'s problems before it sends.
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ class FormActions:
     def action_save(self) -> None:
         raise NotImplementedError
 
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Send the form: the answer goes to `saved`, an error to `save_failed`."""
+        self.call_api("save", fn, *args, on_done=self.saved, on_error=self.save_failed,  # type: ignore[attr-defined]
+                      **kwargs)
+
     def action_cancel(self) -> None:
         self.dismiss(self.CANCELLED)  # type: ignore[attr-defined]
 
@@ -121,10 +127,10 @@ class FormActions:
     def show_errors(self, message: str, details: dict[str, str]) -> str | None:
         return show_field_errors(self, message, details, self.ERROR_ID, self.error_field)  # type: ignore[arg-type]
 
-    def done_save(self, answer: Any) -> None:
+    def saved(self, answer: Any) -> None:
         self.dismiss(answer)  # type: ignore[attr-defined]
 
-    def failed_save(self, error: ApiError) -> bool:
+    def save_failed(self, error: ApiError) -> bool:
         if error.status in (400, 409) or error.details:
             self.show_errors(error.message, error.details)
             return True
@@ -156,8 +162,8 @@ class FormPage(FormActions, ConsoleScreen):
         """Ask the server (`submit`), or dismiss if there is nothing to send."""
         raise NotImplementedError
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.call_api("save", fn, *args)
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().submit(fn, *args, **kwargs)
         self.query_one("#save", Button).disabled = True
 
     def action_save(self) -> None:
@@ -178,9 +184,9 @@ class FormPage(FormActions, ConsoleScreen):
             widget.scroll_visible()
         return first
 
-    def failed_save(self, error: ApiError) -> bool:
+    def save_failed(self, error: ApiError) -> bool:
         self.query_one("#save", Button).disabled = False
-        if super().failed_save(error):
+        if super().save_failed(error):
             return True
         if error.status == 404:
             self.notify(self.GONE, severity="warning")

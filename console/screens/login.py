@@ -54,7 +54,7 @@ class LoginScreen(ConsoleScreen):
             self.action_submit()
         elif self.auto == "token":
             self._status("Checking the saved session…")
-            self.call_api("resume", self.client.me)
+            self.call_api("resume", self.client.me, on_done=self._resumed, on_error=self._resume_failed)
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#login-status", Static)
@@ -85,22 +85,23 @@ class LoginScreen(ConsoleScreen):
             self.client.server_url = server
         self._status(f"Logging in to {server}…")
         self.query_one("#login", Button).disabled = True
-        self.call_api("login", _login, self.client, email, password)
+        self.call_api("login", _login, self.client, email, password, on_done=self._logged_in,
+                      on_error=self._login_failed)
 
-    def done_login(self, user: dict) -> None:
+    def _logged_in(self, user: dict) -> None:
         remember = self.query_one("#remember", Checkbox).value
         self.app.call_later(self.console_app.start_session, user, remember)
 
-    def failed_login(self, error: ApiError) -> bool:
+    def _login_failed(self, error: ApiError) -> bool:
         self.query_one("#login", Button).disabled = False
         self._status(error.message, error=True)
         self.query_one("#password", Input).focus()
         return True
 
-    def done_resume(self, user: dict) -> None:
+    def _resumed(self, user: dict) -> None:
         self.app.call_later(self.console_app.start_session, user)
 
-    def failed_resume(self, error: ApiError) -> bool:
+    def _resume_failed(self, error: ApiError) -> bool:
         self.client.logout()
         self._status("The saved session has ended; log in again." if error.status == 401 else error.message,
                      error=True)
@@ -126,11 +127,11 @@ class ChangePasswordScreen(FormModal):
 
     def action_save(self) -> None:
         self.clear_errors()
-        self.call_api("save", self.client.change_password,
-                      self.query_one("#current_password", Input).value,
-                      self.query_one("#new_password", Input).value)
+        self.submit(self.client.change_password,
+                    self.query_one("#current_password", Input).value,
+                    self.query_one("#new_password", Input).value)
 
-    def done_save(self, _answer: dict) -> None:
+    def saved(self, _answer: dict) -> None:
         self.notify("Password changed; other sessions must log in again.")
         if self.console_app.token_file.exists():
             try:
@@ -139,7 +140,7 @@ class ChangePasswordScreen(FormModal):
                 pass
         self.dismiss(True)
 
-    def failed_save(self, error: ApiError) -> bool:
+    def save_failed(self, error: ApiError) -> bool:
         if error.status != 400:
             return False
         if show_field_errors(self, error.message, error.details, None) is None:  # no field took a problem

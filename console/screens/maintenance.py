@@ -94,33 +94,25 @@ class MaintenanceScreen(ConsoleScreen):
         self.query_one("#windows", DataTable).add_columns("Now", "Name", "Monitors", "Schedule")
         self.refresh_data()
         # "active" changes with time: look again now and then while this screen is on top.
-        self.set_interval(self.console_app.refresh_interval * 6, self._tick)
-
-    def _tick(self) -> None:
-        if self.app.screen is self and not self.console_app.offline:
-            self.refresh_data()
+        self.refresh_every(self.console_app.refresh_interval * 6)
 
     def refresh_data(self) -> None:
         if not self.busy("windows"):
-            self.call_api("windows", self.client.list_maintenance)
+            self.call_api("windows", self.client.list_maintenance, on_done=self.show_windows,
+                          on_error=self.show_if_unavailable("#maintenance-notice",
+                                                            f"Maintenance windows are {NOT_AVAILABLE}."))
         if not self.busy("monitors"):
-            self.call_api("monitors", self.client.list_monitors)
+            self.call_api("monitors", self.client.list_monitors, on_done=self.show_monitor_names)
 
     # ---- showing ------------------------------------------------------------------------------
-    def done_windows(self, windows: list[dict]) -> None:
+    def show_windows(self, windows: list[dict]) -> None:
         self.windows = list(windows)
         self.loaded = True
         self._show()
 
-    def done_monitors(self, monitors: list[dict]) -> None:
+    def show_monitor_names(self, monitors: list[dict]) -> None:
         self.monitors = list(monitors)
         self._show()
-
-    def failed_windows(self, error: ApiError) -> bool:
-        if not_available(error):
-            self.query_one("#maintenance-notice", Static).update(f"Maintenance windows are {NOT_AVAILABLE}.")
-            return True
-        return False
 
     def _show(self) -> None:
         if not self.loaded:
@@ -164,13 +156,14 @@ class MaintenanceScreen(ConsoleScreen):
         if window:
             ask_first(self.app, f"Delete the maintenance window “{window.get('name')}”? Its monitors alert "
                                 "normally again at once.", "Delete",
-                      lambda: self.call_api("deleted", _delete, self.client, window))
+                      lambda: self.call_api("deleted", _delete, self.client, window, on_done=self._deleted,
+                                            on_error=self._delete_failed))
 
-    def done_deleted(self, window: dict) -> None:
+    def _deleted(self, window: dict) -> None:
         self.notify(f"Deleted the maintenance window “{window.get('name')}”.")
         self.refresh_data()
 
-    def failed_deleted(self, error: ApiError) -> bool:
+    def _delete_failed(self, error: ApiError) -> bool:
         if error.status == 404 and not not_available(error):
             self.notify("That maintenance window no longer exists.", severity="warning")
             self.refresh_data()

@@ -99,12 +99,12 @@ class MaintenanceFormScreen(FormPage):
     def on_mount(self) -> None:
         self._show_kind()
         if self.monitors is not None:
-            self.done_monitors(self.monitors)
+            self.offer_monitors(self.monitors)
         else:
-            self.call_api("monitors", self.client.list_monitors)
+            self.call_api("monitors", self.client.list_monitors, on_done=self.offer_monitors)
         self.query_one("#name", Input).focus()
 
-    def done_monitors(self, monitors: list[dict]) -> None:
+    def offer_monitors(self, monitors: list[dict]) -> None:
         self.monitors = list(monitors)
         chosen = set((self.window or {}).get("monitor_ids") or ())
         listing = self.query_one("#monitor_ids", SelectionList)
@@ -157,7 +157,7 @@ class MaintenanceFormScreen(FormPage):
         else:
             self.submit(self.client.create_maintenance, body)
 
-    def done_save(self, window: dict) -> None:
+    def saved(self, window: dict) -> None:
         verb = "Saved" if self.editing else "Created"
         state = " It is on now." if window.get("active") else ""
         self.notify(f"{verb} the maintenance window “{window.get('name')}”.{state}")

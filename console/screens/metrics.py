@@ -47,13 +47,13 @@ class MetricsScreen(ConsoleScreen):
 
     def refresh_data(self) -> None:
         if not self.busy("metrics"):
-            self.call_api("metrics", self.client.metrics)
+            self.call_api("metrics", self.client.metrics, on_done=self.show_metrics, on_error=self._metrics_failed)
 
-    def done_metrics(self, text: str) -> None:
+    def show_metrics(self, text: str) -> None:
         self.text = text or ""
         self._show()
 
-    def failed_metrics(self, error: ApiError) -> bool:
+    def _metrics_failed(self, error: ApiError) -> bool:
         if error.status == 403:
             self.query_one("#metrics-summary", Static).update(f"✖ {error.message}")
             return True

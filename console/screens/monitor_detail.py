@@ -64,19 +64,21 @@ class MonitorDetailScreen(ConsoleScreen):
         anomalies.add_columns("Detected", "Kind", "Severity", "Message")
         self.show_monitor(self.monitor)
         self.refresh_data()
-        self.set_interval(self.console_app.refresh_interval * 2, self._tick)
-
-    def _tick(self) -> None:
-        if self.app.screen is self and not self.console_app.offline:
-            self.refresh_data()
+        self.refresh_every(self.console_app.refresh_interval * 2)
 
     def refresh_data(self) -> None:
         if not self.busy("history"):
-            self.call_api("history", self.client.history, self.monitor_id, self.hours)
+            self._load_history()
         if not self.busy("stats"):
-            self.call_api("stats", self.client.stats, self.monitor_id, 30)
+            self.call_api("stats", self.client.stats, self.monitor_id, 30, on_done=self.show_stats,
+                          on_error=self._gone)
         if not self.busy("insights"):
-            self.call_api("insights", self.client.insights, self.monitor_id)
+            self.call_api("insights", self.client.insights, self.monitor_id, on_done=self.show_insights,
+                          on_error=self._gone)
+
+    def _load_history(self) -> None:
+        self.call_api("history", self.client.history, self.monitor_id, self.hours, on_done=self.show_history,
+                      on_error=self._gone)
 
     # ---- showing ------------------------------------------------------------------------------
     def show_monitor(self, monitor: dict) -> None:
@@ -135,7 +137,7 @@ class MonitorDetailScreen(ConsoleScreen):
             line("Last error", monitor["last_error"], "red")
         self.query_one("#facts", Static).update(facts)
 
-    def done_history(self, answer: dict) -> None:
+    def show_history(self, answer: dict) -> None:
         if answer.get("monitor"):
             self.show_monitor(answer["monitor"])
         until = self.console_app.clock()
@@ -144,7 +146,7 @@ class MonitorDetailScreen(ConsoleScreen):
         self._history_stats = answer.get("stats") or {}
         self._show_figures()
 
-    def done_stats(self, stats: dict) -> None:
+    def show_stats(self, stats: dict) -> None:
         self._stats = stats
         self._show_figures()
 
@@ -172,7 +174,7 @@ class MonitorDetailScreen(ConsoleScreen):
             line("Incidents / MTTR", f"{stats.get('incidents', 0)} / {duration(stats.get('mttr_seconds'))}")
         self.query_one("#figures", Static).update(figures)
 
-    def done_insights(self, insights: dict) -> None:
+    def show_insights(self, insights: dict) -> None:
         incidents = self.query_one("#incidents", DataTable)
         incidents.clear()
         for incident in insights.get("incidents") or []:
@@ -190,15 +192,6 @@ class MonitorDetailScreen(ConsoleScreen):
                               str(anomaly.get("severity") or ""), anomaly.get("message") or "",
                               key=str(anomaly.get("id")))
 
-    def failed_history(self, error: ApiError) -> bool:
-        return self._gone(error)
-
-    def failed_stats(self, error: ApiError) -> bool:
-        return self._gone(error)
-
-    def failed_insights(self, error: ApiError) -> bool:
-        return self._gone(error)
-
     def _gone(self, error: ApiError) -> bool:
         if error.status == 404 and self.app.screen is self:
             self.notify("This monitor no longer exists.", severity="warning")
@@ -211,7 +204,7 @@ class MonitorDetailScreen(ConsoleScreen):
         index = RANGES.index(self.hours) if self.hours in RANGES else 0
         self.hours = RANGES[(index + 1) % len(RANGES)]
         self.notify(f"Chart: the last {self.hours} hours.")
-        self.call_api("history", self.client.history, self.monitor_id, self.hours)
+        self._load_history()
 
     def action_edit(self) -> None:
         from console.screens.monitor_form import MonitorFormScreen
@@ -225,19 +218,22 @@ class MonitorDetailScreen(ConsoleScreen):
 
     def action_delete(self) -> None:
         ask_first(self.app, f"Delete monitor “{self.monitor['name']}” and all its history?", "Delete",
-                  lambda: self.call_api("delete", self.client.delete_monitor, self.monitor_id))
+                  lambda: self.call_api("delete", self.client.delete_monitor, self.monitor_id,
+                                        on_done=self._deleted))
 
-    def done_delete(self, _none) -> None:
+    def _deleted(self, _none) -> None:
         self.notify(f"Deleted “{self.monitor['name']}”.")
         self.dismiss("deleted")
 
     def action_toggle_active(self) -> None:
-        self.call_api("changed", self.client.toggle_monitor, self.monitor_id, not self.monitor.get("is_active", True))
+        self.call_api("changed", self.client.toggle_monitor, self.monitor_id, not self.monitor.get("is_active", True),
+                      on_done=self._changed)
 
     def action_toggle_public(self) -> None:
-        self.call_api("changed", self.client.set_public, self.monitor_id, not self.monitor.get("public_status"))
+        self.call_api("changed", self.client.set_public, self.monitor_id, not self.monitor.get("public_status"),
+                      on_done=self._changed)
 
-    def done_changed(self, monitor: dict) -> None:
+    def _changed(self, monitor: dict) -> None:
         self.show_monitor(monitor)
         self._show_figures()
         self.notify(f"“{monitor['name']}” is now {'checked' if monitor.get('is_active') else 'paused'} and "

@@ -170,7 +170,7 @@ class MonitorFormScreen(FormPage):
         else:
             self.dismiss(self.monitor)
 
-    def done_save(self, monitor: dict) -> None:
+    def saved(self, monitor: dict) -> None:
         verb = "Saved" if self.editing else "Created"
         self.notify(f"{verb} monitor “{monitor['name']}”.")
         self.dismiss(monitor)

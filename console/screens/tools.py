@@ -12,7 +12,7 @@ from textual.widgets import (Button, DataTable, Footer, Input, ProgressBar, Sele
                              TabbedContent, TabPane)
 
 from console.client import ApiError
-from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
+from console.screens.base import NOT_AVAILABLE, ConsoleScreen, app_must_act, not_available
 from console.widgets import ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
@@ -66,9 +66,9 @@ class ToolsScreen(ConsoleScreen):
     def on_mount(self) -> None:
         self.query_one("#mtr-hops", DataTable).add_columns(
             "Hop", "Host", "Loss %", "Sent", "Last", "Avg", "Best", "Worst", "StDev")
-        self.call_api("monitors", self.client.list_monitors)
+        self.call_api("monitors", self.client.list_monitors, on_done=self.offer_monitors)
 
-    def done_monitors(self, monitors: list[dict]) -> None:
+    def offer_monitors(self, monitors: list[dict]) -> None:
         select = self.query_one("#mtr-monitor", Select)
         options = [(f"{m['name']} — {m.get('target') or m.get('type')}", m["id"])
                    for m in monitors if m.get("target")]
@@ -111,7 +111,7 @@ class ToolsScreen(ConsoleScreen):
         self._elapsed = 0
         self._show_elapsed()
         self._timer = self.set_interval(1.0, self._tick)
-        self.call_api("mtr", self.client.mtr, value)
+        self.call_api("mtr", self.client.mtr, value, on_done=self.show_mtr, on_error=self._mtr_failed)
 
     def _tick(self) -> None:
         self._elapsed += 1
@@ -128,7 +128,7 @@ class ToolsScreen(ConsoleScreen):
         self.query_one("#mtr-progress").remove_class("-running")
         self.query_one("#mtr-run", Button).disabled = False
 
-    def done_mtr(self, report: dict) -> None:
+    def show_mtr(self, report: dict) -> None:
         self._mtr_finished()
         hops = report.get("hops") or []
         reached = {True: ", destination reached", False: ", destination not reached"}.get(report.get("reached"), "")
@@ -146,7 +146,7 @@ class ToolsScreen(ConsoleScreen):
                           _ms(hop.get("last")), _ms(hop.get("avg")), _ms(hop.get("best")),
                           _ms(hop.get("worst")), _ms(hop.get("stdev")))
 
-    def failed_mtr(self, error: ApiError) -> bool:
+    def _mtr_failed(self, error: ApiError) -> bool:
         self._mtr_finished()
         if not_available(error):
             text = f"MTR is {NOT_AVAILABLE}."
@@ -155,7 +155,7 @@ class ToolsScreen(ConsoleScreen):
         self.query_one("#mtr-status", Static).update(Text(text, style="bold red"))
         if error.status == 403:
             self.notify(error.message, title="Not allowed", severity="warning")
-        return not error.unreachable and error.status != 401
+        return not app_must_act(error)
 
     def action_whois(self) -> None:
         self.query_one(TabbedContent).active = "whois-tab"
@@ -167,9 +167,9 @@ class ToolsScreen(ConsoleScreen):
         self.query_one("#whois-result", Static).update(f"Asking WHOIS about {escape(target)}…")
         self.query_one("#whois-raw", Static).update("")
         self.query_one("#whois-run", Button).disabled = True
-        self.call_api("whois", self.client.whois, target)
+        self.call_api("whois", self.client.whois, target, on_done=self.show_whois, on_error=self._whois_failed)
 
-    def done_whois(self, answer: dict) -> None:
+    def show_whois(self, answer: dict) -> None:
         self.query_one("#whois-run", Button).disabled = False
         text = Text()
 
@@ -185,7 +185,7 @@ class ToolsScreen(ConsoleScreen):
         self.query_one("#whois-result", Static).update(text)
         self.query_one("#whois-raw", Static).update(Text(answer.get("raw") or "", style="dim"))
 
-    def failed_whois(self, error: ApiError) -> bool:
+    def _whois_failed(self, error: ApiError) -> bool:
         self.query_one("#whois-run", Button).disabled = False
         if not_available(error):
             text = f"WHOIS is {NOT_AVAILABLE}."
@@ -193,4 +193,4 @@ class ToolsScreen(ConsoleScreen):
             detail = "; ".join(error.details.values())
             text = f"WHOIS failed: {error.message}" + (f" ({detail})" if detail and detail not in error.message else "")
         self.query_one("#whois-result", Static).update(Text(text, style="bold red"))
-        return not error.unreachable and error.status != 401
+        return not app_must_act(error)

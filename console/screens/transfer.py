@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from console.client import ApiClient, ApiError
-from console.screens.base import NOT_AVAILABLE, ApiCalls, not_available
+from console.screens.base import NOT_AVAILABLE, ApiCalls, app_must_act, not_available
 from console.screens.confirm import ask_first
 
 FORMATS = [("YAML", "yaml"), ("JSON", "json")]
@@ -205,25 +205,26 @@ class TransferPanel(ApiCalls, Vertical):
 
         def start() -> None:
             self._status("#export-status", f"Exporting to {path}…")
-            self.call_api("export", export_to_file, self.client, path, fmt)
+            self.call_api("export", export_to_file, self.client, path, fmt, on_done=self._exported,
+                          on_error=self._export_failed)
 
         if path.exists():
             ask_first(self.app, f"{path} exists. Overwrite it?", "Overwrite", start)
         else:
             start()
 
-    def done_export(self, result: Exported) -> None:
+    def _exported(self, result: Exported) -> None:
         self.last_export = result
         self._status("#export-status", f"✔ Wrote {counted(result.counts)} to {result.path} "
                                        f"({result.format.upper()}).", "green")
         self.notify(f"Configuration exported to {result.path}.")
 
-    def failed_export(self, error: ApiError) -> bool:
+    def _export_failed(self, error: ApiError) -> bool:
         if not_available(error):
             self._status("#export-status", f"✖ Export is {NOT_AVAILABLE}.", "bold red")
             return True
         self._status("#export-status", f"✖ Export failed: {error.message}", "bold red")
-        return not error.unreachable and error.status != 401
+        return not app_must_act(error)
 
     # ---- import -------------------------------------------------------------------------------
     def dry_run(self) -> None:
@@ -238,9 +239,10 @@ class TransferPanel(ApiCalls, Vertical):
         self._set_plan(None)
         self.query_one("#import-changes", DataTable).clear()
         self._status("#import-status", f"Checking {path} (dry run: nothing changes)…")
-        self.call_api("dry_run", dry_run_file, self.client, path)
+        self.call_api("dry_run", dry_run_file, self.client, path, on_done=self._planned,
+                      on_error=self._import_failed)
 
-    def done_dry_run(self, plan: Planned) -> None:
+    def _planned(self, plan: Planned) -> None:
         self._show_report(plan.report, applied=False)
         report = plan.report
         created, updated = len(report.get("created") or []), len(report.get("updated") or [])
@@ -267,13 +269,14 @@ class TransferPanel(ApiCalls, Vertical):
         def start() -> None:
             if self.plan is plan:
                 self._status("#import-status", f"Importing {plan.path}…")
-                self.call_api("applied", apply_plan, self.client, plan)
+                self.call_api("applied", apply_plan, self.client, plan, on_done=self._applied,
+                              on_error=self._import_failed)
 
         ask_first(self.app, f"Import {plan.path}: create {len(report.get('created') or [])} and update "
                             f"{len(report.get('updated') or [])}, as the dry run showed? Nothing is deleted.",
                   "Apply", start)
 
-    def done_applied(self, plan: Planned) -> None:
+    def _applied(self, plan: Planned) -> None:
         self._set_plan(None)
         self._show_report(plan.report, applied=True)
         report = plan.report
@@ -290,7 +293,7 @@ class TransferPanel(ApiCalls, Vertical):
                 table.add_row(Text(after if applied else before, style=style),
                               Text(str(item.get("kind", "")).replace("_", " ")), Text(str(item.get("name", ""))))
 
-    def _failed_import(self, error: ApiError) -> bool:
+    def _import_failed(self, error: ApiError) -> bool:
         self._set_plan(None)
         if not_available(error):
             self._status("#import-status", f"✖ Import is {NOT_AVAILABLE}.", "bold red")
@@ -298,10 +301,4 @@ class TransferPanel(ApiCalls, Vertical):
         details = "\n".join(f"  {field}: {problem}" for field, problem in error.details.items())
         self._status("#import-status", f"✖ Import refused: {error.message}" + (f"\n{details}" if details else ""),
                      "bold red")
-        return not error.unreachable and error.status != 401
-
-    def failed_dry_run(self, error: ApiError) -> bool:
-        return self._failed_import(error)
-
-    def failed_applied(self, error: ApiError) -> bool:
-        return self._failed_import(error)
+        return not app_must_act(error)

@@ -170,8 +170,9 @@ def test_it_manages_webhooks_and_sends_a_test(server, api, alice, receiver, tmp_
             assert "monitor.down, monitor.up" in table_text(table)
             await pilot.press("t")
             await wait_until(pilot, lambda: receiver.received, message="the test delivery")
-            await wait_until(pilot, lambda: getattr(screen, "last_test", None))
-            assert screen.last_test["delivered"] is True and screen.last_test["status_code"] == 200
+            webhooks = screen.query_one("WebhooksPanel")  # the Webhooks tab's panel keeps the last test's answer
+            await wait_until(pilot, lambda: getattr(webhooks, "last_test", None))
+            assert webhooks.last_test["delivered"] is True and webhooks.last_test["status_code"] == 200
             deliveries = screen.query_one("#deliveries")
             await wait_until(pilot, lambda: deliveries.row_count == 1, message="the delivery log")
             assert "webhook.test" in table_text(deliveries)
