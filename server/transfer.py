@@ -2,6 +2,8 @@
 JSON or YAML, so it can live in git.
 
 - Export has no ids and no secrets; maintenance windows name their monitors.
+- Documents are untrusted input: appliance/document.py reads them (libyaml, no aliases, bounded
+  values and nesting).
 - Import matches monitors and maintenance windows by name and webhooks by URL: it creates what is
   missing, updates what differs, leaves the rest, and never deletes. The whole document is checked
   before anything is written; `dry_run=true` only reports what would change. Importing the same
@@ -10,13 +12,10 @@ JSON or YAML, so it can live in git.
 
 from __future__ import annotations
 
-import json
-import re
-
-import yaml
 from flask import Blueprint, Response, jsonify, request
 from pydantic import ValidationError
 
+from appliance.document import DocumentError, read_document, write_yaml
 from appliance.models import Maintenance
 from appliance.timeutil import as_utc, iso
 from appliance.validation import InvalidMonitor, check_webhook_url, normalize_monitor
@@ -32,30 +31,6 @@ bp = Blueprint("transfer", __name__, url_prefix="/api")
 EXPORTED_MONITOR_FIELDS = tuple(f for f in CONFIG_FIELDS)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 TOP_LEVEL = {"version", "monitors", "webhooks", "status_page", "maintenance"}
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """YAML without anchors/aliases: a small document cannot expand into a huge one."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases are not allowed", self.peek_event().start_mark)
-        return super().compose_node(parent, index)
-
-
-# YAML 1.1 reads 12:30 as the base-60 number 750: without that rule "start: 12:30" stays a time.
-_NoAliasLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_NoAliasLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
-    list("-+0123456789"))
-_NoAliasLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
-               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
-    list("-+0123456789."))
 
 
 # ---- export ------------------------------------------------------------------------------------
@@ -85,8 +60,7 @@ def export():
         raise ApiError(400, "Query parameter format must be json or yaml.", {"format": "json or yaml"})
     document = export_document(current_user)
     if kind == "yaml":
-        return Response(yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
-                        content_type="application/yaml; charset=utf-8")
+        return Response(write_yaml(document), content_type="application/yaml; charset=utf-8")
     return jsonify(document)
 
 
@@ -95,15 +69,13 @@ def _read_document() -> dict:
     raw = request.get_data(cache=True)
     if not raw:
         raise ApiError(400, "The request needs a JSON or YAML body (as GET /api/export gives).")
-    is_yaml = (request.mimetype or "") in YAML_TYPES
     try:
-        document = yaml.load(raw, Loader=_NoAliasLoader) if is_yaml else json.loads(raw)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ApiError(400, f"The body is not valid {'YAML' if is_yaml else 'JSON'} "
-                            f"({str(exc).splitlines()[0][:200]}).") from None
+        document = read_document(raw, "yaml" if (request.mimetype or "") in YAML_TYPES else "json")
+    except DocumentError as exc:
+        raise ApiError(400, exc.message, exc.details) from None
     if not isinstance(document, dict):
         raise ApiError(400, "The document must be an object with monitors, webhooks, status_page, maintenance.")
-    unknown = sorted(set(document) - TOP_LEVEL)
+    unknown = sorted(str(key) for key in set(document) - TOP_LEVEL)  # YAML keys may be numbers
     if unknown:
         raise ApiError(400, f"Unknown field(s): {', '.join(unknown)}.", {k: "is not a known field" for k in unknown})
     if document.get("version", 1) != 1:
