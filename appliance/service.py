@@ -30,6 +30,7 @@ from appliance.notifiers import Event
 from appliance.passwords import generate_password
 from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
+from appliance.slots import Slots
 from appliance.spec import MonitorSpec
 from appliance.state import LocationState
 from appliance.storage import storage_error
@@ -47,6 +48,10 @@ from appliance.tools.whois import WhoisClient
 log = logging.getLogger("statuscore")
 
 LOCATION_WATCH_SECONDS = 2.0
+# Imports and exports read and build documents in Python, holding the interpreter: more of them at
+# once would finish no sooner and slow every other request. One per user, so one user cannot take
+# both.
+TRANSFER_SLOTS, TRANSFER_SLOTS_PER_USER = 2, 1
 
 DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
 
@@ -70,6 +75,7 @@ class Appliance:
         # One WHOIS client (and cache) for domain checks and the WHOIS tool.
         self.whois = WhoisClient(settings.whois_server, referral_port=settings.whois_referral_port)
         self.mtr = Mtr(max_concurrent=settings.mtr_concurrency)  # the MTR tool; bounds runs at once
+        self.transfers = Slots(TRANSFER_SLOTS, TRANSFER_SLOTS_PER_USER)  # imports and exports in progress
         self.checkers = {
             **build_checkers(CheckerContext(
                 ca_file=settings.ca_file, dns_servers=settings.dns_servers, whois_server=settings.whois_server),

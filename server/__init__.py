@@ -3,7 +3,7 @@ JSON errors, auth, rate limits); appliance.cli serves it with waitress."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
@@ -41,6 +41,20 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     app.extensions["statuscore"] = appliance
 
     auth.init_jwt(app, appliance)
+
+    # Registered before the limiter's hook so that it runs after it (Flask runs after_request
+    # hooks last-registered first): the limiter puts its Retry-After on every response.
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        own = g.get("retry_after")
+        if own is not None:  # "busy, try again in ..." (an ApiError's retry_after)
+            response.headers["Retry-After"] = str(own)
+        elif response.status_code != 429:  # the rate limit's: only on its own 429s
+            response.headers.pop("Retry-After", None)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     limiter = create_limiter(appliance.settings)
     limiter.init_app(app)
     app.extensions["statuscore.limiter"] = limiter
@@ -57,13 +71,4 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     tools.register_tool_limits(app, limiter, appliance.settings)
 
     register_error_handlers(app)
-
-    @app.after_request
-    def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if response.status_code != 429:  # flask-limiter sets it on every limited response
-            response.headers.pop("Retry-After", None)
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
     return app

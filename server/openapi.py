@@ -452,10 +452,12 @@ _ERROR_RESPONSES = {
     404: ("NotFound", "No such object, or not yours."),
     409: ("Conflict", "A unique value (e.g. the email) is taken."),
     413: ("PayloadTooLarge", "The request body is larger than 1 MiB."),
-    429: ("TooManyRequests", "Rate limited: `{\"error\": \"rate limit exceeded\"}`; retry after Retry-After seconds."),
+    429: ("TooManyRequests", "Rate limited (`{\"error\": \"rate limit exceeded\"}`), or, for an import or "
+                             "export, one of yours is still in progress; retry after Retry-After seconds."),
     502: ("BadGateway", "A server the appliance asked (WHOIS, DNS) failed; the message says which and how."),
     503: ("ServiceUnavailable", "The appliance cannot do this now (too many runs at once, not permitted, or "
-                                "its data disk is full: the message says which)."),
+                                "its data disk is full: the message says which); with Retry-After when it is "
+                                "only busy."),
     504: ("GatewayTimeout", "A server the appliance asked did not answer in time."),
 }
 _RATE_HEADERS = {
@@ -503,6 +505,8 @@ class Op:
 
 
 _HTTPS = {"name": "Website", "type": "https", "target": "https://example.com/health"}
+_ONE_TRANSFER_AT_A_TIME = ("One import or export per user at a time (429 with Retry-After while yours is in "
+                           "progress), two on the appliance (503 with Retry-After while it is busy).")
 OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/auth/login", "login", "Log in: a token for the Authorization header", "auth",
        "LoginResult", access="public", body=schemas.LoginBody, errors=(401,),
@@ -682,11 +686,14 @@ OPERATIONS: tuple[Op, ...] = (
     Op("delete", "/api/maintenance/{window_id}", "deleteMaintenance", "Delete a maintenance window",
        "maintenance", ok=204),
     Op("get", "/api/export", "exportConfiguration", "Your configuration as JSON or YAML (no ids, no secrets)",
-       "configuration", "ConfigDocument", query=("ExportFormat",)),
+       "configuration", "ConfigDocument", query=("ExportFormat",),
+       description=_ONE_TRANSFER_AT_A_TIME),
     Op("post", "/api/import", "importConfiguration", "Apply a configuration: create or update by name, "
        "never delete", "configuration", "ImportReport", query=("DryRun",), raw_body="ConfigDocument", errors=(409,),
-       description="The body is JSON, or YAML with Content-Type application/yaml. The whole document is "
-                   "checked before anything changes; importing it again changes nothing."),
+       description="The body is JSON, or YAML with Content-Type application/yaml (no anchors or aliases), "
+                   "of at most 1 MiB, 150,000 values and 32 levels of nesting (400 beyond). The whole document "
+                   "is checked before anything changes; importing it again changes nothing. "
+                   + _ONE_TRANSFER_AT_A_TIME),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
 )
 
@@ -786,6 +793,9 @@ def build_document() -> dict:
     for code, (name, text) in _ERROR_RESPONSES.items():
         responses[name] = {"description": text, **_json(ref("Error"))}
     responses["TooManyRequests"]["headers"] = _RATE_HEADERS
+    responses["ServiceUnavailable"]["headers"] = {"Retry-After": {
+        "required": False, "description": "Seconds to wait before trying again (when the appliance is busy).",
+        "schema": {"type": "integer", "minimum": 0}}}
     return {
         "openapi": "3.1.0",
         "info": {

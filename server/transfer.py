@@ -2,8 +2,11 @@
 JSON or YAML, so it can live in git.
 
 - Export has no ids and no secrets; maintenance windows name their monitors.
-- Documents are untrusted input: appliance/document.py reads them (libyaml, no aliases, bounded
-  values and nesting).
+- Documents are untrusted input (appliance/document.py: libyaml, no aliases, bounded size and
+  nesting). Reading and building them is CPU work that holds the interpreter, so only a few run at
+  once (the appliance's `transfers` slots): one per user, two on the appliance; a request beyond
+  that is answered at once, 429 (yours is in progress) or 503 (the appliance is busy), with
+  Retry-After, instead of taking an API thread from everyone else.
 - Import matches monitors and maintenance windows by name and webhooks by URL: it creates what is
   missing, updates what differs, leaves the rest, and never deletes. The whole document is checked
   before anything is written; `dry_run=true` only reports what would change. Importing the same
@@ -20,6 +23,7 @@ from appliance.models import Maintenance
 from appliance.timeutil import as_utc, iso
 from appliance.validation import InvalidMonitor, check_webhook_url, normalize_monitor
 from appliance.maintenance import schedule_problems
+from appliance.slots import SlotsBusy
 from appliance.storage.entities import Conflict
 from server.auth import appliance, current_user, require_login
 from server.errors import ApiError
@@ -31,6 +35,7 @@ bp = Blueprint("transfer", __name__, url_prefix="/api")
 EXPORTED_MONITOR_FIELDS = tuple(f for f in CONFIG_FIELDS)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 TOP_LEVEL = {"version", "monitors", "webhooks", "status_page", "maintenance"}
+RETRY_AFTER_SECONDS = 2  # most imports take well under a second; the largest (1 MiB) a few
 
 
 # ---- export ------------------------------------------------------------------------------------
@@ -58,10 +63,27 @@ def export():
     kind = request.args.get("format", "json")
     if kind not in ("json", "yaml"):
         raise ApiError(400, "Query parameter format must be json or yaml.", {"format": "json or yaml"})
-    document = export_document(current_user)
-    if kind == "yaml":
-        return Response(write_yaml(document), content_type="application/yaml; charset=utf-8")
-    return jsonify(document)
+    with _slot():
+        document = export_document(current_user)
+        if kind == "yaml":
+            return Response(write_yaml(document), content_type="application/yaml; charset=utf-8")
+        return jsonify(document)
+
+
+def _slot():
+    """One of the appliance's import/export slots for the current user (leave it with the `with`
+    block), or at once a 429 (the user has one in progress) or 503 (all are taken)."""
+    try:
+        return appliance().transfers.hold(current_user.id)
+    except SlotsBusy as exc:
+        if exc.per_key:
+            raise ApiError(429, "Another import or export of yours is still in progress; wait for it to finish, "
+                                "then try again.", {"in_progress": f"at most {exc.limit} per user at a time"},
+                           retry_after=RETRY_AFTER_SECONDS) from None
+        raise ApiError(503, f"The appliance is busy with other users' imports and exports (at most {exc.limit} "
+                            "at a time); try again in a few seconds.",
+                       {"in_progress": f"at most {exc.limit} on the appliance at a time"},
+                       retry_after=RETRY_AFTER_SECONDS) from None
 
 
 # ---- import ------------------------------------------------------------------------------------
@@ -120,7 +142,11 @@ def import_document():
     dry_run = request.args.get("dry_run", "false").lower()
     if dry_run not in ("true", "false"):
         raise ApiError(400, "Query parameter dry_run must be true or false.", {"dry_run": "true or false"})
-    dry = dry_run == "true"
+    with _slot():
+        return _import(dry_run == "true")
+
+
+def _import(dry: bool):
     document = _read_document()
     app, user = appliance(), current_user
 
