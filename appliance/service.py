@@ -22,6 +22,7 @@ from appliance.engine.live import LiveState, LiveStates
 from appliance.engine.runner import Runner
 from appliance.engine.scheduler import Scheduler
 from appliance.engine.uptime import DowntimeLedger
+from appliance.imports import ImportPlan
 from appliance.insights import AnomalyDetector
 from appliance.locations import Locations
 from appliance.maintenance import Calendar, Window
@@ -38,6 +39,7 @@ from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore, HistoryWriteError
+from appliance.storage.imports import write_import
 from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.storage.probes import ProbeStore
@@ -213,11 +215,8 @@ class Appliance:
 
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user: User, fields: dict) -> Monitor:
-        if fields.get("type") == "heartbeat":
-            fields = {**fields, "heartbeat_since": utcnow()}
-        monitor = self.entities.create_monitor(user.id, fields)
-        self.live.reset(monitor.id)
-        self._schedule(monitor, run_now=True)
+        monitor = self.entities.create_monitor(user.id, _creation_fields(fields))
+        self._started(monitor)
         return monitor
 
     def update_monitor(self, user: User, monitor_id: int, changes: dict) -> Monitor | None:
@@ -227,6 +226,28 @@ class Appliance:
         monitor = self.entities.update_monitor(monitor_id, user.id, changes)
         if monitor is None:
             return None
+        return self._changed(before, monitor)
+
+    def apply_import(self, user: User, plan: ImportPlan) -> None:
+        """Write an import in one transaction (storage.imports; Conflict when the user's
+        configuration changed since the plan); only once it is committed, schedule the monitors it
+        created and changed, so a failed import leaves neither rows nor checks behind."""
+        before = {m.id: m for m in self.entities.list_monitors(user.id)}
+        plan = replace(plan, new_monitors=[_creation_fields(f) for f in plan.new_monitors])
+        created, changed = write_import(self.entities, plan)
+        for monitor in created:
+            self._started(monitor)
+        for monitor in changed:
+            self._changed(before[monitor.id], monitor)
+        if plan.changes_windows:
+            self.reload_maintenance()
+
+    def _started(self, monitor: Monitor) -> None:
+        self.live.reset(monitor.id)
+        self._schedule(monitor, run_now=True)
+
+    def _changed(self, before: Monitor, monitor: Monitor) -> Monitor:
+        """After a committed change of a monitor: the schedule, live state and incidents follow."""
         if not monitor.is_active:
             self._unschedule(monitor.id)
             if before.is_active:
@@ -417,6 +438,11 @@ class Appliance:
                 state = LiveState(status=monitor.status, locations=locations, last_check=checked_at,
                                   response_time=response_time, last_error=error)
             self.live.set(monitor.id, state)
+
+
+def _creation_fields(fields: dict) -> dict:
+    """A new heartbeat monitor waits for its job from now on."""
+    return {**fields, "heartbeat_since": utcnow()} if fields.get("type") == "heartbeat" else fields
 
 
 def _make_private_dir(path) -> None:
