@@ -97,7 +97,7 @@ def check_recurring(recurring: dict) -> dict[str, str]:
     problems = {}
     try:
         ZoneInfo(recurring["timezone"])
-    except (ZoneInfoNotFoundError, ValueError, KeyError):
+    except (ZoneInfoNotFoundError, ValueError, KeyError, OSError):  # OSError: "Europe" is a folder
         problems["recurring.timezone"] = "is not a known time zone (like Europe/Berlin or UTC)"
     return problems
 

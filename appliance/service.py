@@ -24,6 +24,7 @@ from appliance.engine.live import LiveState, LiveStates
 from appliance.engine.runner import Runner
 from appliance.engine.scheduler import Scheduler
 from appliance.engine.uptime import DowntimeLedger
+from appliance.imports import ImportPlan
 from appliance.insights import AnomalyDetector
 from appliance.locations import Locations
 from appliance.maintenance import Calendar, Window
@@ -35,6 +36,7 @@ from appliance.plans import PlanLimits
 from appliance.probe_intake import ProbeIntake
 from appliance.secret import load_or_create_secret
 from appliance.services import Services
+from appliance.slots import Slots
 from appliance.spec import MonitorSpec
 from appliance.state import LocationState
 from appliance.storage import storage_error
@@ -42,6 +44,7 @@ from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore, HistoryWriteError
+from appliance.storage.imports import write_import
 from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.storage.probes import ProbeStore
@@ -52,6 +55,10 @@ from appliance.tools.whois import WhoisClient
 log = logging.getLogger("statuscore")
 
 LOCATION_WATCH_SECONDS = 2.0
+# Imports and exports read and build documents in Python, holding the interpreter: more of them at
+# once would finish no sooner and slow every other request. One per user, so one user cannot take
+# both.
+TRANSFER_SLOTS, TRANSFER_SLOTS_PER_USER = 2, 1
 
 DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
 BLIND_UNKNOWN = timedelta(days=2)  # no record of the last run: every heartbeat wait starts afresh
@@ -83,6 +90,7 @@ class Appliance:
         # One WHOIS client (and cache) for domain checks and the WHOIS tool.
         self.whois = WhoisClient(settings.whois_server, referral_port=settings.whois_referral_port)
         self.mtr = Mtr(max_concurrent=settings.mtr_concurrency)  # the MTR tool; bounds runs at once
+        self.transfers = Slots(TRANSFER_SLOTS, TRANSFER_SLOTS_PER_USER)  # imports and exports in progress
         self.checkers = {
             **build_checkers(CheckerContext(
                 ca_file=settings.ca_file, dns_servers=settings.dns_servers, whois_server=settings.whois_server),
@@ -268,12 +276,9 @@ class Appliance:
 
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user: User, fields: dict) -> Monitor:
-        if TYPES[fields["type"]].pushed:
-            fields = {**fields, "heartbeat_since": utcnow()}
-        monitor = self.entities.create_monitor(user.id, fields)
+        monitor = self.entities.create_monitor(user.id, _creation_fields(fields))
         self.page_versions.bump(user.id)
-        self.live.reset(monitor.id)
-        self._schedule(monitor, run_now=True)
+        self._started(monitor)
         return monitor
 
     def update_monitor(self, user: User, monitor_id: int, changes: dict) -> Monitor | None:
@@ -284,6 +289,29 @@ class Appliance:
         if monitor is None:
             return None
         self.page_versions.bump(user.id)
+        return self._changed(before, monitor)
+
+    def apply_import(self, user: User, plan: ImportPlan) -> None:
+        """Write an import in one transaction (storage.imports; Conflict when the user's
+        configuration changed since the plan); only once it is committed, schedule the monitors it
+        created and changed, so a failed import leaves neither rows nor checks behind."""
+        before = {m.id: m for m in self.entities.list_monitors(user.id)}
+        plan = replace(plan, new_monitors=[_creation_fields(f) for f in plan.new_monitors])
+        created, changed = write_import(self.entities, plan)
+        self.page_versions.bump(user.id)
+        for monitor in created:
+            self._started(monitor)
+        for monitor in changed:
+            self._changed(before[monitor.id], monitor)
+        if plan.changes_windows:
+            self.reload_maintenance()
+
+    def _started(self, monitor: Monitor) -> None:
+        self.live.reset(monitor.id)
+        self._schedule(monitor, run_now=True)
+
+    def _changed(self, before: Monitor, monitor: Monitor) -> Monitor:
+        """After a committed change of a monitor: the schedule, live state and incidents follow."""
         if not monitor.is_active:
             self._unschedule(monitor.id)
             if before.is_active:
@@ -476,6 +504,11 @@ class Appliance:
                 state = LiveState(status=monitor.status, locations=locations, last_check=checked_at,
                                   response_time=response_time, last_error=error)
             self.live.set(monitor.id, state)
+
+
+def _creation_fields(fields: dict) -> dict:
+    """A new heartbeat monitor waits for its job from now on."""
+    return {**fields, "heartbeat_since": utcnow()} if TYPES[fields["type"]].pushed else fields
 
 
 def _make_private_dir(path) -> None:

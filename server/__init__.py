@@ -3,7 +3,7 @@ JSON errors, auth, rate limits); appliance.cli serves it with waitress."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
@@ -64,7 +64,10 @@ def create_app(appliance, config: dict | None = None) -> Flask:
 
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if response.status_code not in RETRY_AFTER_STATUSES:  # flask-limiter sets it on every response
+        own = g.get("retry_after")
+        if own is not None:  # "busy, try again in ..." (an ApiError's retry_after)
+            response.headers["Retry-After"] = str(own)
+        elif response.status_code not in RETRY_AFTER_STATUSES:  # flask-limiter sets it on every response
             response.headers.pop("Retry-After", None)
         response.headers.setdefault("Cache-Control", "no-store")
         return response

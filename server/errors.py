@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import duckdb
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -35,11 +35,12 @@ _STATUS = {Invalid: 400, Forbidden: 403, NotFound: 404, Conflict: 409, UpstreamF
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, details: dict | None = None):
+    def __init__(self, status: int, message: str, details: dict | None = None, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details
+        self.retry_after = retry_after  # seconds, sent as Retry-After (e.g. "busy, try again")
 
 
 def not_found(what: str = "monitor") -> ApiError:
@@ -58,6 +59,8 @@ def error_response(status: int, message: str, details: dict | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
+        if exc.retry_after is not None:
+            g.retry_after = exc.retry_after  # create_app's last after_request hook sets the header
         return error_response(exc.status, exc.message, exc.details)
 
     @app.errorhandler(ServiceError)

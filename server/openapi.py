@@ -157,6 +157,25 @@ MONITOR = obj(
     ],
 )
 
+def _document_monitor() -> dict:
+    """A monitor in a configuration document: the fields of POST /api/monitors; null for an
+    optional one means its default (an export writes every field)."""
+    return {**schemas.MonitorCreateBody.model_json_schema(ref_template=REF),
+            "description": "The fields of POST /api/monitors; null means the default."}
+
+
+def _document_window() -> dict:
+    """A maintenance window in a configuration document: `monitors` names instead of ids."""
+    schema = schemas.MaintenanceBody.model_json_schema(ref_template=REF)
+    schema.pop("$defs", None)  # RecurringBody: a component already (POST /api/maintenance)
+    schema["properties"].pop("monitor_ids")
+    schema["properties"]["monitors"] = {
+        "type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 1000, "uniqueItems": True,
+        "description": "The names of your monitors, or of monitors the document creates."}
+    schema["required"] = ["name", "monitors"]
+    return {**schema, "description": "As POST /api/maintenance, with monitor names instead of monitor_ids."}
+
+
 RESPONSE_SCHEMAS: dict[str, dict] = {
     "Error": obj({"error": {"type": "string", "minLength": 1},
                   "details": {"type": "object", "additionalProperties": {"type": "string"},
@@ -414,16 +433,11 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "type": "object", "additionalProperties": False,
         "description": "A user's configuration without ids or secrets (GET /api/export, POST /api/import).",
         "properties": {
-            "version": {"const": 1},
-            "monitors": {"type": "array", "items": {"type": "object",
-                         "description": "The fields of POST /api/monitors."}},
-            "webhooks": {"type": "array", "items": obj({
-                "url": {"type": "string"}, "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
-                "events": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"}},
-                optional=("format", "events", "enabled"))},
-            "status_page": nullable(obj({"company_name": {"type": "string"}, "slug": nullable({"type": "string"})})),
-            "maintenance": {"type": "array", "items": {"type": "object", "description":
-                            "As /api/maintenance, with `monitors` (names) instead of monitor_ids."}},
+            "version": {"type": "integer", "const": 1},
+            "monitors": nullable({"type": "array", "items": _document_monitor()}),
+            "webhooks": nullable({"type": "array", "items": ref("WebhookCreateBody")}),
+            "status_page": nullable(ref("StatusPageBody")),
+            "maintenance": nullable({"type": "array", "items": _document_window()}),
         },
     },
     "ImportReport": obj({
@@ -483,10 +497,12 @@ _ERROR_RESPONSES = {
     409: ("Conflict", "A unique value (e.g. the email) is taken."),
     413: ("PayloadTooLarge", "The request body is larger than 1 MiB."),
     429: ("TooManyRequests", "Rate limited: `{\"error\": \"rate limit exceeded\"}` (a throttled login adds "
-                             "`details.login`, a sentence on why); retry after Retry-After seconds."),
+                             "`details.login`, a sentence on why), or, for an import or export, one of yours is "
+                             "still in progress; retry after Retry-After seconds."),
     502: ("BadGateway", "A server the appliance asked (WHOIS, DNS) failed; the message says which and how."),
     503: ("ServiceUnavailable", "The appliance cannot do this now (too many runs at once, not permitted, or "
-                                "its data disk is full: the message says which)."),
+                                "its data disk is full: the message says which); with Retry-After when it is "
+                                "only busy."),
     504: ("GatewayTimeout", "A server the appliance asked did not answer in time."),
 }
 _RATE_HEADERS = {
@@ -538,6 +554,8 @@ class Op:
 SESSION_ONLY_NOTE = ("Needs a login token: API keys, read or write and whoever owns them, get 403 "
                      "(they never manage users, passwords, keys or probes).")
 _HTTPS = {"name": "Website", "type": "https", "target": "https://example.com/health"}
+_ONE_TRANSFER_AT_A_TIME = ("One import or export per user at a time (429 with Retry-After while yours is in "
+                           "progress), two on the appliance (503 with Retry-After while it is busy).")
 OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/auth/login", "login", "Log in: a token for the Authorization header", "auth",
        "LoginResult", access="public", body=schemas.LoginBody, errors=(401,),
@@ -722,12 +740,17 @@ OPERATIONS: tuple[Op, ...] = (
     Op("delete", "/api/maintenance/{window_id}", "deleteMaintenance", "Delete a maintenance window",
        "maintenance", ok=204),
     Op("get", "/api/export", "exportConfiguration", "Your configuration as JSON or YAML (no ids, no secrets)",
-       "configuration", "ConfigDocument", query=("ExportFormat",)),
+       "configuration", "ConfigDocument", query=("ExportFormat",),
+       description=_ONE_TRANSFER_AT_A_TIME),
     Op("post", "/api/import", "importConfiguration", "Apply a configuration: create or update by name, "
        "never delete", "configuration", "ImportReport", query=("DryRun",), raw_body="ConfigDocument", errors=(409,),
        limited=("monitors", "webhooks", "maintenance_windows"),
-       description="The body is JSON, or YAML with Content-Type application/yaml. The whole document is "
-                   "checked before anything changes; importing it again changes nothing."),
+       description="The body is JSON, or YAML with Content-Type application/yaml (no anchors or aliases), "
+                   "of at most 1 MiB, 150,000 values and 32 levels of nesting (400 beyond). Monitors and "
+                   "maintenance windows are matched by name, webhooks by URL. The whole document is checked "
+                   "first, so a dry run answers what the real run would; the real run changes everything or "
+                   "nothing (409 when your configuration changed meanwhile, or the status page slug is "
+                   "another user's); importing it again changes nothing. " + _ONE_TRANSFER_AT_A_TIME),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
 )
 
@@ -771,7 +794,7 @@ def _operation(op: Op) -> dict:
     elif op.raw_body is not None:
         out["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": ref(op.raw_body)},
-            "application/yaml": {"schema": {"description": "The same document in YAML."}}}}
+            "application/yaml": {"schema": {**ref(op.raw_body), "description": "The same document in YAML."}}}}
     success: dict = {"description": "OK" if op.ok == 200 else ("Created" if op.ok == 201 else "No content")}
     if op.answer is not None:
         schema = ref(op.answer)
@@ -840,6 +863,9 @@ def build_document() -> dict:
     for code, (name, text) in _ERROR_RESPONSES.items():
         responses[name] = {"description": text, **_json(ref("Error"))}
     responses["TooManyRequests"]["headers"] = _RATE_HEADERS
+    responses["ServiceUnavailable"]["headers"] = {"Retry-After": {
+        "required": False, "description": "Seconds to wait before trying again (when the appliance is busy).",
+        "schema": {"type": "integer", "minimum": 0}}}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -7,7 +7,7 @@ The same models generate the request schemas of the OpenAPI document (openapi.py
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Annotated, Literal, TypeVar
 
 from flask import request
@@ -184,11 +184,15 @@ class ProbeUpdateBody(Strict):
     display_name: DisplayName
 
 
-def _text_only(value):
-    """A check time is ISO 8601 text; a number is not silently read as a Unix time."""
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 timestamp string with an offset, e.g. 2024-01-15T10:30:00Z")
-    return value
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+
+
+def _iso_time(value):
+    """A time is ISO 8601 text (or a YAML timestamp, already read): a number, or a string of
+    digits, is not silently read as a Unix time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 timestamp with an offset, e.g. 2024-01-15T10:30:00Z")
 
 
 def _in_utc(value):
@@ -196,14 +200,19 @@ def _in_utc(value):
     try:
         return value.astimezone(timezone.utc)
     except OverflowError:
-        raise ValueError("is out of range") from None
+        raise ValueError("is out of range: give a time between the years 1 and 9999 in UTC") from None
+
+
+# A time with its offset, kept in UTC; one whose UTC form is off the calendar (year 1 at +14:00,
+# year 9999 at -01:00) is a 400, not an OverflowError later.
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_iso_time), AfterValidator(_in_utc)]
 
 
 class ProbeResult(Strict):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     monitor_id: Annotated[int, Field(ge=1)]
     # ISO 8601 with an offset, e.g. ...Z
-    checked_at: Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_in_utc)] = Field(strict=False)
+    checked_at: UtcTime = Field(strict=False)
     up: bool
     response_time: Annotated[float, Field(ge=0, le=3_600_000)] | None = None
     error: Annotated[str, StringConstraints(max_length=2000)] | None = None
@@ -231,16 +240,16 @@ MonitorIds = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, ma
 class MaintenanceBody(Strict):
     name: Name
     monitor_ids: MonitorIds
-    starts_at: AwareDatetime | None = Field(default=None, strict=False)
-    ends_at: AwareDatetime | None = Field(default=None, strict=False)
+    starts_at: UtcTime | None = Field(default=None, strict=False)
+    ends_at: UtcTime | None = Field(default=None, strict=False)
     recurring: RecurringBody | None = None
 
 
 class MaintenanceUpdateBody(Strict):
     name: Name = None  # type: ignore[assignment]
     monitor_ids: MonitorIds = None  # type: ignore[assignment]
-    starts_at: AwareDatetime | None = Field(default=None, strict=False)
-    ends_at: AwareDatetime | None = Field(default=None, strict=False)
+    starts_at: UtcTime | None = Field(default=None, strict=False)
+    ends_at: UtcTime | None = Field(default=None, strict=False)
     recurring: RecurringBody | None = None
 
 

@@ -157,10 +157,7 @@ class EntityStore:
 
     # ---- monitors ----------------------------------------------------------------------------
     def create_monitor(self, user_id: int, fields: dict) -> Monitor:
-        monitor = Monitor(user_id=user_id, **fields)
-        if TYPES[monitor.type].pushed:  # the job calls a URL of its own
-            monitor.heartbeat_token = secrets.token_urlsafe(18)
-        return self.add_owned(monitor, "monitors")
+        return self.add_owned(new_monitor(user_id, fields), "monitors")
 
     def get_monitor(self, monitor_id: int, user_id: int | None = None) -> Monitor | None:
         """With user_id, another user's monitor is simply not found. (A shared snapshot: read it,
@@ -213,11 +210,7 @@ class EntityStore:
             monitor = s.get(Monitor, monitor_id)
             if monitor is None or monitor.user_id != user_id:
                 return None
-            for key, value in changes.items():
-                setattr(monitor, key, value)
-            if changes.get("is_active") is False:
-                monitor.status, monitor.status_since = "pending", None
-            monitor.updated_at = utcnow()
+            change_monitor(monitor, changes)
             s.add(monitor)
             s.commit()
             s.refresh(monitor)
@@ -342,6 +335,23 @@ class EntityStore:
             s.exec(update(Incident).where(Incident.monitor_id.in_(ids), Incident.resolved_at.is_(None))
                    .values(resolved_at=at))
             s.commit()
+
+
+def new_monitor(user_id: int, fields: dict) -> Monitor:
+    """A monitor row to add (a heartbeat monitor gets its secret token)."""
+    monitor = Monitor(user_id=user_id, **fields)
+    if TYPES[monitor.type].pushed:  # the job calls a URL of its own
+        monitor.heartbeat_token = secrets.token_urlsafe(18)
+    return monitor
+
+
+def change_monitor(monitor: Monitor, changes: dict) -> None:
+    """Apply configuration changes to a monitor row of a session (pausing resets its status)."""
+    for key, value in changes.items():
+        setattr(monitor, key, value)
+    if changes.get("is_active") is False:
+        monitor.status, monitor.status_since = "pending", None
+    monitor.updated_at = utcnow()
 
 
 def _add_missing_columns(engine) -> None:

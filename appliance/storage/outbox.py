@@ -48,9 +48,7 @@ class OutboxStore:
 
     # ---- webhooks ----------------------------------------------------------------------------
     def create_webhook(self, user_id: int, url: str, format: str, events: list[str], enabled: bool) -> Webhook:
-        hook = Webhook(user_id=user_id, url=url, format=format, events=events, enabled=enabled,
-                       secret=new_secret())
-        return self.entities.add_owned(hook, "webhooks")
+        return self.entities.add_owned(new_webhook(user_id, url, format, events, enabled), "webhooks")
 
     def webhooks(self, user_id: int) -> list[Webhook]:
         with self.session() as s:
@@ -68,10 +66,7 @@ class OutboxStore:
             hook = s.get(Webhook, webhook_id)
             if hook is None or hook.user_id != user_id:
                 return None
-            for key, value in changes.items():
-                setattr(hook, key, value)
-            if changes.get("enabled") is True or "url" in changes:
-                hook.failing, hook.permanent_failures = False, 0
+            change_webhook(hook, changes)
             s.add(hook)
             s.commit()
             s.refresh(hook)
@@ -219,3 +214,16 @@ SECRET_PREFIX = "whsec_"
 
 def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_hex(24)
+
+
+def new_webhook(user_id: int, url: str, format: str, events: list[str], enabled: bool) -> Webhook:
+    """A webhook row to add, with its signing secret."""
+    return Webhook(user_id=user_id, url=url, format=format, events=events, enabled=enabled, secret=new_secret())
+
+
+def change_webhook(hook: Webhook, changes: dict) -> None:
+    """Apply changes to a webhook row of a session (enabled again or moved: no longer failing)."""
+    for key, value in changes.items():
+        setattr(hook, key, value)
+    if changes.get("enabled") is True or "url" in changes:
+        hook.failing, hook.permanent_failures = False, 0

@@ -58,12 +58,60 @@ def test_it_creates_lists_updates_and_deletes_windows(api, alice, monitor):
      "monitor_ids"),
     ({"name": "x", "monitor_ids": ["MID"], "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z",
       "recurring": {"weekdays": ["mon"], "start": "02:00", "duration_minutes": 5}}, "recurring"),
+    # Off the calendar once in UTC (an OverflowError, 500, before), a Unix time, a zone folder.
+    ({"name": "x", "monitor_ids": ["MID"], "starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "2030-01-01T01:00:00Z"},
+     "starts_at"),
+    ({"name": "x", "monitor_ids": ["MID"], "starts_at": "2030-01-01T00:00:00Z", "ends_at": "9999-12-31T23:00:00-01:00"},
+     "ends_at"),
+    ({"name": "x", "monitor_ids": ["MID"], "starts_at": 1893456000, "ends_at": "2030-01-01T01:00:00Z"}, "starts_at"),
+    ({"name": "x", "monitor_ids": ["MID"], "starts_at": "2030-01-01T00:00:00Z", "ends_at": "1893459600"}, "ends_at"),
+    ({"name": "x", "monitor_ids": ["MID"], "recurring": {"weekdays": ["mon"], "start": "02:00",
+                                                           "duration_minutes": 5, "timezone": "Europe"}},
+     "recurring.timezone"),
+    ({"name": "x", "monitor_ids": ["MID"], "recurring": {"weekdays": ["mon"], "start": "02:00",
+                                                           "duration_minutes": 5, "timezone": "zone.tab"}},
+     "recurring.timezone"),
 ])
 def test_it_rejects_bad_windows_naming_the_field(api, alice, monitor, body, field):
     body = {**body, "monitor_ids": [monitor["id"] if m == "MID" else m for m in body["monitor_ids"]]}
     response = api.post("/api/maintenance", alice, json=body)
     assert response.status_code == 400, response.text
     assert field in response.json()["details"]
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"starts_at": "0001-01-01T00:00:00+14:00"}, "starts_at"),
+    ({"ends_at": "9999-12-31T23:00:00-01:00"}, "ends_at"),
+    ({"starts_at": "0001-01-01T00:00:00+14:00", "ends_at": "9999-12-31T23:00:00-01:00"}, "starts_at"),
+    ({"recurring": {"weekdays": ["mon"], "start": "02:00", "duration_minutes": 5, "timezone": "America"}},
+     "recurring.timezone"),
+])
+def test_it_rejects_a_bad_change_and_keeps_the_window(api, alice, monitor, change, field):
+    window = api.post("/api/maintenance", alice, json={"name": "w", "monitor_ids": [monitor["id"]],
+                                                        "starts_at": soon(60), "ends_at": soon(120)}).json()
+    response = api.put(f"/api/maintenance/{window['id']}", alice, json=change)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["details"] and response.json()["error"].endswith(".")
+    assert api.get(f"/api/maintenance/{window['id']}", alice).json() == {**window, "active": False}
+
+
+def test_a_window_from_the_first_to_the_last_moment_of_the_calendar_works_everywhere(api, alice):
+    monitor = api.create_monitor(alice, name="edge", type="tcp", target="127.0.0.1", port=9, public_status=True)
+    created = api.post("/api/maintenance", alice, json={
+        "name": "forever", "monitor_ids": [monitor["id"]], "starts_at": "0001-01-01T00:00:00Z",
+        "ends_at": "9999-12-31T23:59:59Z"})
+    assert created.status_code == 201, created.text
+    assert created.json()["active"] is True
+    slug = f"edge-{alice.id}"
+    assert api.put("/api/settings/status-page", alice, json={"company_name": "Edge", "slug": slug}).status_code == 200
+    url = f"/api/monitors/{monitor['id']}"
+    for path in ("/api/maintenance", f"/api/maintenance/{created.json()['id']}", "/api/monitors", url,
+                 url + "/history?hours=2160", url + "/stats?days=365", url + "/insights",
+                 f"/api/public/status/{slug}", f"/status/{slug}", "/api/export", "/api/export?format=yaml"):
+        assert api.get(path, alice).status_code == 200, path
+    assert api.get(url, alice).json()["in_maintenance"] is True
+    again = api.post("/api/import", alice, json=api.get("/api/export", alice).json())
+    assert again.status_code == 200 and again.json()["updated"] == []
 
 
 def test_windows_are_private(api, alice, bob, monitor):

@@ -88,6 +88,7 @@ class Fuzzer:
         self.probe_id, self.probe_token = probe["id"], probe["token"]
         monitors = {m["id"]: m for m in api.get("/api/monitors", admin).json()}
         self.heartbeat_token = monitors[seeded["heartbeat"]]["heartbeat_url"].rsplit("/", 1)[1]
+        self.monitor_names = [monitors[mid]["name"] for mid in self.seeded]
 
     def token_for(self, case) -> str:
         if case.operation.method.upper() == "POST" and case.operation.path == "/api/auth/password":
@@ -128,6 +129,8 @@ class Fuzzer:
                 params["probe_id"] = self.probe_id
         elif path == "/api/probe/results" and method == "POST":
             self._aim_results(case)
+        elif path == "/api/import" and method == "POST":
+            self._aim_import(case)
 
     def _aim_results(self, case) -> None:
         """A valid batch (only: refusing invalid ones is the point of those) made to count."""
@@ -140,6 +143,17 @@ class Fuzzer:
             if n % 3 != 2:
                 item["monitor_id"] = self.seeded[item["monitor_id"] % len(self.seeded)]
                 item["checked_at"] = (now - timedelta(seconds=n)).isoformat()
+
+    def _aim_import(self, case) -> None:
+        """Two in three maintenance windows of a generated document name seeded monitors, so an
+        import plans windows on real monitors (not only "no monitor is named ..."). Only a valid
+        list of names is swapped for another valid one: an invalid one is the point of its case."""
+        windows = case.body.get("maintenance") if isinstance(case.body, dict) else None
+        for n, window in enumerate(windows if isinstance(windows, list) else []):
+            names = window.get("monitors") if isinstance(window, dict) else None
+            if (n % 3 != 2 and isinstance(names, list) and len(set(map(repr, names))) == len(names)
+                    and all(isinstance(name, str) and name for name in names)):
+                window["monitors"] = self.monitor_names[:1 + n % len(self.monitor_names)]
 
     def fresh_probe(self) -> int:
         name = f"fuzz-revoked-{uuid.uuid4().hex[:12]}"
@@ -290,6 +304,19 @@ def test_it_answers_the_seeded_monitors_as_documented(fuzz_target, fuzzer, api_s
     _conforms(api_schema, "GET", "/api/heartbeat/{token}/fail", api.get(heartbeat["heartbeat_url"] + "/fail"))
 
 
+YAML = {"Content-Type": "application/yaml"}
+ONE_OFF = {"name": "w", "monitor_ids": ["MID"], "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z"}
+WEEKLY = {"name": "w", "monitor_ids": ["MID"], "recurring": {"weekdays": ["sun"], "start": "02:00",
+                                                              "duration_minutes": 60, "timezone": "UTC"}}
+
+
+def _document(**window) -> dict:
+    """An import of one monitor and a window for it (`window` overrides the one-off window)."""
+    fields = {k: v for k, v in {**ONE_OFF, **window}.items() if k != "monitor_ids"}
+    return {"monitors": [{"name": "corpus", "type": "tcp", "target": "127.0.0.1", "port": 9, "is_active": False}],
+            "maintenance": [{**fields, "monitors": ["corpus"]}]}
+
+
 @pytest.mark.parametrize("method, path, kwargs, status", [
     ("OPTIONS", "/api/monitors", {}, 200),  # was 500: no current_user when the JWT check skips OPTIONS
     ("OPTIONS", "/api/admin/users/1", {}, 200),
@@ -300,14 +327,58 @@ def test_it_answers_the_seeded_monitors_as_documented(fuzz_target, fuzzer, api_s
     ("GET", "/api/monitors/{id}/stats?days=" + "9" * 5000, {}, 400),  # was 500: too long for int()
     ("POST", "/api/monitors", {"data": "[" * 100_000 + "]" * 100_000}, 400),  # was 500: RecursionError
     ("POST", "/api/auth/login", {"data": "[" * 100_000 + "]" * 100_000}, 400),
+    # Times whose UTC form is off the calendar: OverflowError (500), on create and on change.
+    ("POST", "/api/maintenance", {"json": {**ONE_OFF, "starts_at": "0001-01-01T00:00:00+14:00"}}, 400),
+    ("POST", "/api/maintenance", {"json": {**ONE_OFF, "ends_at": "9999-12-31T23:00:00-01:00"}}, 400),
+    ("PUT", "/api/maintenance/{window}", {"json": {"starts_at": "0001-01-01T00:00:00+14:00"}}, 400),
+    ("PUT", "/api/maintenance/{window}", {"json": {"ends_at": "9999-12-31T23:00:00-01:00"}}, 400),
+    ("POST", "/api/maintenance", {"json": {**ONE_OFF, "starts_at": 1700000000}}, 400),  # was read as a Unix time
+    ("PUT", "/api/maintenance/{window}", {"json": {"starts_at": "1700000000"}}, 400),
+    # A time zone that is a folder of the zone database: IsADirectoryError (500).
+    ("POST", "/api/maintenance", {"json": {**WEEKLY, "recurring": {**WEEKLY["recurring"], "timezone": "Europe"}}},
+     400),
+    ("PUT", "/api/maintenance/{window}", {"json": {"recurring": {**WEEKLY["recurring"], "timezone": "America"}}},
+     400),
+    # Imports: nesting (RecursionError), keys of mixed types and a list where names belong
+    # (TypeError), and the same bad times and zones as above inside a document.
+    ("POST", "/api/import?dry_run=true", {"data": "[" * 100_000 + "]" * 100_000}, 400),
+    ("POST", "/api/import?dry_run=true", {"data": "- " * 3000 + "x", "headers": YAML}, 400),
+    ("POST", "/api/import?dry_run=true", {"data": "[" * 100_000, "headers": YAML}, 400),
+    ("POST", "/api/import?dry_run=true", {"data": "{1: a, b: c}", "headers": YAML}, 400),
+    ("POST", "/api/import?dry_run=true", {"json": {"maintenance": [{"name": "m", "monitors": [{}]}]}}, 400),
+    ("POST", "/api/import", {"json": _document(starts_at="0001-01-01T00:00:00+14:00")}, 400),
+    ("POST", "/api/import", {"json": _document(ends_at="9999-12-31T23:00:00-01:00")}, 400),
+    ("POST", "/api/import", {"data": "maintenance: [{name: m, monitors: [corpus], starts_at: 0001-01-01T00:00:00+14:00,"
+                                     " ends_at: 2030-01-01T00:00:00Z}]", "headers": YAML}, 400),
+    ("POST", "/api/import", {"json": _document(starts_at=None, ends_at=None, recurring={
+        **WEEKLY["recurring"], "timezone": "Europe"})}, 400),
+    ("POST", "/api/import", {"data": '{"version": 1' + "0" * 4000 + "}"}, 400),  # a huge number
+    ("POST", "/api/import", {"data": "monitors: [{name: n, type: tcp, target: h, port: " + "9" * 5000 + "}]",
+                             "headers": YAML}, 400),
 ])
 def test_it_answers_what_once_crashed_it_within_the_contract(fuzz_target, fuzzer, method, path, kwargs, status):
     """Found while fuzzing (or probing next to it), each once a 500."""
-    path = path.replace("{id}", str(min(fuzzer.seeded)))
+    monitor_id = min(fuzzer.seeded)
+    path = path.replace("{id}", str(monitor_id))
+    if "{window}" in path:
+        window = fuzz_target.api.post("/api/maintenance", fuzzer.admin, json=_placed(ONE_OFF, monitor_id))
+        path = path.replace("{window}", str(window.json()["id"]))
+    kwargs = _placed(kwargs, monitor_id)
     response = fuzz_target.api.request(method, path, fuzzer.admin, **kwargs)
     assert response.status_code == status, response.text
     if status != 200:
         assert response.json()["error"]
+
+
+def _placed(value, monitor_id: int):
+    """`value` with every "MID" replaced by a monitor's id."""
+    if value == "MID":
+        return monitor_id
+    if isinstance(value, dict):
+        return {k: _placed(v, monitor_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placed(v, monitor_id) for v in value]
+    return value
 
 
 def test_it_answers_the_webhook_endpoints_as_documented(fuzz_target, fuzzer, fuzz_receiver, api_schema):
