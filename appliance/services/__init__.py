@@ -13,6 +13,7 @@ from appliance.services.maintenance import MaintenanceWindows
 from appliance.services.monitors import Monitors
 from appliance.services.status_pages import StatusPages
 from appliance.services.tools import Tools
+from appliance.services.webhooks import Webhooks
 
 __all__ = ["Services", "ServiceError", "NotFound", "Invalid", "Conflict", "Forbidden"]
 
@@ -24,9 +25,11 @@ class Services:
     status_pages: StatusPages
     maintenance: MaintenanceWindows
     tools: Tools
+    webhooks: Webhooks
 
     @classmethod
     def build(cls, appliance) -> "Services":
         return cls(monitors=Monitors(appliance), incidents=Incidents(appliance),
                    status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
-                   maintenance=MaintenanceWindows(appliance), tools=Tools(appliance))
+                   maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
+                   webhooks=Webhooks(appliance))
