@@ -11,7 +11,7 @@ import re
 from flask import Blueprint, jsonify, request
 from flask_limiter import ExemptionScope
 
-from server.auth import appliance
+from server.auth import services
 from server.errors import ApiError
 from server.limits import limit_endpoint
 
@@ -24,9 +24,9 @@ def heartbeat_token_key() -> str:
 
 
 def _beat(token: str, failed: bool):
-    monitor = appliance().heartbeat(token, failed=failed) if TOKEN.match(token) else None
-    if monitor is None:
+    if not TOKEN.match(token):
         raise ApiError(404, "No heartbeat monitor has this URL; copy heartbeat_url from the monitor again.")
+    monitor = services().heartbeats.beat(token, failed=failed)
     state = "paused" if not monitor.is_active else ("failure recorded" if failed else "ok")
     return jsonify({"ok": True, "status": state})
 

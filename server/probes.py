@@ -11,11 +11,10 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from flask_limiter import ExemptionScope
 
-from appliance.storage.entities import Conflict
-from appliance.storage.probes import TOKEN_PREFIX
+from appliance.services.probes import ProbeView
 from appliance.timeutil import iso, utcnow
-from server.auth import appliance, require_admin, require_login, session_only
-from server.errors import ApiError, not_found
+from server.auth import require_admin, require_login, services, session_only
+from server.errors import ApiError
 from server.limits import limit_endpoint
 from server.schemas import ProbeCreateBody, ProbeResultsBody, ProbeUpdateBody, parse_body
 from server.serialize import spec_json
@@ -29,65 +28,47 @@ probe_bp = Blueprint("probe", __name__, url_prefix="/api/probe")
 PROBE_RATE_LIMIT = "600/minute"
 
 
-def probe_json(probe, location=None) -> dict:
+def probe_json(view: ProbeView) -> dict:
+    probe, location = view.probe, view.location
     return {"id": probe.id, "name": probe.name, "display_name": probe.display_name,
             "online": bool(location and location.online),
             "last_seen": iso(location.last_seen) if location else None,
             "created_at": iso(probe.created_at)}
 
 
-def _locations_by_name() -> dict:
-    return {loc.name: loc for loc in appliance().locations.all()}
-
-
 @admin_bp.get("")
 @session_only
 def list_probes():
-    by_name = _locations_by_name()
-    return jsonify([probe_json(p, by_name.get(p.name)) for p in appliance().probes.all()])
+    return jsonify([probe_json(v) for v in services().probes.list()])
 
 
 @admin_bp.post("")
 @session_only
 def register_probe():
     body = parse_body(ProbeCreateBody)
-    app = appliance()
-    if body.name == app.settings.location or body.name == "all":
-        raise ApiError(409, f"The name {body.name} is taken by this appliance's own location.",
-                       {"name": "already taken"})
-    try:
-        probe, token = app.probes.register(body.name, body.display_name)
-    except Conflict:
-        raise ApiError(409, f"A probe named {body.name} already exists.", {"name": "already taken"}) from None
-    app.locations.reload()
-    return jsonify({**probe_json(probe), "token": token}), 201
+    view, token = services().probes.register(body.name, body.display_name)
+    return jsonify({**probe_json(view), "token": token}), 201
 
 
 @admin_bp.patch("/<int:probe_id>")
 @session_only
 def rename_probe(probe_id: int):
     body = parse_body(ProbeUpdateBody)
-    probe = appliance().probes.rename(probe_id, body.display_name)
-    if probe is None:
-        raise not_found("probe")
-    appliance().locations.reload()
-    return jsonify(probe_json(probe, _locations_by_name().get(probe.name)))
+    return jsonify(probe_json(services().probes.rename(probe_id, body.display_name)))
 
 
 @admin_bp.delete("/<int:probe_id>")
 @session_only
 def revoke_probe(probe_id: int):
     """Revoke: the token stops working at once; the location's stored results stay."""
-    if appliance().probes.delete(probe_id) is None:
-        raise not_found("probe")
-    appliance().locations.reload()
+    services().probes.revoke(probe_id)
     return "", 204
 
 
 @locations_bp.get("")
 def list_locations():
     return jsonify([{"name": loc.name, "display_name": loc.display_name, "online": loc.online,
-                     "last_seen": iso(loc.last_seen)} for loc in appliance().locations.all()])
+                     "last_seen": iso(loc.last_seen)} for loc in services().probes.locations()])
 
 
 # ---- the probe's own API -------------------------------------------------------------------------
@@ -95,11 +76,10 @@ def list_locations():
 def authenticate_probe():
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    probe = appliance().probes.by_token(token) if token.startswith(TOKEN_PREFIX) else None
+    probe = services().probes.authenticate(token)
     if probe is None:
         raise ApiError(401, "Unknown or revoked probe token; register the probe again with POST /api/admin/probes.")
     g.probe = probe
-    appliance().locations.heard_from(probe)
 
 
 def probe_key() -> str:
@@ -108,17 +88,16 @@ def probe_key() -> str:
 
 @probe_bp.get("/assignments")
 def assignments():
-    probe = g.probe
-    specs = appliance().probe_intake.assignments(probe)
-    return jsonify({"location": probe.name, "server_time": iso(utcnow()),
-                    "refresh_seconds": appliance().locations.check_in_seconds,
-                    "monitors": [spec_json(spec) for spec in specs]})
+    found = services().probes.assignments(g.probe)
+    return jsonify({"location": found.location, "server_time": iso(utcnow()),
+                    "refresh_seconds": found.refresh_seconds,
+                    "monitors": [spec_json(spec) for spec in found.specs]})
 
 
 @probe_bp.post("/results")
 def results():
     body = parse_body(ProbeResultsBody)
-    report = appliance().probe_intake.take(g.probe, [r.model_dump() for r in body.results])
+    report = services().probes.take_results(g.probe, [r.model_dump() for r in body.results])
     return jsonify({"accepted": report.accepted, "duplicates": report.duplicates, "rejected": report.rejected})
 
 

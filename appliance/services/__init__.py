@@ -11,6 +11,7 @@ from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, Se
 from appliance.services.incidents import Incidents
 from appliance.services.maintenance import MaintenanceWindows
 from appliance.services.monitors import Monitors
+from appliance.services.probes import Heartbeats, Probes
 from appliance.services.status_pages import StatusPages
 from appliance.services.tools import Tools
 from appliance.services.webhooks import Webhooks
@@ -26,10 +27,12 @@ class Services:
     maintenance: MaintenanceWindows
     tools: Tools
     webhooks: Webhooks
+    probes: Probes
+    heartbeats: Heartbeats
 
     @classmethod
     def build(cls, appliance) -> "Services":
         return cls(monitors=Monitors(appliance), incidents=Incidents(appliance),
                    status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
                    maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
-                   webhooks=Webhooks(appliance))
+                   webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance))
