@@ -14,7 +14,7 @@ from server.errors import ApiError, error_response
 from server.limits import login_throttle, throttled_response
 from server.login_throttle import Throttled, client_key
 from server.schemas import ApiKeyCreateBody, LoginBody, PasswordChangeBody, parse_body
-from appliance.storage.api_keys import KEY_PREFIX, last_used
+from appliance.services.users import KEY_PREFIX, last_used
 from appliance.timeutil import iso
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -37,7 +37,7 @@ def init_jwt(app: Flask, appliance) -> None:
         if cached is not None and cached[0] == (claims.get("sub"), claims.get("ver")):
             return cached[1]
         try:
-            user = appliance.entities.get_user(int(claims["sub"]))
+            user = appliance.services.users.get(int(claims["sub"]))
         except (KeyError, TypeError, ValueError):
             return None
         if user is None or claims.get("ver") != user.token_version:
@@ -93,7 +93,7 @@ def authenticate() -> User:
         return g.user
     token = bearer_token()
     if token.startswith(KEY_PREFIX):
-        found = appliance().api_keys.authenticate(token)
+        found = services().keys.authenticate(token)
         if found is None:
             raise ApiError(401, "Unknown or revoked API key; create a new one under /api/auth/keys.")
         key, user = found
@@ -161,7 +161,7 @@ def login():
     except Throttled as refused:
         return throttled_response(refused, email)
     try:
-        user = appliance().check_login(email, body.password)
+        user = services().users.check_login(email, body.password)
     except BaseException:
         attempt.cancelled()
         raise
@@ -181,9 +181,7 @@ def me():
 @session_only
 def change_password():
     body = parse_body(PasswordChangeBody)
-    if not appliance().passwords.verify(body.current_password, current_user.password_hash):
-        raise ApiError(400, "The current password is wrong.", {"current_password": "does not match"})
-    user = appliance().entities.update_user(current_user.id, password=body.new_password)
+    user = services().users.change_password(current_user, body.current_password, body.new_password)
     # Older tokens stop working now; hand back a fresh one so this session continues.
     return jsonify({"message": "Password changed; other sessions must log in again.",
                     "token": issue_token(user)})
@@ -197,7 +195,7 @@ def api_key_json(key) -> dict:
 @bp.get("/keys")
 @session_only
 def list_keys():
-    return jsonify([api_key_json(k) for k in appliance().api_keys.list(current_user.id)])
+    return jsonify([api_key_json(k) for k in services().keys.list(current_user)])
 
 
 @bp.post("/keys")
@@ -205,13 +203,12 @@ def list_keys():
 def create_key():
     """A new API key: the key itself is in this answer only (it is stored hashed)."""
     body = parse_body(ApiKeyCreateBody)
-    key, secret = appliance().api_keys.create(current_user.id, body.name, body.scope)
+    key, secret = services().keys.create(current_user, body.name, body.scope)
     return jsonify({**api_key_json(key), "key": secret}), 201
 
 
 @bp.delete("/keys/<int:key_id>")
 @session_only
 def revoke_key(key_id: int):
-    if not appliance().api_keys.revoke(key_id, current_user.id):
-        raise ApiError(404, "API key not found.")
+    services().keys.revoke(current_user, key_id)
     return "", 204

@@ -32,7 +32,7 @@ log = logging.getLogger("statuscore.api")
 def user_or_ip() -> str:
     header = request.headers.get("Authorization", "")
     if header[7:].strip().startswith("sc_"):  # an API key counts against its user's budget
-        found = current_app.extensions["statuscore"].api_keys.authenticate(header[7:].strip())
+        found = current_app.extensions["statuscore"].services.keys.authenticate(header[7:].strip())
         if found is not None:
             return f"user:{found[1].id}"
     if g.get("user") is not None and g.get("api_key") is None:  # already authenticated by token

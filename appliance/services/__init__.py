@@ -14,6 +14,7 @@ from appliance.services.monitors import Monitors
 from appliance.services.probes import Heartbeats, Probes
 from appliance.services.status_pages import StatusPages
 from appliance.services.tools import Tools
+from appliance.services.users import Keys, Users
 from appliance.services.webhooks import Webhooks
 
 __all__ = ["Services", "ServiceError", "NotFound", "Invalid", "Conflict", "Forbidden"]
@@ -29,10 +30,13 @@ class Services:
     webhooks: Webhooks
     probes: Probes
     heartbeats: Heartbeats
+    users: Users
+    keys: Keys
 
     @classmethod
     def build(cls, appliance) -> "Services":
         return cls(monitors=Monitors(appliance), incidents=Incidents(appliance),
                    status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
                    maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
-                   webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance))
+                   webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance),
+                   users=Users(appliance), keys=Keys(appliance))
