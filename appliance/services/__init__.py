@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from appliance.services.incidents import Incidents
 from appliance.services.maintenance import MaintenanceWindows
+from appliance.services.metrics import Metrics
 from appliance.services.monitors import Monitors
 from appliance.services.probes import Heartbeats, Probes
 from appliance.services.status_pages import StatusPages
@@ -32,6 +33,7 @@ class Services:
     heartbeats: Heartbeats
     users: Users
     keys: Keys
+    metrics: Metrics
 
     @classmethod
     def build(cls, appliance) -> "Services":
@@ -39,4 +41,4 @@ class Services:
                    status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
                    maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
                    webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance),
-                   users=Users(appliance), keys=Keys(appliance))
+                   users=Users(appliance), keys=Keys(appliance), metrics=Metrics(appliance))
