@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = ApplianceProcess(Path(tmp) / "data").start()
+        proc = ApplianceProcess(Path(tmp) / "data", env={"STATUSCORE_FREE_MAX_MONITORS": "0"}).start()
         try:
             api, admin = proc.api, proc.admin()
             storm = api.create_user(admin, "storm@example.test")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from appliance.imports import ImportPlan, WindowSpec
+from appliance.services.transfer import Snapshot
 from appliance.maintenance import schedule_problems
 from appliance.storage.entities import utc_or_none
 from appliance.validation import InvalidMonitor, check_webhook_url, normalize_monitor
@@ -27,10 +28,11 @@ SECTIONS = ("monitors", "webhooks", "maintenance")
 MAX_WINDOW_MONITORS = 1000  # as POST /api/maintenance
 
 
-def plan_import(document, user, app) -> ImportPlan:
-    """The plan for `user`'s import of `document` (a parsed JSON or YAML value), or ApiError."""
+def plan_import(document, now: Snapshot) -> ImportPlan:
+    """The plan for an import of `document` (a parsed JSON or YAML value) into the configuration
+    `now` holds, or ApiError."""
     _check_outline(document)
-    known = app.known_locations()
+    known, user = now.known_locations, now.user
     monitors = _unique([(f"monitors[{i}]", item) for i, item in enumerate(document.get("monitors") or [])],
                        lambda where, item: _monitor_fields(where, item, known), key="name", what="monitor name")
     webhooks = _unique([(f"webhooks[{i}]", item) for i, item in enumerate(document.get("webhooks") or [])],
@@ -41,15 +43,15 @@ def plan_import(document, user, app) -> ImportPlan:
     page = _validate(StatusPageBody, page, "status_page") if page is not None else None
 
     plan = ImportPlan(user.id)
-    mine = app.entities.list_monitors(user.id)
+    mine = now.monitors
     by_name = _grouped(mine, "name")
     _plan_monitors(plan, monitors, by_name)
     _plan_window_monitors(plan, windows, by_name, {fields["name"] for _, fields in monitors})
-    _plan_webhooks(plan, webhooks, _grouped(app.outbox.webhooks(user.id), "url"))
+    _plan_webhooks(plan, webhooks, _grouped(now.webhooks, "url"))
     if page is not None:
-        _plan_status_page(plan, page, user, app)
+        _plan_status_page(plan, page, user, now.slug_owner)
     names_by_id = {m.id: m.name for m in mine}
-    _plan_windows(plan, windows, _grouped(app.maintenance.list(user.id), "name"), names_by_id)
+    _plan_windows(plan, windows, _grouped(now.windows, "name"), names_by_id)
     return plan
 
 
@@ -207,11 +209,11 @@ def _plan_webhooks(plan: ImportPlan, webhooks, by_url: dict) -> None:
         plan.note("updated" if changes else "unchanged", "webhook", body.url)
 
 
-def _plan_status_page(plan: ImportPlan, page: StatusPageBody, user, app) -> None:
+def _plan_status_page(plan: ImportPlan, page: StatusPageBody, user, slug_owner) -> None:
     if (user.company_name or "") == page.company_name and user.status_page_slug == page.slug:
         plan.note("unchanged", "status_page", page.slug or "")
         return
-    owner = app.entities.user_by_status_page_slug(page.slug) if page.slug else None
+    owner = slug_owner(page.slug) if page.slug else None
     if owner is not None and owner.id != user.id:
         raise ApiError(409, f"The status page address '{page.slug}' is taken; choose another slug.",
                        {"status_page.slug": "already taken"})

@@ -19,11 +19,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from appliance.document import DocumentError, read_document, write_yaml
-from appliance.monitor_types.fields import CONFIG_FIELDS
 from appliance.slots import SlotsBusy
-from appliance.storage.entities import Conflict
-from appliance.timeutil import iso
-from server.auth import appliance, current_user, require_login, services
+from server.auth import current_user, require_login, services
 from server.errors import ApiError
 from server.import_plan import plan_import
 
@@ -33,24 +30,6 @@ RETRY_AFTER_SECONDS = 2  # most imports take well under a second; the largest (1
 
 
 # ---- export ------------------------------------------------------------------------------------
-def export_document(user) -> dict:
-    app = appliance()
-    monitors = app.entities.list_monitors(user.id)
-    names = {m.id: m.name for m in monitors}
-    return {
-        "version": 1,
-        "monitors": [{f: (list(getattr(m, f)) if f == "check_locations" else getattr(m, f))
-                      for f in CONFIG_FIELDS} for m in monitors],
-        "webhooks": [{"url": w.url, "format": w.format, "events": list(w.events), "enabled": w.enabled}
-                     for w in app.outbox.webhooks(user.id)],
-        "status_page": ({"company_name": user.company_name or "", "slug": user.status_page_slug}
-                        if user.status_page_slug else None),
-        "maintenance": [{"name": w.name, "monitors": [names[i] for i in w.monitor_ids if i in names],
-                         "starts_at": iso(w.starts_at), "ends_at": iso(w.ends_at), "recurring": w.recurring}
-                        for w in app.maintenance.list(user.id)],
-    }
-
-
 @bp.get("/export")
 def export():
     require_login()
@@ -58,7 +37,7 @@ def export():
     if kind not in ("json", "yaml"):
         raise ApiError(400, "Query parameter format must be json or yaml.", {"format": "json or yaml"})
     with _slot():
-        document = export_document(current_user)
+        document = services().transfer.export(current_user)
         if kind == "yaml":
             return Response(write_yaml(document), content_type="application/yaml; charset=utf-8")
         return jsonify(document)
@@ -74,24 +53,16 @@ def import_document():
     raw = request.get_data(cache=False)
     if not raw:
         raise ApiError(400, "The request needs a JSON or YAML body (as GET /api/export gives).")
-    app, user = appliance(), current_user
+    transfer, user = services().transfer, current_user
     with _slot():
         try:
             document = read_document(raw, "yaml" if (request.mimetype or "") in YAML_TYPES else "json")
         except DocumentError as exc:
             raise ApiError(400, exc.message, exc.details) from None
-        plan = plan_import(document, user, app)
-        # The plan's limits for the whole document before anything is written (403 names the limit).
-        app.check_room(user, {"monitors": len(plan.new_monitors), "webhooks": len(plan.new_webhooks),
-                              "maintenance_windows": len(plan.new_windows)})
+        plan = plan_import(document, transfer.snapshot(user))
+        transfer.check_room(user, plan)  # the plan's limits, before anything is written (403 names the limit)
         if dry_run == "false":
-            try:
-                app.apply_import(user, plan)
-            except Conflict as exc:
-                raise ApiError(409, f"Nothing was imported: {exc}; try again (a dry run shows what would "
-                                    "change).") from None
-            if plan.status_page is not None:  # what was cached at either address
-                services().status_pages.forget(user.status_page_slug, plan.status_page["status_page_slug"])
+            transfer.apply(user, plan)
     return jsonify(plan.report(dry_run == "true"))
 
 
@@ -99,7 +70,7 @@ def _slot():
     """One of the appliance's import/export slots for the current user (leave it with the `with`
     block), or at once a 429 (the user has one in progress) or 503 (all are taken)."""
     try:
-        return appliance().transfers.hold(current_user.id)
+        return services().transfer.slot(current_user)
     except SlotsBusy as exc:
         if exc.per_key:
             raise ApiError(429, "Another import or export of yours is still in progress; wait for it to finish, "

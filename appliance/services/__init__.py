@@ -15,6 +15,7 @@ from appliance.services.monitors import Monitors
 from appliance.services.probes import Heartbeats, Probes
 from appliance.services.status_pages import StatusPages
 from appliance.services.tools import Tools
+from appliance.services.transfer import Transfer
 from appliance.services.users import Keys, Users
 from appliance.services.webhooks import Webhooks
 
@@ -34,6 +35,7 @@ class Services:
     users: Users
     keys: Keys
     metrics: Metrics
+    transfer: Transfer
 
     @classmethod
     def build(cls, appliance) -> "Services":
@@ -41,4 +43,5 @@ class Services:
                    status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
                    maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
                    webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance),
-                   users=Users(appliance), keys=Keys(appliance), metrics=Metrics(appliance))
+                   users=Users(appliance), keys=Keys(appliance), metrics=Metrics(appliance),
+                   transfer=Transfer(appliance))

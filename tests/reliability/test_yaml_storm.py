@@ -38,7 +38,8 @@ def large_document(size: int = 600_000) -> bytes:
 
 
 def test_a_yaml_storm_from_one_user_never_starves_another(tmp_path):
-    proc = ApplianceProcess(tmp_path / "data").start()
+    # No plan limit: the storm is about parsing a large document, not about how many monitors fit.
+    proc = ApplianceProcess(tmp_path / "data", env={"STATUSCORE_FREE_MAX_MONITORS": "0"}).start()
     try:
         api, admin = proc.api, proc.admin()
         storm = api.create_user(admin, "storm@example.test")
