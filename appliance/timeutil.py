@@ -16,6 +16,10 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
 def naive_utc(value: datetime) -> datetime:
     """The form stored in DuckDB TIMESTAMP columns."""
     return as_utc(value).replace(tzinfo=None)

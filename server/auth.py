@@ -143,10 +143,6 @@ def require_admin() -> None:
         raise ApiError(403, "This needs an administrator account.")
 
 
-def appliance():
-    return current_app.extensions["statuscore"]
-
-
 def services():
     """The appliance's use-case services (appliance/services): what the views call."""
     return current_app.extensions["statuscore"].services

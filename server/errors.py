@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import logging
 
-import duckdb
 from flask import Flask, g, jsonify
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from appliance.services.errors import (Conflict, Forbidden, Invalid, NotFound, ServiceError, Unavailable,
-                                       UpstreamFailed, UpstreamTimeout)
 from appliance.plans import LimitReached
-from appliance.storage import storage_error
-from appliance.storage.history import HistoryWriteError
+from appliance.services.errors import (STORE_REFUSALS, Conflict, Forbidden, Invalid, NotFound, ServiceError,
+                                       Unavailable, UpstreamFailed, UpstreamTimeout, describe_store_error)
 
 log = logging.getLogger("statuscore.api")
 
@@ -80,13 +76,13 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
 
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(HistoryWriteError)
-    @app.errorhandler(duckdb.IOException)
+    @app.errorhandler(STORE_REFUSALS[0])
+    @app.errorhandler(STORE_REFUSALS[1])
+    @app.errorhandler(STORE_REFUSALS[2])
     def _store_refused(exc: Exception):
         # The disk is full (or failing, or the database busy): say so in one line, and answer
         # 503 (try again), never a bare 500 with a traceback per request.
-        text = storage_error(exc)
+        text = describe_store_error(exc)
         log.error("a request could not be completed: the data store refused it (%s); if the disk is full, "
                   "free space under the data dir", text)
         return error_response(503, f"The appliance cannot write its data now ({text}); if the disk is full, "

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from appliance.imports import ImportPlan, WindowSpec
 from appliance.services.transfer import Snapshot
 from appliance.maintenance import schedule_problems
-from appliance.storage.entities import utc_or_none
+from appliance.timeutil import utc_or_none
 from appliance.validation import InvalidMonitor, check_webhook_url, normalize_monitor
 from server.errors import ApiError
 from appliance.monitor_types.fields import CONFIG_FIELDS, CREATE_DEFAULTS

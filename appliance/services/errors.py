@@ -3,6 +3,17 @@
 
 from __future__ import annotations
 
+import duckdb
+from sqlalchemy.exc import OperationalError
+
+from appliance.storage import storage_error
+from appliance.storage.history import HistoryWriteError
+
+# The stores refusing a write (a full disk, a failing device, a busy database): what happened is
+# not the caller's fault and may pass; `describe_store_error` says it in one line.
+STORE_REFUSALS = (OperationalError, HistoryWriteError, duckdb.IOException)
+describe_store_error = storage_error
+
 
 class ServiceError(Exception):
     def __init__(self, message: str, details: dict | None = None):

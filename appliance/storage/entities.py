@@ -386,5 +386,3 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record) -> None:
     cursor.close()
 
 
-def utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
