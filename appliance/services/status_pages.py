@@ -11,7 +11,8 @@ What a page shows, and what it never shows:
 - Never a target, port, keyword, heartbeat token, owner, email or any other monitor setting.
 
 Each page is assembled at most once per `status_page_cache_seconds` (default 5 s) and served
-from memory in between, so a traffic spike never reaches the stores. A cached page is used only
+from memory in between, so a traffic spike never reaches the stores; while the next one is
+assembled, visitors get the last one (its live states a few seconds older) instead of waiting. A cached page is used only
 while its owner's page version is the one it was built at: every write that changes what it
 shows moves the version (appliance/page_versions.py), so the change shows on the next request.
 """
@@ -90,7 +91,8 @@ class StatusPages:
         versions = self._app.page_versions
         page = self._cache.get_or_compute(
             ("page", slug), lambda: self._assemble(slug),
-            fresh=lambda page: page.owner_id is None or versions.get(page.owner_id) == page.version)
+            fresh=lambda page: page.owner_id is None or versions.get(page.owner_id) == page.version,
+            stale_ok=True)  # live states a few seconds old rather than every visitor queueing behind a rebuild
         return page if page.data is not None else None
 
     def _assemble(self, slug: str) -> AssembledPage:

@@ -466,6 +466,37 @@ def test_the_cache_is_bounded_and_computes_a_key_once_for_concurrent_callers():
     assert results == ["value"] * 5 and len(calls) == 1
 
 
+def test_the_cache_answers_the_last_value_while_another_caller_computes_the_next():
+    now = [100.0]
+    cache = TTLCache(ttl=5, clock=lambda: now[0])
+    assert cache.get_or_compute("page", lambda: "first", stale_ok=True) == "first"
+    now[0] += 6  # past its TTL, still fresh
+    started, release, answers = threading.Event(), threading.Event(), []
+
+    def slow():
+        started.set()
+        release.wait(5)
+        return "second"
+
+    rebuilding = threading.Thread(target=lambda: answers.append(cache.get_or_compute("page", slow, stale_ok=True)))
+    rebuilding.start()
+    assert started.wait(5)
+    # Meanwhile, nobody waits: the last value answers.
+    assert cache.get_or_compute("page", lambda: "never", stale_ok=True) == "first"
+    release.set()
+    rebuilding.join(5)
+    assert answers == ["second"] and cache.get_or_compute("page", lambda: "never", stale_ok=True) == "second"
+
+
+def test_the_cache_never_answers_a_value_that_is_no_longer_fresh():
+    cache = TTLCache(ttl=60)
+    version = [1]
+    fresh = lambda value: value[1] == version[0]  # noqa: E731
+    assert cache.get_or_compute("page", lambda: ("a", version[0]), fresh, stale_ok=True) == ("a", 1)
+    version[0] = 2  # the owner changed something
+    assert cache.get_or_compute("page", lambda: ("b", version[0]), fresh, stale_ok=True) == ("b", 2)
+
+
 def test_a_zero_ttl_cache_always_computes():
     cache = TTLCache(ttl=0)
     values = iter(range(3))
