@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from statuscore.remote import server_url
+from statuscore.appliance_api import server_url
 
 
 def add_to(commands) -> None:
