@@ -8,7 +8,8 @@ import os
 import sys
 
 from appliance import __version__
-from appliance.config import ConfigError
+from appliance.config import ConfigError, Settings
+from appliance.config_fields import env_name
 from appliance.secret import SecretError
 from appliance.storage import HistoryUnavailable
 from statuscore import console_command, doctor, probe, remote, restore, serve, user
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging() -> None:
-    level = os.environ.get("STATUSCORE_LOG_LEVEL", "INFO").upper()
+    # Read alone, before any command builds its Settings: a setting that fails them is logged too.
+    level = os.environ.get(env_name("log_level"), Settings.log_level).upper()
     logging.basicConfig(level=getattr(logging, level, logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)

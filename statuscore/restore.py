@@ -6,20 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from statuscore.settings_flags import load_settings
+from statuscore.settings_flags import add_setting_flag, load_settings
 
 
 def add_to(commands) -> None:
     restore = commands.add_parser("restore", help="restore a backup into an empty data dir (appliance stopped)")
     restore.add_argument("file", help="the backup archive")
-    restore.add_argument("--data-dir", help="data folder to create (STATUSCORE_DATA_DIR)")
+    add_setting_flag(restore, "data_dir", help="data folder to create (STATUSCORE_DATA_DIR)")
     restore.set_defaults(handler=cmd_restore)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from appliance.backup import BackupError, restore_backup
 
-    settings = load_settings(args, ("data_dir",))
+    settings = load_settings(args)
     try:
         manifest = restore_backup(Path(args.file), settings.data_dir)
     except BackupError as exc:

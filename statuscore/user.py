@@ -6,14 +6,14 @@ import argparse
 import getpass
 import sys
 
-from statuscore.settings_flags import load_settings
+from statuscore.settings_flags import add_setting_flag, load_settings
 
 
 def add_to(commands) -> None:
     user = commands.add_parser("user", help="manage users in a data dir")
     user_commands = user.add_subparsers(title="user commands", metavar="ACTION")
     add = user_commands.add_parser("add", help="create a user")
-    add.add_argument("--data-dir", help="data folder (STATUSCORE_DATA_DIR)")
+    add_setting_flag(add, "data_dir")
     add.add_argument("--email", required=True)
     add.add_argument("--name", default="")
     add.add_argument("--tier", choices=("free", "pro"), default="free")
@@ -27,7 +27,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from appliance.storage.entities import Conflict, EntityStore
     from appliance.validation import text_problem
 
-    settings = load_settings(args, ("data_dir",))
+    settings = load_settings(args)
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif sys.stdin.isatty():
