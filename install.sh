@@ -47,7 +47,7 @@ setup() {
     for extra in "" ${extras//,/ }; do
         grep -qxF "$hash extra=$extra" "$stamp" 2>/dev/null || missing=yes
     done
-    if [ "$missing" = no ] && "$venv/bin/python" -c 'import appliance' 2>/dev/null; then
+    if [ "$missing" = no ] && "$venv/bin/python" -c 'import statuscore' 2>/dev/null; then
         return 0
     fi
     say "Installing StatusCore${extras:+ with [$extras]} into $venv"

@@ -8,15 +8,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping, get_type_hints
 
+from appliance.config_fields import ENV_PREFIX, SAME_ROW, env_name, reader, setting
 from appliance.hostport import parse_host_port
 from appliance.passwords import MAX_LOG2_N, MIN_LOG2_N, OWASP_LOG2_N
 from appliance.plans import DEFAULTS as PLAN_DEFAULTS, KINDS as LIMITED_KINDS, MAX_LIMIT, PLANS, setting_name
 
-ENV_PREFIX = "STATUSCORE_"
 _RATE = re.compile(r"^\s*\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?\s*$", re.I)
 
 
@@ -29,56 +29,121 @@ def default_data_dir() -> Path:
     return Path(base) / "statuscore"
 
 
+def plan_limit(plan: str, kind: str, doc: str = SAME_ROW) -> Any:
+    """One limit of appliance/plans.py; README lists each plan's four in one row."""
+    return setting(PLAN_DEFAULTS[plan][kind],
+                   flag=f"most {LIMITED_KINDS[kind]} one {plan}-plan user may have, 0: no limit "
+                        f"({env_name(setting_name(plan, kind))}, default {{default}})",
+                   doc=doc, doc_name=None if doc != SAME_ROW else f"..._{kind.upper()}")
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = field(default_factory=default_data_dir)
-    host: str = "127.0.0.1"
-    port: int = 8080
-    rate_limit: str = "100/minute"
-    login_rate_limit: str = "10/15 minutes"  # failed logins per (account, client address)
-    heartbeat_rate_limit: str = "60/minute"  # calls per heartbeat URL
-    mtr_rate_limit: str = "10/minute"  # MTR runs per user (on top of rate_limit)
-    mtr_concurrency: int = 2  # MTR runs in progress at once, across all users
-    token_ttl_seconds: int = 24 * 3600
-    admin_email: str | None = None
-    admin_password: str | None = None
-    public_url: str | None = None  # how users reach this appliance (links in notifications)
-    trusted_proxies: tuple[str, ...] = ()  # reverse proxies (addresses, networks) whose X-Forwarded-For is believed
-    webhook_timeout: float = 10.0
-    webhook_backoff: tuple[float, ...] = (15.0, 45.0, 135.0, 405.0)  # waits between attempts, seconds
-    anomaly_sensitivity: str = "medium"  # low, medium, high, or a number (higher finds more)
-    quorum: float = 0.5  # down when more than this share of the reporting locations see it down
-    probe_offline_after: float = 90.0  # seconds of silence before a probe counts as offline
-    probe_max_age: float = 6 * 3600.0  # oldest spooled probe result accepted, seconds
-    location: str = "local"
-    location_display_name: str = "Local"
-    dns_servers: tuple[str, ...] = ()
-    whois_server: str | None = None
-    whois_referral_port: int = 43  # port of the registry/registrar servers IANA refers to
-    ca_file: str | None = None  # extra CA certificates https checks trust (a private CA)
-    check_workers: int = 64
-    http_threads: int = 8
-    max_connections: int = 1000  # open API connections; at the limit the idlest or slowest is closed
-    header_timeout: float = 10.0  # seconds a client has to send a request's line and headers
-    request_timeout: float = 30.0  # seconds a client has to send a whole request, body included
-    idle_timeout: float = 60.0  # seconds an idle keep-alive connection is kept open
-    retention_days: int = 90
-    flush_interval: float = 0.5
-    history_memory_limit: str = "256MB"  # DuckDB's buffer pool for the history
-    maintenance_interval: float = 300.0  # seconds between history upkeep rounds
-    status_page_cache_seconds: float = 5.0  # public status pages are assembled at most this often
-    secret: str | None = None  # only from STATUSCORE_SECRET; otherwise the data dir's secret file
-    password_hash_cost: int = OWASP_LOG2_N  # scrypt N = 2^this (r=8, p=1); below 17 only for tests
-    password_hash_concurrency: int = 2  # password hashes computed at once (each 2^cost x 1 KiB of memory)
+    """Every setting, declared once (appliance/config_fields.py): the `serve` flags, the
+    STATUSCORE_* variables and README's Configuration table come from here, in this order."""
+
+    host: str = setting("127.0.0.1", flag="address to listen on (STATUSCORE_HOST, default {default})",
+                        doc="where the API listens")
+    port: int = setting(8080, flag="port to listen on (STATUSCORE_PORT, default {default})", doc=SAME_ROW)
+    data_dir: Path = setting(default_factory=default_data_dir, flag="data folder (STATUSCORE_DATA_DIR)",
+                             doc="entity store, history, secret",
+                             doc_default="`~/.local/share/statuscore` (`./data` with `install.sh run`)")
+    rate_limit: str = setting("100/minute", flag="per-user API limit (STATUSCORE_RATE_LIMIT, default {default})",
+                              doc="per-user API limit")
+    login_rate_limit: str = setting(
+        "10/15 minutes",
+        flag="failed logins per account and client address (STATUSCORE_LOGIN_RATE_LIMIT, default '{default}')",
+        doc="failed logins per account and client address, a budget that refills at that rate (five times it "
+            "per address across accounts; see [Login throttling](#login-throttling))")
+    trusted_proxies: tuple[str, ...] = setting(
+        (), flag="reverse proxies whose X-Forwarded-For names the client, addresses or networks, "
+                 "comma-separated (STATUSCORE_TRUSTED_PROXIES, default none)",
+        doc="reverse proxies whose `X-Forwarded-For` names the client: addresses or networks, comma-separated "
+            "(see [Behind a reverse proxy](#behind-a-reverse-proxy))",
+        doc_default="none (the header is ignored)")
+    heartbeat_rate_limit: str = setting("60/minute", flag="calls per heartbeat URL (default {default})",
+                                        doc="calls per heartbeat URL (jobs call without logging in)")
+    mtr_rate_limit: str = setting("10/minute", flag="MTR runs per user (STATUSCORE_MTR_RATE_LIMIT, default {default})",
+                                  doc="MTR runs per user")  # on top of rate_limit
+    mtr_concurrency: int = setting(2, flag="MTR runs in progress at once (STATUSCORE_MTR_CONCURRENCY, default {default})",
+                                   doc="MTR runs in progress at once (1–64)")  # across all users
+    admin_email: str | None = setting(None, doc="first admin on an empty data dir",
+                                      doc_default="`admin@statuscore.local`")
+    admin_password: str | None = setting(None, doc=SAME_ROW, doc_default="generated and printed once")
+    location: str = setting("local", flag="this appliance's location name (STATUSCORE_LOCATION, default {default})",
+                            doc="this appliance's location name")
+    location_display_name: str = setting("Local", flag="its display name (default {default})",
+                                         doc="its display name (webhooks, `/api/locations`)")
+    dns_servers: tuple[str, ...] = setting(
+        (), flag="resolvers for domain checks, host[:port],... (STATUSCORE_DNS_SERVERS)",
+        doc="resolvers for domain checks, `host[:port]`, comma-separated", doc_default="the system's")
+    whois_server: str | None = setting(None, flag="first WHOIS server, host[:port] (STATUSCORE_WHOIS_SERVER)",
+                                       doc="first WHOIS server, `host[:port]`", doc_default="`whois.iana.org:43`")
+    whois_referral_port: int = setting(
+        43, flag="port of the registry/registrar WHOIS servers (STATUSCORE_WHOIS_REFERRAL_PORT, default {default})",
+        doc="port of the registry and registrar servers the first one refers to")
+    ca_file: str | None = setting(None, flag="extra CA certificates https checks trust (STATUSCORE_CA_FILE)",
+                                  doc="extra CA certificates https checks trust (a private CA)", doc_default="none")
+    check_workers: int = setting(64, flag="parallel checks (STATUSCORE_CHECK_WORKERS, default {default})",
+                                 doc="checks run in parallel")
+    http_threads: int = setting(8, flag="API threads (STATUSCORE_HTTP_THREADS, default {default})",
+                                doc="API threads (heartbeat calls have two more of their own)")
+    max_connections: int = setting(
+        1000, flag="open API connections; at the limit the idlest or slowest is closed (default {default})",
+        doc="open API connections; at the limit the idlest or slowest one is closed for a new one")
+    header_timeout: float = setting(10.0, flag="seconds a client has to send a request's headers (default {default})",
+                                    doc="seconds a client has to send a request's line and headers")
+    request_timeout: float = setting(30.0, flag="seconds a client has to send a whole request (default {default})",
+                                     doc="seconds a client has to send a whole request, body included")
+    idle_timeout: float = setting(60.0, flag="seconds an idle keep-alive connection stays open (default {default})",
+                                  doc="seconds an idle keep-alive connection stays open")
+    retention_days: int = setting(90, flag="days of raw results kept (default {default})", doc="days of raw results kept")
+    token_ttl_seconds: int = setting(24 * 3600, flag="login token lifetime (default {default})",
+                                     doc="login token lifetime")
+    quorum: float = setting(
+        0.5, flag="down when more than this share of the reporting locations see it down (default {default})",
+        doc="a monitor is down when more than this share of its reporting locations see it down (0 to below 1)")
+    probe_offline_after: float = setting(
+        90.0, flag="seconds of silence before a probe counts as offline (default {default})",
+        doc="seconds without a call before a probe counts as offline (1–86400)")
+    probe_max_age: float = setting(6 * 3600.0, flag="oldest spooled probe result accepted, seconds (default {default})",
+                                   doc="oldest probe result accepted, in seconds (60–172800)",
+                                   doc_default="`{default}` (6 h)")
+    status_page_cache_seconds: float = setting(
+        5.0, doc="how long a public status page is served from memory (0–300)")
+    anomaly_sensitivity: str = setting("medium", doc="`low`, `medium`, `high`, or a number (higher finds more)")
+    webhook_timeout: float = setting(10.0, doc="seconds a webhook receiver has to answer")
+    webhook_backoff: tuple[float, ...] = setting((15.0, 45.0, 135.0, 405.0),
+                                                 doc="seconds between delivery attempts, comma-separated")
+    public_url: str | None = setting(None, doc="how users reach the appliance (links in notifications)",
+                                     doc_default="`http://HOST:PORT`")
+    history_memory_limit: str = setting(
+        "256MB", doc="memory DuckDB may use for the history (larger queries spill to disk)")
+    maintenance_interval: float = setting(
+        300.0, doc="seconds between history upkeep rounds (rollups, retention, compaction)")
+    flush_interval: float = setting(0.5)  # seconds between flushes of batched check results; not in README
+    password_hash_cost: int = setting(
+        OWASP_LOG2_N, flag="scrypt cost of new password hashes, log2 of N (STATUSCORE_PASSWORD_HASH_COST, "
+                           "default {default}, OWASP's minimum; lower only for tests)",
+        doc="scrypt cost of new password hashes, log2 of N (10–20; below 17 only for tests)",
+        doc_default="`{default}` (OWASP's minimum)")  # scrypt N = 2^this, r=8, p=1
+    password_hash_concurrency: int = setting(
+        2, doc="password hashes computed at once (each takes 2^cost KiB, 128 MiB at 17)")
     # What one user may hold, per plan (appliance/plans.py; admins get the pro limits; 0: no limit).
-    free_max_monitors: int = PLAN_DEFAULTS["free"]["monitors"]
-    free_max_webhooks: int = PLAN_DEFAULTS["free"]["webhooks"]
-    free_max_api_keys: int = PLAN_DEFAULTS["free"]["api_keys"]
-    free_max_maintenance_windows: int = PLAN_DEFAULTS["free"]["maintenance_windows"]
-    pro_max_monitors: int = PLAN_DEFAULTS["pro"]["monitors"]
-    pro_max_webhooks: int = PLAN_DEFAULTS["pro"]["webhooks"]
-    pro_max_api_keys: int = PLAN_DEFAULTS["pro"]["api_keys"]
-    pro_max_maintenance_windows: int = PLAN_DEFAULTS["pro"]["maintenance_windows"]
+    free_max_monitors: int = plan_limit(
+        "free", "monitors", doc="most of each one free-plan user may have ([Limits per user](#limits-per-user)); "
+                                "0: no limit")
+    free_max_webhooks: int = plan_limit("free", "webhooks")
+    free_max_api_keys: int = plan_limit("free", "api_keys")
+    free_max_maintenance_windows: int = plan_limit("free", "maintenance_windows")
+    pro_max_monitors: int = plan_limit("pro", "monitors", doc="the same for pro users and administrators")
+    pro_max_webhooks: int = plan_limit("pro", "webhooks")
+    pro_max_api_keys: int = plan_limit("pro", "api_keys")
+    pro_max_maintenance_windows: int = plan_limit("pro", "maintenance_windows")
+    secret: str | None = setting(None, doc="JWT secret (≥ 32 chars) instead of the data dir's `secret` file",
+                                 doc_default="generated file")  # otherwise the data dir's secret file
+    # Read by the command line before anything else (statuscore/cli.py), so every command logs alike.
+    log_level: str = setting("INFO", doc="`DEBUG`, `INFO`, `WARNING`")
 
     @property
     def entities_path(self) -> Path:
@@ -114,7 +179,7 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for f in fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
+            raw = env.get(env_name(f.name))
             if raw is not None and raw.strip() != "":
                 values[f.name] = _convert(f.name, raw.strip())
         for name, value in (overrides or {}).items():
@@ -210,29 +275,11 @@ def _check_host_port(name: str, text: str, default_port: int) -> None:
 
 
 PLAN_LIMIT_FIELDS = tuple(setting_name(plan, kind) for plan in PLANS for kind in LIMITED_KINDS)
-_INT_FIELDS = {"port", "token_ttl_seconds", "check_workers", "http_threads", "retention_days",
-               "whois_referral_port", "mtr_concurrency", "max_connections", "password_hash_cost",
-               "password_hash_concurrency", *PLAN_LIMIT_FIELDS}
-
-
-_FLOAT_FIELDS = {"flush_interval", "status_page_cache_seconds", "maintenance_interval", "quorum",
-                 "probe_offline_after", "probe_max_age", "header_timeout", "request_timeout", "idle_timeout"}
+TYPES = get_type_hints(Settings)  # name -> type, which says how the setting's text is read
 
 
 def _convert(name: str, raw: str) -> object:
     try:
-        if name == "data_dir":
-            return Path(raw).expanduser()
-        if name in _INT_FIELDS:
-            return int(raw)
-        if name in _FLOAT_FIELDS:
-            return float(raw)
-        if name in ("dns_servers", "trusted_proxies"):
-            return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if name == "webhook_timeout":
-            return float(raw)
-        if name == "webhook_backoff":
-            return tuple(float(part) for part in raw.split(",") if part.strip())
+        return reader(TYPES[name])(raw)
     except ValueError:
-        raise ConfigError(f"setting {ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
-    return raw
+        raise ConfigError(f"setting {env_name(name)}={raw!r} is not a number") from None

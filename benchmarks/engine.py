@@ -123,7 +123,7 @@ def serving(data_dir: Path, log_path: Path, **settings: object) -> Iterator[tupl
            "STATUSCORE_LOG_LEVEL": "WARNING", **{f"STATUSCORE_{k.upper()}": str(v) for k, v in settings.items()}}
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "serve"], env=env, cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "statuscore", "serve"], env=env, cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=log)
         try:
             yield proc, base, {"Authorization": f"Bearer {_login(base)}"}

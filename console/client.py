@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Iterator, Literal, TypedDict
 from urllib.parse import quote
 
 import requests
@@ -29,6 +30,8 @@ DEFAULT_TIMEOUT = 10.0
 # An MTR report runs several traceroute rounds on the server: give it time.
 MTR_TIMEOUT = 180.0
 WHOIS_TIMEOUT = 60.0
+# A backup archive holds every stored check result: large, and assembled before it is sent.
+BACKUP_TIMEOUT = 600.0
 
 
 # ---- the main objects (API.md shapes; the server may add keys) ------------------------------
@@ -224,12 +227,14 @@ class ApiError(Exception):
     `message` the server's `error` sentence, `details` its per-field `details`."""
 
     def __init__(self, status: int | None, message: str, details: dict[str, str] | None = None,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, server_said: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.details: dict[str, str] = dict(details or {})
         self.retry_after = retry_after
+        # The server's own `error` sentence; None when the answer had none (a proxy's HTML page, ...).
+        self.server_said = server_said
 
     @property
     def unreachable(self) -> bool:
@@ -244,10 +249,12 @@ class ApiError(Exception):
 
 
 class ServerUnreachable(ApiError):
-    """The server could not be reached (status None)."""
+    """The server could not be reached (status None); `reason` names what went wrong
+    (requests' exception class: ConnectionError, ReadTimeout, ...)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, reason: str = ""):
         super().__init__(None, message)
+        self.reason = reason
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:
@@ -289,15 +296,7 @@ class ApiClient:
         elif data is not None:
             kwargs["data"] = data.encode("utf-8") if isinstance(data, str) else data
             headers["Content-Type"] = content_type or "application/octet-stream"
-        url = self.server_url + path
-        try:
-            response = self.session.request(method, url, **kwargs)
-        except requests.Timeout:
-            raise ServerUnreachable(f"{self.server_url} did not answer in time") from None
-        except requests.RequestException:
-            raise ServerUnreachable(f"cannot reach {self.server_url}") from None
-        if response.status_code >= 400:
-            raise _error_from(response)
+        response = self._send(method, path, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         if raw:
@@ -307,6 +306,33 @@ class ApiClient:
         except ValueError:
             raise ApiError(response.status_code, f"{self.server_url} answered something that is not JSON; "
                                                  "is this a StatusCore server?") from None
+
+    @contextmanager
+    def download(self, path: str, timeout: float | None = None, chunk_size: int = 1 << 20) -> Iterator[Iterator[bytes]]:
+        """A large answer in chunks, never whole in memory: `with api.download(path) as chunks:`.
+        Refusals raise on entering, before the caller has created anything for the chunks."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        with self._send("GET", path, headers=headers, stream=True, timeout=timeout or self.timeout) as response:
+            yield self._chunks(response, chunk_size)
+
+    def _chunks(self, response: requests.Response, chunk_size: int) -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(chunk_size)
+        except requests.RequestException as exc:
+            raise ServerUnreachable(f"cannot reach {self.server_url}", type(exc).__name__) from None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """The request itself: an answer below 400, else the ApiError it stands for."""
+        try:
+            response = self.session.request(method, self.server_url + path, **kwargs)
+        except requests.Timeout as exc:
+            raise ServerUnreachable(f"{self.server_url} did not answer in time", type(exc).__name__) from None
+        except requests.RequestException as exc:
+            raise ServerUnreachable(f"cannot reach {self.server_url}", type(exc).__name__) from None
+        if response.status_code >= 400:
+            with response:
+                raise _error_from(response)
+        return response
 
     def get(self, path: str, **kw) -> Any:
         return self.request("GET", path, **kw)
@@ -507,15 +533,25 @@ class ApiClient:
         """The configuration document (a dict for json, the text for yaml)."""
         return self.get("/api/export", params={"format": format}, raw=format != "json")
 
+    def export_text(self, format: Literal["json", "yaml"] = "yaml", timeout: float | None = None) -> str:
+        """The configuration document as the server wrote it, for a file."""
+        return self.get("/api/export", params={"format": format}, raw=True, timeout=timeout) or ""
+
     def import_(self, document: dict, dry_run: bool = True) -> ImportReport:
         return self.post("/api/import", document, params={"dry_run": "true" if dry_run else "false"})
 
-    def import_text(self, text: str, format: Literal["json", "yaml"] = "yaml", dry_run: bool = True) -> ImportReport:
+    def import_text(self, text: str | bytes, format: Literal["json", "yaml"] = "yaml", dry_run: bool = True,
+                    timeout: float | None = None) -> ImportReport:
         """Import a document as written in a file (YAML or JSON text, sent as it is):
         `{dry_run, created, updated, unchanged}`, each a list of `{kind, name}`."""
         kind = "application/json" if format == "json" else "application/yaml"
         return self.request("POST", "/api/import", params={"dry_run": "true" if dry_run else "false"},
-                            data=text, content_type=kind, timeout=max(self.timeout, 60.0))
+                            data=text, content_type=kind, timeout=timeout or max(self.timeout, 60.0))
+
+    def backup(self, timeout: float = BACKUP_TIMEOUT):
+        """Admin: a consistent backup archive (.tar.gz) of the appliance, streamed:
+        `with api.backup() as chunks: ...`. It holds the secret: write it for the owner only."""
+        return self.download("/api/admin/backup", timeout=timeout)
 
     def metrics(self) -> str:
         return self.get("/metrics", raw=True)
@@ -568,22 +604,21 @@ def normalize_url(url: str) -> str:
 
 
 def _error_from(response: requests.Response) -> ApiError:
-    message, details = None, None
+    said, details = None, None
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict):
-        if isinstance(body.get("error"), str):
-            message = body["error"]
+        if isinstance(body.get("error"), str) and body["error"]:
+            said = body["error"]
         if isinstance(body.get("details"), dict):
             details = {str(k): str(v) for k, v in body["details"].items()}
-    if not message:
-        message = f"the server answered {response.status_code} {response.reason or ''}".strip()
+    message = said or f"the server answered {response.status_code} {response.reason or ''}".strip()
     retry_after = None
     if response.status_code == 429:
         try:
             retry_after = float(response.headers.get("Retry-After", ""))
         except ValueError:
             retry_after = None
-    return ApiError(response.status_code, message, details, retry_after)
+    return ApiError(response.status_code, message, details, retry_after, server_said=said)

@@ -47,7 +47,7 @@ def test_the_command_exits_non_zero_when_something_needs_fixing(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        done = subprocess.run([sys.executable, "-m", "appliance.cli", "doctor", "--data-dir", str(tmp_path / "d"),
+        done = subprocess.run([sys.executable, "-m", "statuscore", "doctor", "--data-dir", str(tmp_path / "d"),
                                "--port", str(sock.getsockname()[1])], cwd=ROOT, capture_output=True, text=True,
                               timeout=60)
     assert done.returncode == 1

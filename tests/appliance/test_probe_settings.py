@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.cli import build_parser
+from statuscore.cli import build_parser
 from appliance.config import ConfigError, Settings
 
 

@@ -100,3 +100,28 @@ def test_it_covers_keys_maintenance_export_and_metrics(server, api, admin, alice
     assert [m["name"] for m in document["monitors"]] == ["Kept"]
     assert client.import_(document, dry_run=True)["unchanged"]
     assert "statuscore_monitor_up" in logged_in(server, admin).metrics()
+
+
+def test_it_streams_a_backup_and_moves_the_configuration_as_text(server, admin, alice):
+    client = logged_in(server, admin)
+    with client.backup() as chunks:
+        archive = b"".join(chunks)
+    assert archive[:2] == b"\x1f\x8b"  # a .tar.gz
+    with pytest.raises(ApiError) as refused:
+        with logged_in(server, alice).backup():
+            pass
+    assert refused.value.status == 403 and refused.value.server_said == refused.value.message
+    text = client.export_text("yaml")
+    assert "monitors:" in text  # YAML as the server wrote it, not a parsed document
+    report = client.import_text(text.encode("utf-8"), "yaml", dry_run=True)
+    assert report["created"] == [] and report["updated"] == []
+
+
+def test_it_tells_the_servers_own_sentence_from_a_bare_status_and_names_why_it_is_out_of_reach(peer):
+    peer.set_status(502)  # a proxy's page, not the appliance's JSON
+    with pytest.raises(ApiError) as caught:
+        ApiClient(peer.url).list_monitors()
+    assert (caught.value.status, caught.value.server_said) == (502, None)
+    with pytest.raises(ServerUnreachable) as unreachable:
+        ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2).list_monitors()
+    assert unreachable.value.reason == "ConnectionError"

@@ -100,7 +100,7 @@ def test_it_remembers_the_token_in_a_private_file_only_when_asked(console, alice
 
 
 def test_it_is_started_by_the_console_command(server, alice, monkeypatch):
-    from appliance import cli
+    from statuscore import cli
 
     started = []
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "appliance.cli", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "statuscore", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, **(env or {})})
 
 

@@ -44,7 +44,7 @@ class ProbeProcess:
         self.location = location
         self.data_dir = tmp_path / f"probe-{location}"
         self.log_path = tmp_path / f"probe-{location}.log"
-        self.args = [sys.executable, "-m", "appliance.cli", "probe", "--server", server, "--token", token,
+        self.args = [sys.executable, "-m", "statuscore", "probe", "--server", server, "--token", token,
                      "--location", location, "--data-dir", str(self.data_dir)]
         if source:
             self.args += ["--source-address", source]

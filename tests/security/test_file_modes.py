@@ -41,7 +41,7 @@ def loose(root: Path) -> list[str]:
 
 
 def statuscore(*args: str, env: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "appliance.cli", *args], cwd=ROOT, input=stdin, text=True,
+    return subprocess.run([sys.executable, "-m", "statuscore", *args], cwd=ROOT, input=stdin, text=True,
                           capture_output=True, timeout=60, env={**os.environ, **(env or {})})
 
 
@@ -83,7 +83,7 @@ def test_it_keeps_the_data_dir_private_under_a_permissive_umask(tmp_path):
 def test_it_keeps_a_probes_spool_private_under_a_permissive_umask(tmp_path):
     spool = tmp_path / "probe"
     with umask(0o022):
-        proc = subprocess.Popen([sys.executable, "-m", "appliance.cli", "probe", "--server", "http://127.0.0.1:9",
+        proc = subprocess.Popen([sys.executable, "-m", "statuscore", "probe", "--server", "http://127.0.0.1:9",
                                  "--token", "scp_nothing-listens-there", "--location", "lab", "--data-dir", str(spool)],
                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

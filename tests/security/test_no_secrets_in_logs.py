@@ -104,7 +104,7 @@ def test_it_writes_no_password_token_key_or_secret_to_its_logs(tmp_path):
                    "STATUSCORE_LOG_LEVEL": "DEBUG"}
             with open(probe_log, "ab") as log:
                 probe = subprocess.Popen(
-                    [sys.executable, "-m", "appliance.cli", "probe", "--server", proc.url, "--token",
+                    [sys.executable, "-m", "statuscore", "probe", "--server", proc.url, "--token",
                      registered["token"], "--location", "eu-west", "--data-dir", str(tmp_path / "probe")],
                     env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
             wait_for(lambda: api.get("/api/locations", admin).json()[-1]["online"] and any(

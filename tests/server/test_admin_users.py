@@ -220,7 +220,7 @@ def test_it_forbids_user_management_to_non_admins(api, admin, alice, method, pat
 # ---- the command line --------------------------------------------------------------------------
 
 def _cli(*args, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "appliance.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "statuscore", *args], input=stdin, capture_output=True,
                           text=True, cwd=ROOT, timeout=60)
 
 

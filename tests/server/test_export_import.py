@@ -127,18 +127,18 @@ def test_the_cli_exports_and_imports_with_a_dry_run(server, tmp_path):
     api.post("/api/import", admin, json=DOCUMENT)
     env = {**os.environ, "STATUSCORE_TOKEN": admin.token, "STATUSCORE_SERVER": server.url}
     out = tmp_path / "statuscore.yaml"
-    done = subprocess.run([sys.executable, "-m", "appliance.cli", "export", "--output", str(out)], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "statuscore", "export", "--output", str(out)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     document = yaml.safe_load(out.read_text())
     document["monitors"][0]["interval"] = 120
     out.write_text(yaml.safe_dump(document))
-    dry = subprocess.run([sys.executable, "-m", "appliance.cli", "import", str(out), "--dry-run"], cwd=ROOT, env=env,
+    dry = subprocess.run([sys.executable, "-m", "statuscore", "import", str(out), "--dry-run"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert dry.returncode == 0, dry.stderr
     assert "updated   monitor     Website" in dry.stdout and "dry run" in dry.stdout
     assert api.get("/api/monitors", admin).json()[0]["interval"] == 60
-    real = subprocess.run([sys.executable, "-m", "appliance.cli", "import", str(out)], cwd=ROOT, env=env,
+    real = subprocess.run([sys.executable, "-m", "statuscore", "import", str(out)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert real.returncode == 0 and api.get("/api/monitors", admin).json()[0]["interval"] == 120
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.cli import build_parser
+from statuscore.cli import build_parser
 from appliance.config import ConfigError, Settings
 from server.proxies import PROXY_ENVIRON_KEY, TrustedProxies
 

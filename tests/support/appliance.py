@@ -48,7 +48,7 @@ class ApplianceProcess:
     def __init__(self, data_dir: Path, env: dict | None = None, args: list[str] | None = None,
                  port: int | None = None, command: list[str] | None = None):
         self.data_dir = Path(data_dir)
-        self.command = list(command) if command else [sys.executable, "-m", "appliance.cli"]
+        self.command = list(command) if command else [sys.executable, "-m", "statuscore"]
         self.own_session = command is not None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
