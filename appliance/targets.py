@@ -109,10 +109,10 @@ def _sip_transport(rest: str) -> tuple[str, str]:
 def _sip_hostport(rest: str) -> tuple[str, int | None]:
     port = None
     if rest.startswith("["):  # [ipv6]:port
-        name, _, tail = rest[1:].partition("]")
+        name, bracket, tail = rest[1:].partition("]")
         if tail.startswith(":"):
             port = _port(tail[1:])
-        elif tail:
+        elif tail or not bracket:
             raise ValueError("is not a valid sip target (write host, sip:host or sip:host:port)")
     elif rest.count(":") == 1:
         name, port_text = rest.split(":")

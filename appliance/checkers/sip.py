@@ -76,10 +76,10 @@ def parse_target(target: str) -> SipTarget:
                 raise ValueError(f"transport {value!r} is not supported (use udp or tcp)")
     port = None
     if text.startswith("["):
-        host, _, tail = text[1:].partition("]")
+        host, bracket, tail = text[1:].partition("]")
         if tail.startswith(":"):
             port = _port(tail[1:])
-        elif tail:
+        elif tail or not bracket:
             raise ValueError(f"{target!r} is not a valid sip target")
     elif text.count(":") == 1:
         host, port_text = text.split(":")
@@ -92,7 +92,7 @@ def parse_target(target: str) -> SipTarget:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise ValueError(f"port {text!r} is not a number between 1 and 65535")
     return int(text)
 

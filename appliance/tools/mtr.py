@@ -130,7 +130,9 @@ def target_host(kind: str, target: str | None) -> str:
         except ValueError:
             host = None
     elif text.startswith("["):
-        host = text[1:].partition("]")[0]
+        host, bracket, tail = text[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):  # not [v6] or [v6]:port
+            host = None
     elif text.count(":") == 1:  # host:port
         host = text.split(":", 1)[0]
     else:
