@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# \Z, not $: $ also matches before a final newline, which let "ns1\n.example.com" through.
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 
 
 def parse_host_port(text: str, default_port: int) -> tuple[str, int]:

@@ -49,8 +49,8 @@ MAX_TARGET = 253
 Route = tuple[str, int]
 Resolve = Union[Mapping[str, Route], Callable[[str], Union[Route, None]]]
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})\Z")
 _REFERRAL_KEYS = ("refer", "whois", "registrar whois server", "whois server", "referralserver")
 _REFERRAL = re.compile(
     r"^[ \t]*(refer|whois|registrar whois server|whois server|referralserver)[ \t]*:[ \t]*(\S*)[ \t\r]*$",
