@@ -5,8 +5,8 @@ Two kinds of function:
 - checks of what a person typed (a monitor's target, a webhook URL, a host:port setting): they
   return the normalised form or raise ValueError with the problem in words a user can act on
   (the caller names the field or setting);
-- building blocks (ip, is_host_name, split_port...) for the checkers and tools, which word
-  their own messages.
+- building blocks and readers (ip, is_host_name, split_port, read_sip...) for the
+  checkers and tools, which word their own messages or read a stored target back leniently.
 
 URLs (http/https targets and webhook receivers): the scheme of the type (webhooks: http or https),
 a valid host name or IP address (private and loopback ones included: an appliance watches and
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 # \Z, not $: $ also matches before a final newline.
@@ -27,6 +28,7 @@ _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})\Z")
 MAX_TARGET = 2048
 MAX_NAME = 253  # a DNS name's length without the root dot
 MAX_HOST_PORT = 300
+SIP_TRANSPORTS = ("udp", "tcp")
 
 
 # ---- building blocks ---------------------------------------------------------------------------
@@ -75,6 +77,13 @@ def split_port(text: str) -> tuple[str, str | None]:
         host, port = text.split(":")
         return host, port
     return text, None  # a name, an IPv4 address or a bare IPv6 address (whose colons are no port)
+
+
+def join_host_port(host: str, port: int | None = None) -> str:
+    """split_port's inverse: an IPv6 address in brackets, then `:port` if given."""
+    if ":" in host:
+        host = f"[{host}]"
+    return host if port is None else f"{host}:{port}"
 
 
 # ---- what a person typed -----------------------------------------------------------------------
@@ -189,17 +198,37 @@ def _ipv6(text: str) -> str | None:
 
 # ---- SIP ---------------------------------------------------------------------------------------
 
-def sip(target: str) -> tuple[str, int | None]:
-    """`host`, `sip:host[:port]`, optionally with `;transport=udp|tcp`. UDP (the default) normalises
-    to the bare host as before; TCP keeps the parameter: `sip:host;transport=tcp` (port returned)."""
+@dataclass(frozen=True)
+class SipTarget:
+    host: str
+    port: int | None  # None: the monitor's port field decides, else 5060
+    transport: str  # "udp" or "tcp"
+
+    def stored(self) -> str:
+        """As a monitor stores it: UDP (the default) as the bare host, TCP as
+        `sip:host;transport=tcp` (the port goes to the monitor's port field)."""
+        if self.transport == "tcp":
+            return f"sip:{join_host_port(self.host)};transport=tcp"
+        return self.host
+
+
+def sip(target: str) -> SipTarget:
+    """A sip target as typed: `host`, `host:port`, `[v6]:port` or `sip:[user@]host[:port]`,
+    optionally with `;transport=udp|tcp` and no other parameter."""
     rest = target[4:] if target.lower().startswith("sip:") else target
     if "@" in rest:
         rest = rest.split("@", 1)[1]
     rest, transport = _sip_transport(rest)
-    name, port = _sip_hostport(rest)
-    if transport == "tcp":
-        return f"sip:{f'[{name}]' if ':' in name else name};transport=tcp", port
-    return name, port
+    try:
+        name, port_text = split_port(rest)
+    except ValueError:
+        raise ValueError("is not a valid sip target (write host, sip:host or sip:host:port)") from None
+    port = None
+    if port_text is not None:
+        port = port_number(port_text) if len(port_text) <= 5 else None  # typed: no padding zeros
+        if port is None:
+            raise ValueError("has a port that is not a number between 1 and 65535")
+    return SipTarget(host(name), port, transport)
 
 
 def _sip_transport(rest: str) -> tuple[str, str]:
@@ -214,28 +243,40 @@ def _sip_transport(rest: str) -> tuple[str, str]:
         if transport is not None:
             raise ValueError("has the ;transport parameter twice")
         transport = value.lower()
-        if transport not in ("udp", "tcp"):
+        if transport not in SIP_TRANSPORTS:
             raise ValueError("has an unsupported transport (use ;transport=udp or ;transport=tcp)")
     return rest, transport
 
 
-def _sip_hostport(rest: str) -> tuple[str, int | None]:
+def read_sip(target: str) -> SipTarget:
+    """A stored sip target read back for a check or a trace, more leniently than sip(): a user
+    part, URI headers (`?...`) and parameters other than transport mean nothing to an OPTIONS
+    ping and are skipped; the host is not checked (the resolver will say)."""
+    text = (target or "").strip()
+    if text[:5].lower() == "sips:":
+        raise ValueError("sips: (SIP over TLS) targets are not supported")
+    if text[:4].lower() == "sip:":
+        text = text[4:]
+    text = text.split("?", 1)[0]
+    if "@" in text:
+        text = text.rsplit("@", 1)[1]
+    text, *params = text.split(";")
+    transport = "udp"
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "transport":
+            transport = value.strip().lower()
+            if transport not in SIP_TRANSPORTS:
+                raise ValueError(f"transport {value!r} is not supported (use udp or tcp)")
+    try:
+        name, port_text = split_port(text)
+    except ValueError:
+        raise ValueError(f"{target!r} is not a valid sip target") from None
     port = None
-    if rest.startswith("["):  # [ipv6]:port
-        name, bracket, tail = rest[1:].partition("]")
-        if tail.startswith(":"):
-            port = _port(tail[1:])
-        elif tail or not bracket:
-            raise ValueError("is not a valid sip target (write host, sip:host or sip:host:port)")
-    elif rest.count(":") == 1:
-        name, port_text = rest.split(":")
-        port = _port(port_text)
-    else:
-        name = rest
-    return host(name), port
-
-
-def _port(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 1 <= int(text) <= 65535:
-        raise ValueError("has a port that is not a number between 1 and 65535")
-    return int(text)
+    if port_text is not None:
+        port = port_number(port_text)
+        if port is None:
+            raise ValueError(f"port {port_text!r} is not a number between 1 and 65535")
+    if not name:
+        raise ValueError(f"{target!r} has no host")
+    return SipTarget(name.lower(), port, transport)

@@ -35,7 +35,7 @@ from icmplib import ICMPRequest, ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError, SocketPermissionError, TimeoutExceeded
 from icmplib.utils import unique_identifier
 
-from appliance.checkers.sip import parse_target as parse_sip_target
+from appliance import targets
 
 MTR_HELP = "MTR needs raw ICMP sockets: run as root or grant CAP_NET_RAW"
 DEFAULT_ROUNDS = 3
@@ -126,7 +126,7 @@ def target_host(kind: str, target: str | None) -> str:
             host = None
     elif kind == "sip" or text[:4].lower() == "sip:":
         try:
-            host = parse_sip_target(text).host
+            host = targets.read_sip(text).host
         except ValueError:
             host = None
     elif text.startswith("["):

@@ -65,6 +65,26 @@ def test_it_refuses_a_bracket_that_is_not_closed_or_not_followed_by_a_port(text)
         targets.split_port(text)
 
 
+
+@pytest.mark.parametrize("host, port, text", [
+    ("example.com", None, "example.com"), ("192.0.2.1", 5060, "192.0.2.1:5060"), ("::1", None, "[::1]"),
+    ("2001:db8::1", 5062, "[2001:db8::1]:5062"),
+])
+def test_it_joins_host_and_port_as_split_port_splits_them(host, port, text):
+    assert targets.join_host_port(host, port) == text
+    assert targets.split_port(text) == (host, None if port is None else str(port))
+
+
+@pytest.mark.parametrize("target, stored", [
+    (targets.SipTarget("pbx.example.com", 5080, "udp"), "pbx.example.com"),
+    (targets.SipTarget("::1", None, "udp"), "::1"),
+    (targets.SipTarget("::1", 5061, "tcp"), "sip:[::1];transport=tcp"),
+])
+def test_it_stores_a_sip_target_without_its_port(target, stored):
+    assert target.stored() == stored
+    assert targets.read_sip(stored) == targets.SipTarget(target.host, None, target.transport)
+
+
 @pytest.mark.parametrize("text, host", [
     ("NS1.Example.com.", "ns1.example.com"), ("192.0.2.1", "192.0.2.1"), ("2001:DB8::1", "2001:db8::1"),
 ])
