@@ -5,7 +5,7 @@ Two kinds of function:
 - checks of what a person typed (a monitor's target, a webhook URL, a host:port setting): they
   return the normalised form or raise ValueError with the problem in words a user can act on
   (the caller names the field or setting);
-- building blocks and readers (ip, is_host_name, split_port, read_sip...) for the
+- building blocks and readers (ip, is_host_name, split_port, url_parts, read_sip...) for the
   checkers and tools, which word their own messages or read a stored target back leniently.
 
 URLs (http/https targets and webhook receivers): the scheme of the type (webhooks: http or https),
@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 # \Z, not $: $ also matches before a final newline.
@@ -194,6 +195,30 @@ def _ascii_name(name: str) -> str:
 def _ipv6(text: str) -> str | None:
     address = ip(text)
     return address if address is not None and ":" in address else None
+
+
+# ---- URLs, read for a check --------------------------------------------------------------------
+
+class UrlParts(NamedTuple):
+    host: str
+    port: int  # the scheme's default when the URL names none
+    tls: bool
+    path: str  # path and query, as sent in the request line
+
+
+def url_parts(target: str) -> UrlParts:
+    """Where an http(s) URL connects and what it asks for. ValueError for a URL without a host
+    or with a bad port (e.g. in a redirect)."""
+    parts = urlsplit(target)
+    if not parts.hostname:
+        raise ValueError(f"no host in {target[:200]}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad port in {target[:200]}") from None
+    tls = parts.scheme == "https"
+    return UrlParts(parts.hostname, port or (443 if tls else 80), tls,
+                    (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
 
 
 # ---- SIP ---------------------------------------------------------------------------------------

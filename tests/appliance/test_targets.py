@@ -124,3 +124,21 @@ def test_it_says_what_is_wrong_with_a_host_port_setting(text, message):
     with pytest.raises(ValueError) as caught:
         targets.host_port(text, 53)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("url, parts", [
+    ("http://example.com", ("example.com", 80, False, "/")),
+    ("https://Example.COM:8443/health?full=1#top", ("example.com", 8443, True, "/health?full=1")),
+    ("https://[2001:db8::1]/", ("2001:db8::1", 443, True, "/")),
+])
+def test_it_reads_where_a_url_connects_and_what_it_asks(url, parts):
+    assert tuple(targets.url_parts(url)) == parts
+
+
+@pytest.mark.parametrize("url, message", [
+    ("http:///nohost", "no host in http:///nohost"), ("http://example.com:99999/", "bad port in http://example.com:99999/"),
+])
+def test_it_says_why_a_url_cannot_be_checked(url, message):
+    with pytest.raises(ValueError) as caught:
+        targets.url_parts(url)
+    assert str(caught.value) == message
