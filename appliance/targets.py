@@ -250,7 +250,7 @@ def sip(target: str) -> SipTarget:
         raise ValueError("is not a valid sip target (write host, sip:host or sip:host:port)") from None
     port = None
     if port_text is not None:
-        port = port_number(port_text) if len(port_text) <= 5 else None  # typed: no padding zeros
+        port = port_number(port_text) if len(port_text) <= 5 else None  # typed sip ports never took padding zeros
         if port is None:
             raise ValueError("has a port that is not a number between 1 and 65535")
     return SipTarget(host(name), port, transport)
