@@ -58,8 +58,12 @@ class HttpChecker:
                 if peer_cert is not None and cert is None:
                     cert = peer_cert
                 if location and 300 <= status < 400 and status != 304 and spec.expected_status != status:
-                    url = urljoin(url, location)
-                    if urlsplit(url).scheme not in ("http", "https"):
+                    try:
+                        url = urljoin(url, location)
+                        scheme = urlsplit(url).scheme
+                    except ValueError:  # urllib refuses it, e.g. an unclosed [ in the host
+                        return self._fail(started, f"redirected to an invalid URL {location[:200]}", cert)
+                    if scheme not in ("http", "https"):
                         return self._fail(started, f"redirected to an unsupported URL {url[:200]}", cert)
                     continue
                 break
