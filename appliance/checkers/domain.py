@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
 from appliance.checkers.base import CheckerContext, CheckResult
-from appliance.hostport import parse_host_port
+from appliance.targets import host_port
 from appliance.tools.whois import WhoisClient, WhoisError, WhoisNotFound, WhoisResult, normalize_target
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class DomainChecker:
         self._servers: list[tuple[str, int]] = []
         for text in self.context.dns_servers:
             try:
-                self._servers.append(parse_host_port(text, DNS_PORT))
+                self._servers.append(host_port(text, DNS_PORT))
             except ValueError as exc:
                 self._config_error = f"DNS server setting {text!r} is invalid: {exc}"
         self._whois_error: str | None = None

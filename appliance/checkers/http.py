@@ -14,10 +14,9 @@ import ssl
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from appliance import __version__
+from appliance import __version__, targets
 from appliance.checkers.base import CheckerContext, CheckResult
 from appliance.checkers.netio import DeadlineExceeded, DeadlineSocket, connect, remaining, tls_handshake
 
@@ -26,29 +25,16 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # read at most this much looking for a keyword
 USER_AGENT = f"StatusCore/{__version__} (uptime check)"
 
 
-class _Target(NamedTuple):
-    host: str
-    port: int
-    tls: bool
-    path: str  # path and query, as sent in the request line
-
-
 @lru_cache(maxsize=16384)
-def _parse_target(url: str) -> _Target:
+def _parse_target(url: str) -> targets.UrlParts:
     """A URL's parts, parsed once per URL rather than once per check (a monitor checks the
     same URL all day; parsing was ~8 % of a check's Python time). Raises http.client.InvalidURL
     (a check failure, not a crash) for a URL without a host or with a bad port, e.g. in a
     redirect."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise http.client.InvalidURL(f"no host in {url[:200]}")
     try:
-        port = parts.port
-    except ValueError:
-        raise http.client.InvalidURL(f"bad port in {url[:200]}") from None
-    tls = parts.scheme == "https"
-    return _Target(parts.hostname, port or (443 if tls else 80), tls,
-                   (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        return targets.url_parts(url)
+    except ValueError as exc:
+        raise http.client.InvalidURL(str(exc)) from None
 
 
 class HttpChecker:
@@ -72,8 +58,12 @@ class HttpChecker:
                 if peer_cert is not None and cert is None:
                     cert = peer_cert
                 if location and 300 <= status < 400 and status != 304 and spec.expected_status != status:
-                    url = urljoin(url, location)
-                    if urlsplit(url).scheme not in ("http", "https"):
+                    try:
+                        url = urljoin(url, location)
+                        scheme = urlsplit(url).scheme
+                    except ValueError:  # urllib refuses it, e.g. an unclosed [ in the host
+                        return self._fail(started, f"redirected to an invalid URL {location[:200]}", cert)
+                    if scheme not in ("http", "https"):
                         return self._fail(started, f"redirected to an unsupported URL {url[:200]}", cert)
                     continue
                 break

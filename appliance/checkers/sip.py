@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from appliance import __version__
 from appliance.checkers.base import CheckerContext, CheckResult
 from appliance.checkers.netio import DeadlineExceeded, connect, remaining
+from appliance.targets import SipTarget, join_host_port, read_sip
 
 DEFAULT_PORT = 5060
 T1 = 0.5  # RFC 3261 timer T1: first retransmission interval (UDP)
@@ -47,54 +48,6 @@ _METHOD_START = re.compile(rb"^[A-Za-z]+(?: |$)")
 
 class NotSip(ValueError):
     """The peer sent something that is not a SIP message."""
-
-
-@dataclass(frozen=True)
-class SipTarget:
-    host: str
-    port: int | None
-    transport: str  # "udp" or "tcp"
-
-
-def parse_target(target: str) -> SipTarget:
-    """`host`, `host:port`, `[v6]:port`, `sip:[user@]host[:port][;transport=udp|tcp]`."""
-    text = (target or "").strip()
-    if text[:5].lower() == "sips:":
-        raise ValueError("sips: (SIP over TLS) targets are not supported")
-    if text[:4].lower() == "sip:":
-        text = text[4:]
-    text = text.split("?", 1)[0]  # URI headers mean nothing to an OPTIONS ping
-    if "@" in text:
-        text = text.rsplit("@", 1)[1]
-    text, *params = text.split(";")
-    transport = "udp"
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "transport":
-            transport = value.strip().lower()
-            if transport not in ("udp", "tcp"):
-                raise ValueError(f"transport {value!r} is not supported (use udp or tcp)")
-    port = None
-    if text.startswith("["):
-        host, _, tail = text[1:].partition("]")
-        if tail.startswith(":"):
-            port = _port(tail[1:])
-        elif tail:
-            raise ValueError(f"{target!r} is not a valid sip target")
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-        port = _port(port_text)
-    else:
-        host = text  # a name, an IPv4 address or a bare IPv6 address
-    if not host:
-        raise ValueError(f"{target!r} has no host")
-    return SipTarget(host.lower(), port, transport)
-
-
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise ValueError(f"port {text!r} is not a number between 1 and 65535")
-    return int(text)
 
 
 @dataclass
@@ -185,32 +138,23 @@ class _Request:
         return number.isdigit() and int(number) == self.cseq and method.strip() == self.method
 
 
-def _hostport(host: str, port: int | None = None) -> str:
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            host = f"[{host}]"
-    except ValueError:
-        pass
-    return host if port is None else f"{host}:{port}"
-
-
 def build_options(target: SipTarget, port: int, local: tuple) -> _Request:
     """A well-formed OPTIONS (RFC 3261 §8.1.1, §11) from the socket's local address."""
     local_host, local_port = local[0], local[1]
     transport_param = ";transport=tcp" if target.transport == "tcp" else ""
-    uri = "sip:" + _hostport(target.host, port if port != DEFAULT_PORT else None) + transport_param
-    me = _hostport(local_host)
+    uri = "sip:" + join_host_port(target.host, port if port != DEFAULT_PORT else None) + transport_param
+    me = join_host_port(local_host)
     branch = "z9hG4bK" + secrets.token_hex(12)
     call_id = f"{secrets.token_hex(16)}@{me}"
     lines = [
         f"OPTIONS {uri} SIP/2.0",
-        f"Via: SIP/2.0/{target.transport.upper()} {_hostport(local_host, local_port)};rport;branch={branch}",
+        f"Via: SIP/2.0/{target.transport.upper()} {join_host_port(local_host, local_port)};rport;branch={branch}",
         "Max-Forwards: 70",
         f"From: <sip:statuscore@{me}>;tag={secrets.token_hex(6)}",
         f"To: <{uri}>",
         f"Call-ID: {call_id}",
         "CSeq: 1 OPTIONS",
-        f"Contact: <sip:statuscore@{_hostport(local_host, local_port)}{transport_param}>",
+        f"Contact: <sip:statuscore@{join_host_port(local_host, local_port)}{transport_param}>",
         "Accept: application/sdp",
         f"User-Agent: {USER_AGENT}",
         "Content-Length: 0",
@@ -234,7 +178,7 @@ class SipChecker:
         started = time.monotonic()
         deadline = started + spec.timeout
         try:
-            target = parse_target(spec.target)
+            target = read_sip(spec.target)
         except ValueError as exc:
             return CheckResult.failure(f"invalid sip target: {exc}", 0.0)
         port = spec.port or target.port or DEFAULT_PORT

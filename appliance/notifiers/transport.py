@@ -11,9 +11,8 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from appliance import __version__
+from appliance import __version__, targets
 from appliance.checkers.netio import DeadlineExceeded, DeadlineSocket, connect, tls_handshake
 
 USER_AGENT = f"StatusCore-Webhook/{__version__}"
@@ -45,11 +44,12 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
     def done(status: int | None, error: str | None) -> Outcome:
         return Outcome(status, error, int((time.monotonic() - started) * 1000))
 
-    parts = urlsplit(url)
-    tls = parts.scheme == "https"
-    host = parts.hostname or ""
     try:
-        raw = connect(host, parts.port or (443 if tls else 80), deadline, source_address)
+        host, port, tls, path = targets.url_parts(url)
+    except ValueError as exc:  # only a URL that skipped validation: a failed delivery, not a crash
+        return done(None, str(exc))
+    try:
+        raw = connect(host, port, deadline, source_address)
     except DeadlineExceeded:
         return done(None, f"no connection within {timeout:g} s")
     except socket.gaierror:
@@ -60,10 +60,9 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
     try:
         if tls:
             sock = tls_handshake(raw, tls_context or ssl.create_default_context(), host, deadline)
-        conn = http.client.HTTPConnection(host, parts.port or (443 if tls else 80))
+        conn = http.client.HTTPConnection(host, port)
         conn.default_port = 443 if tls else 80
         conn.sock = DeadlineSocket(sock, deadline)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.putrequest("POST", path, skip_accept_encoding=True)
         for name, value in {"User-Agent": USER_AGENT, "Content-Type": "application/json",
                             "Content-Length": str(len(body)), "Connection": "close", **headers}.items():

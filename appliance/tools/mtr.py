@@ -29,13 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import urlsplit
 
 from icmplib import ICMPRequest, ICMPv4Socket, ICMPv6Socket
 from icmplib.exceptions import ICMPLibError, SocketPermissionError, TimeoutExceeded
 from icmplib.utils import unique_identifier
 
-from appliance.checkers.sip import parse_target as parse_sip_target
+from appliance import targets
 
 MTR_HELP = "MTR needs raw ICMP sockets: run as root or grant CAP_NET_RAW"
 DEFAULT_ROUNDS = 3
@@ -119,26 +118,23 @@ def target_host(kind: str, target: str | None) -> str:
     text = (target or "").strip()
     if kind == "heartbeat" or not text:
         raise ValueError("this monitor has no target host to trace (heartbeat monitors are called by the job)")
-    if kind in ("http", "https") or "://" in text:
-        try:
-            host = urlsplit(text).hostname
-        except ValueError:
-            host = None
-    elif kind == "sip" or text[:4].lower() == "sip:":
-        try:
-            host = parse_sip_target(text).host
-        except ValueError:
-            host = None
-    elif text.startswith("["):
-        host = text[1:].partition("]")[0]
-    elif text.count(":") == 1:  # host:port
-        host = text.split(":", 1)[0]
-    else:
-        host = text
-    host = (host or "").strip().strip("[]").rstrip(".").lower()
-    if not host or len(host) > 253 or any(ch.isspace() or ord(ch) < 33 for ch in host):
+    try:
+        host = _host_in(kind, text)
+    except ValueError:
+        host = ""
+    host = host.strip().strip("[]").rstrip(".").lower()
+    if not host or len(host) > targets.MAX_NAME or any(ch.isspace() or ord(ch) < 33 for ch in host):
         raise ValueError(f"cannot find a host in the target {text[:80]!r}")
     return host
+
+
+def _host_in(kind: str, text: str) -> str:
+    """The target's host; ValueError when it has none."""
+    if kind in ("http", "https") or "://" in text:
+        return targets.url_parts(text).host
+    if kind == "sip" or text[:4].lower() == "sip:":
+        return targets.read_sip(text).host
+    return targets.split_port(text)[0]  # host, host:port or [v6]:port
 
 
 def build_report(target: str, address: str, rounds: list[dict[int, Reply]],

@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable, Mapping, Union
 
-
-from appliance.hostport import check_host, parse_host_port
+from appliance import targets
 
 DEFAULT_SERVER = "whois.iana.org"
 WHOIS_PORT = 43
@@ -49,8 +48,6 @@ MAX_TARGET = 253
 Route = tuple[str, int]
 Resolve = Union[Mapping[str, Route], Callable[[str], Union[Route, None]]]
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _REFERRAL_KEYS = ("refer", "whois", "registrar whois server", "whois server", "referralserver")
 _REFERRAL = re.compile(
     r"^[ \t]*(refer|whois|registrar whois server|whois server|referralserver)[ \t]*:[ \t]*(\S*)[ \t\r]*$",
@@ -121,16 +118,13 @@ def normalize_target(text: object) -> tuple[str, str]:
     if not text.isascii() or not text.isprintable():
         raise ValueError(f"{shown} contains characters other than ASCII letters, digits, dots and hyphens "
                          "(write internationalised names in their xn-- form)")
-    if "%" not in text and ("." in text or ":" in text):
-        try:
-            return "ip", str(ipaddress.ip_address(text))
-        except ValueError:
-            pass
+    address = targets.ip(text)
+    if address is not None:
+        return "ip", address
     name = text.lower()
     if name.endswith("."):
         name = name[:-1]
-    labels = name.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or not _TLD.match(labels[-1]):
+    if not targets.is_domain_name(name):
         raise ValueError(f"{shown} is not a domain name (like example.com) or an IP address")
     return "domain", name
 
@@ -227,7 +221,7 @@ class WhoisClient:
                  cache_size: int = CACHE_SIZE, clock: Callable[[], float] = time.monotonic,
                  cache: WhoisCache | None = None, source_address: str | None = None):
         try:
-            self.server = parse_host_port(server or DEFAULT_SERVER, WHOIS_PORT)
+            self.server = targets.host_port(server or DEFAULT_SERVER, WHOIS_PORT)
         except ValueError as exc:
             raise ValueError(f"WHOIS server {server!r}: {exc}") from None
         if not 1 <= referral_port <= 65535:
@@ -548,7 +542,7 @@ def _name_servers(value) -> tuple[str, ...]:
         if not isinstance(item, str) or not item.split():
             continue
         name = item.split()[0].lower().rstrip(".")
-        if name and all(_LABEL.match(label) for label in name.split(".")):
+        if targets.is_host_name(name):
             names.add(name)
     return tuple(sorted(names))
 
@@ -569,7 +563,7 @@ def _referral(text: str, current: str) -> str | None:
         if value.count(":") == 1:  # host:port -> the port is not taken from an answer
             value = value.split(":", 1)[0]
         try:
-            host = check_host(value)
+            host = targets.ascii_host(value)
         except ValueError:
             continue
         return None if host == current.lower() else host

@@ -209,6 +209,14 @@ def test_it_reports_a_bad_dns_server_setting_on_each_check():
     assert "DNS server setting" in result.error and "99999" in result.error
 
 
+def test_it_reports_a_dns_server_setting_with_a_line_break_in_a_label():
+    # The label pattern ended in $, which also matches before a final newline: the setting passed
+    # and went to the resolver as it was.
+    result = DomainChecker(CheckerContext(dns_servers=("ns1\n.example.com",))).check(spec())
+    assert not result.up
+    assert "DNS server setting" in result.error and "not a valid host name" in result.error
+
+
 def test_it_reports_a_bad_whois_server_setting_without_failing_the_check():
     with DnsServer(RECORDS) as dns:
         result = checker(dns, "whois server with spaces").check(spec())

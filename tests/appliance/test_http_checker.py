@@ -193,6 +193,15 @@ def test_it_fails_clearly_on_a_redirect_to_a_broken_url(checker, location):
     assert result.error == f"bad port in {location}"
 
 
+def test_it_fails_clearly_on_a_redirect_to_a_url_urllib_refuses(checker):
+    # urljoin raises ValueError on an unclosed [: it used to escape check() instead of a result.
+    answer = "HTTP/1.1 302 Found\r\nLocation: http://[oops/x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    with RawPeer([(answer.encode(), 0)]) as raw:
+        result = checker.check(spec(raw.url + "/"))
+    assert not result.up
+    assert result.error == "redirected to an invalid URL http://[oops/x"
+
+
 # ---- deadlines and bounded reads -----------------------------------------------------------
 
 def test_it_gives_up_on_a_hanging_target_within_the_timeout(peer, checker):

@@ -61,6 +61,13 @@ def test_it_refuses_targets_without_a_host(kind, target):
         target_host(kind, target)
 
 
+@pytest.mark.parametrize("kind, target", [("tcp", "[::1"), ("tcp", "[::1]x"), ("sip", "sip:[::1")])
+def test_it_refuses_a_bracketed_address_that_is_not_closed_or_followed_by_a_port(kind, target):
+    # It used to trace ::1, for a target no checker (and no host:port setting) reads as ::1.
+    with pytest.raises(ValueError, match="cannot find a host"):
+        target_host(kind, target)
+
+
 # ---- the summary --------------------------------------------------------------------------------
 
 def test_it_summarises_each_hop_over_the_rounds():

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import pytest
 
 from appliance.notifiers import FORMATS, Event, render, signature
-from appliance.notifiers import discord, generic, slack
+from appliance.notifiers import discord, generic, slack, transport
 
 AT = datetime(2024, 1, 15, 10, 30, 0, 123456, tzinfo=timezone.utc)
 LOCATIONS = ("US-East (Virginia)", "US-West (Oregon)")
@@ -202,3 +202,10 @@ def test_it_makes_a_signature_that_fails_for_another_body_or_secret():
     header = signature("whsec_a", body)
     assert header != signature("whsec_b", body)
     assert header != signature("whsec_a", body + b" ")
+
+
+def test_it_reports_a_url_it_cannot_send_to_as_a_failed_delivery():
+    # Webhook URLs are checked when saved; one that was not (a bad port) used to escape post()
+    # as a ValueError instead of coming back as an outcome.
+    outcome = transport.post("http://127.0.0.1:99999/hook", b"{}", {}, timeout=1)
+    assert (outcome.status_code, outcome.error) == (None, "bad port in http://127.0.0.1:99999/hook")

@@ -15,8 +15,9 @@ import pytest
 
 from appliance import __version__
 from appliance.checkers.base import CheckerContext
-from appliance.checkers.sip import MAX_STREAM_BYTES, SipChecker, _Failure, _StreamReader, parse_target
+from appliance.checkers.sip import MAX_STREAM_BYTES, SipChecker, _Failure, _StreamReader
 from appliance.spec import MonitorSpec
+from appliance.targets import read_sip
 from appliance.validation import InvalidMonitor, normalize_monitor
 from tests.support.net import free_port, wait_for
 from tests.support.sip_peer import SipPeer, header, parse_request
@@ -359,7 +360,7 @@ def test_it_accepts_and_normalises_a_transport_parameter(target, normalized, por
     assert (out["target"], out["port"]) == (normalized, port)
     again = _normalize(out["target"], out["port"])  # a stored target validates to itself
     assert (again["target"], again["port"]) == (normalized, port)
-    parsed = parse_target(out["target"])
+    parsed = read_sip(out["target"])
     assert parsed.transport == ("tcp" if "tcp" in target.lower() else "udp")
 
 
@@ -369,3 +370,22 @@ def test_it_rejects_other_sip_parameters(target):
     with pytest.raises(InvalidMonitor) as caught:
         _normalize(target)
     assert "target" in caught.value.details
+
+
+@pytest.mark.parametrize("target", ["sip:[::1", "[2001:db8::1", "sip:[::1;transport=tcp"])
+def test_it_rejects_an_ipv6_address_without_its_closing_bracket(target):
+    # Both parsers used to read it as the address (the API stored sip:[::1;transport=tcp as
+    # sip:[::1];transport=tcp); the host:port settings refuse it, and so do they now.
+    with pytest.raises(InvalidMonitor) as caught:
+        _normalize(target)
+    assert "not a valid sip target" in caught.value.details["target"]
+    with pytest.raises(ValueError, match="is not a valid sip target"):
+        read_sip(target)
+
+
+@pytest.mark.parametrize("port", ["\u00b2", "\u0665\u0660\u0666\u0660"], ids=["superscript two", "arabic-indic 5060"])
+def test_it_takes_only_ascii_digits_as_a_port(port):
+    # str.isdigit() is true for both: "²" then failed in int() with Python's own message, and
+    # Arabic-Indic digits passed although validation (and SIP's grammar) take ASCII digits only.
+    with pytest.raises(ValueError, match="is not a number between 1 and 65535"):
+        read_sip(f"sip:pbx.example.com:{port}")

@@ -348,6 +348,11 @@ def test_it_rejects_a_bad_first_server_setting():
             WhoisClient(bad)
 
 
+def test_it_rejects_a_first_server_with_a_line_break_in_a_label():
+    with pytest.raises(ValueError, match="not a valid host name"):
+        WhoisClient("whois\n.example.test")
+
+
 @pytest.mark.parametrize("filler", ["a" * 250_000, "a." * 125_000, " " * 250_000, "\n" * 250_000,
                                     ("x" * 199 + "\n") * 1200])
 def test_it_parses_pathological_answers_in_reasonable_time(filler):
