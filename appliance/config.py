@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, get_type_hints
 
 from appliance.config_fields import ENV_PREFIX, SAME_ROW, env_name, reader, setting
-from appliance.hostport import parse_host_port
+from appliance.targets import host_port
 from appliance.passwords import MAX_LOG2_N, MIN_LOG2_N, OWASP_LOG2_N
 from appliance.plans import DEFAULTS as PLAN_DEFAULTS, KINDS as LIMITED_KINDS, MAX_LIMIT, PLANS, setting_name
 
@@ -269,7 +269,7 @@ def _check_proxy(text: str) -> None:
 
 def _check_host_port(name: str, text: str, default_port: int) -> None:
     try:
-        parse_host_port(text, default_port)
+        host_port(text, default_port)
     except ValueError as exc:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {exc}") from None
 

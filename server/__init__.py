@@ -1,5 +1,5 @@
 """The HTTP skin of the appliance: create_app(appliance) builds the Flask app (blueprints,
-JSON errors, auth, rate limits); appliance.cli serves it with waitress."""
+JSON errors, auth, rate limits); `statuscore serve` (statuscore/serve.py) serves it with waitress (server/http_server.py)."""
 
 from __future__ import annotations
 
