@@ -19,6 +19,7 @@ import requests
 from appliance import __version__
 from appliance.checkers import CheckerContext
 from appliance.monitor_types import build_checkers
+from appliance.monitor_types.fields import BY_NAME as FIELDS, CREATE_DEFAULTS, PROBE_FIELDS
 from appliance.engine.scheduler import Scheduler
 from appliance.spec import MonitorSpec
 from appliance.spool import Spool
@@ -157,11 +158,13 @@ class ProbeAgent:
 
 
 def _spec(data: dict) -> MonitorSpec:
-    return MonitorSpec(id=data["id"], user_id=0, name=data.get("name", ""), type=data["type"],
-                       target=data.get("target"), port=data.get("port"), ssl_check=bool(data.get("ssl_check")),
-                       interval=int(data.get("interval", 60)), timeout=int(data.get("timeout", 10)),
-                       retries=int(data.get("retries", 1)), keyword=data.get("keyword"),
-                       expected_status=data.get("expected_status"))
+    """An assignment's monitor, with the create defaults for what an older appliance left out."""
+    values = {}
+    for name in PROBE_FIELDS:
+        value = data.get(name, CREATE_DEFAULTS.get(name))
+        kind = FIELDS[name].kind
+        values[name] = bool(value) if kind == "bool" else (int(value) if kind == "int" and value is not None else value)
+    return MonitorSpec(id=data["id"], user_id=0, name=data.get("name", ""), type=data["type"], **values)
 
 
 def _facts(details: dict) -> dict:

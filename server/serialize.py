@@ -6,6 +6,7 @@ from appliance.availability import display_percent, percent_text
 from appliance.engine.live import LiveState
 from appliance.models import Monitor
 from appliance.monitor_types import TYPES
+from appliance.monitor_types.fields import PROBE_FIELDS
 from appliance.timeutil import iso
 
 
@@ -94,6 +95,5 @@ _DETAILS = {"ssl": _ssl_json, "domain": _domain_json}
 
 def spec_json(spec) -> dict:
     """A monitor's check configuration, as a probe needs it (no owner, no state)."""
-    return {"id": spec.id, "name": spec.name, "type": spec.type, "target": spec.target, "port": spec.port,
-            "ssl_check": spec.ssl_check, "interval": spec.interval, "timeout": spec.timeout,
-            "retries": spec.retries, "keyword": spec.keyword, "expected_status": spec.expected_status}
+    return {"id": spec.id, "name": spec.name, "type": spec.type,
+            **{name: getattr(spec, name) for name in PROBE_FIELDS}}

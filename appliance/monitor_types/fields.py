@@ -21,24 +21,25 @@ class MonitorField:
     maximum: int | None = None
     max_length: int | None = None
     per_type: bool = False  # taken only by the types that list it (MonitorType.options)
+    checked: bool = False  # a checker reads it: probes are sent it with their assignments
     description: str = ""
 
 
 FIELDS: tuple[MonitorField, ...] = (
     MonitorField("name", "name", nullable=False, max_length=200),
     MonitorField("type", "type", nullable=False),
-    MonitorField("target", "target", max_length=2048),
-    MonitorField("port", "int", minimum=1, maximum=65535, per_type=True),
-    MonitorField("ssl_check", "bool", per_type=True),
+    MonitorField("target", "target", max_length=2048, checked=True),
+    MonitorField("port", "int", minimum=1, maximum=65535, per_type=True, checked=True),
+    MonitorField("ssl_check", "bool", per_type=True, checked=True),
     MonitorField("check_locations", "locations", nullable=False),
-    MonitorField("interval", "int", default=60, nullable=False, minimum=10, maximum=86400),
-    MonitorField("timeout", "int", default=10, nullable=False, minimum=1, maximum=120),
-    MonitorField("retries", "int", default=1, nullable=False, minimum=0, maximum=10),
+    MonitorField("interval", "int", default=60, nullable=False, minimum=10, maximum=86400, checked=True),
+    MonitorField("timeout", "int", default=10, nullable=False, minimum=1, maximum=120, checked=True),
+    MonitorField("retries", "int", default=1, nullable=False, minimum=0, maximum=10, checked=True),
     MonitorField("recovery_checks", "int", nullable=False, minimum=1, maximum=10),
     MonitorField("reminder_minutes", "int", minimum=5, maximum=7 * 24 * 60),
     MonitorField("grace", "int", minimum=0, maximum=86400, per_type=True),
-    MonitorField("keyword", "text", max_length=1000, per_type=True),  # text: may span lines
-    MonitorField("expected_status", "int", minimum=100, maximum=599, per_type=True),
+    MonitorField("keyword", "text", max_length=1000, per_type=True, checked=True),  # text: may span lines
+    MonitorField("expected_status", "int", minimum=100, maximum=599, per_type=True, checked=True),
     MonitorField("is_active", "bool", default=True, nullable=False),
     MonitorField("public_status", "bool", default=False, nullable=False),
 )
@@ -47,3 +48,4 @@ BY_NAME = {f.name: f for f in FIELDS}
 CONFIG_FIELDS = tuple(f.name for f in FIELDS)  # what a monitor is created, updated and exported with
 NOT_NULL = tuple(f.name for f in FIELDS if not f.nullable)
 CREATE_DEFAULTS = {f.name: f.default for f in FIELDS if f.default is not None}
+PROBE_FIELDS = tuple(f.name for f in FIELDS if f.checked)  # what a probe is sent of each monitor
