@@ -45,12 +45,12 @@ _builds = itertools.count()
 class AssembledPage:
     """A page as built for the cache: its owner and the owner's page version at the time (stale
     once the version moves on), its public JSON (None: no such page), and that JSON encoded once
-    (a traffic spike costs one encoding per build)."""
+    (a traffic spike costs one encoding, to UTF-8 bytes too, per build)."""
 
     owner_id: int | None
     version: int
     data: dict | None
-    body: str | None
+    body: bytes | None
     build: int = field(default_factory=lambda: next(_builds))  # names this build (for derived caches)
 
 
@@ -101,7 +101,7 @@ class StatusPages:
             return AssembledPage(None, 0, None, None)
         version = self._app.page_versions.get(user.id)  # read first: a write while building makes it stale
         data = self.build(user)
-        return AssembledPage(user.id, version, data, json.dumps(data, separators=(",", ":")))
+        return AssembledPage(user.id, version, data, json.dumps(data, separators=(",", ":")).encode())
 
     def build(self, user: User, now: datetime | None = None) -> dict:
         """The public JSON of a user's status page."""
