@@ -279,6 +279,7 @@ class ApiClient:
         self.token = token
         self.timeout = timeout
         self.session = session or requests.Session()
+        self._monitor_types: list[dict] | None = None  # the server's types do not change while it runs
         self.user: User | None = None
 
     # ---- plumbing ---------------------------------------------------------------------------
@@ -387,6 +388,13 @@ class ApiClient:
         self.delete(f"/api/auth/keys/{int(key_id)}")
 
     # ---- monitors ---------------------------------------------------------------------------
+    def monitor_types(self) -> list[dict]:
+        """Each monitor type the server has, with what it takes (GET /api/monitors/types), kept
+        for the session: forms are built from it, so the console knows no type by itself."""
+        if self._monitor_types is None:
+            self._monitor_types = self.get("/api/monitors/types")
+        return self._monitor_types
+
     def list_monitors(self) -> list[Monitor]:
         return self.get("/api/monitors")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from appliance.monitor_types import TYPES
 from appliance.services.monitors import MonitorView
 from server.auth import current_user, require_login, services
 from server.errors import ApiError
 from server.schemas import (MonitorCreateBody, MonitorUpdateBody, PublicBody, ToggleBody,
                             parse_body)
-from server.serialize import monitor_config_json, monitor_json, percent, uptime_text
+from server.serialize import monitor_config_json, monitor_json, monitor_type_json, percent, uptime_text
 
 bp = Blueprint("monitors", __name__, url_prefix="/api/monitors")
 bp.before_request(require_login)
@@ -50,6 +51,12 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
         raise ApiError(400, f"Query parameter {name} must be between {low} and {high}.",
                        {name: f"must be {low}-{high}"})
     return value
+
+
+@bp.get("/types")
+def monitor_types():
+    """Every monitor type with what it takes (the registry, appliance/monitor_types), for forms."""
+    return jsonify([monitor_type_json(t) for t in TYPES.values()])
 
 
 @bp.get("")

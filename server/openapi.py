@@ -205,6 +205,16 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
                        "registrar": nullable({"type": "string"})}, optional=("expires_at", "days_left", "registrar")),
     "HistoryPoint": obj({"checked_at": TIMESTAMP, "status": {"type": "string", "enum": ["up", "down"]},
                          "response_time": nullable(MILLIS), "location": {"type": "string"}}),
+    "MonitorType": obj({
+        "name": {"type": "string", "enum": list(MONITOR_TYPES)},
+        "summary": {"type": "string", "description": "What up means for this type."},
+        "has_target": {"type": "boolean", "description": "false: the monitored job calls us (heartbeat)."},
+        "target_hint": {**nullable({"type": "string"}), "description": "What a target looks like."},
+        "options": {"type": "array", "items": {"type": "string"}, "description": "The per-type fields it takes."},
+        "required": {"type": "array", "items": {"type": "string"}, "description": "Of those, the ones it needs."},
+        "defaults": {"type": "object", "description": "Their values when not given."},
+        "pushed": {"type": "boolean", "description": "Checked at a deadline, not polled (nor by probes)."},
+    }),
     "MonitorHistory": obj({
         "monitor": ref("Monitor"),
         "history": {"type": "array", "items": ref("HistoryPoint"), "description": "Oldest first."},
@@ -578,6 +588,8 @@ OPERATIONS: tuple[Op, ...] = (
 
     Op("get", "/api/monitors", "listMonitors", "Your monitors, with live status", "monitors", "Monitor",
        list_of_answer=True),
+    Op("get", "/api/monitors/types", "listMonitorTypes", "(ext) The monitor types and what each takes",
+       "monitors", "MonitorType", list_of_answer=True),
     Op("post", "/api/monitors", "createMonitor", "Create a monitor", "monitors", "Monitor", ok=201,
        body=schemas.MonitorCreateBody, limited=("monitors",),
        description="`target` is required except for heartbeat monitors and must suit the type: http → "

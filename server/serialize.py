@@ -97,3 +97,10 @@ def spec_json(spec) -> dict:
     """A monitor's check configuration, as a probe needs it (no owner, no state)."""
     return {"id": spec.id, "name": spec.name, "type": spec.type,
             **{name: getattr(spec, name) for name in PROBE_FIELDS}}
+
+
+def monitor_type_json(kind) -> dict:
+    """A monitor type as forms need it: what it takes and what its target looks like."""
+    return {"name": kind.name, "summary": kind.summary, "has_target": kind.parse_target is not None,
+            "target_hint": kind.target_hint, "options": list(kind.options), "required": list(kind.required),
+            "defaults": dict(kind.defaults), "pushed": kind.pushed}

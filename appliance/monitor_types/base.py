@@ -16,6 +16,7 @@ class MonitorType:
     # Checks and normalises a target: (target as stored, port it names or None); raises ValueError
     # with the problem in words. None: the type has no target (the monitored job calls us).
     parse_target: Callable[[str], tuple[str, int | None]] | None
+    target_hint: str | None = None  # what a target looks like, for forms ("http://example.com/health")
     options: tuple[str, ...] = ()  # the per-type fields (fields.py) it takes
     required: tuple[str, ...] = ()  # ... and of those, the ones it cannot do without
     defaults: Mapping[str, object] = field(default_factory=dict)  # per-type fields' values when not given

@@ -8,6 +8,7 @@ TYPE = MonitorType(
     name="http",
     summary="a GET (redirects followed) answers 2xx/3xx, or expected_status, in time, with keyword if set",
     parse_target=lambda target: (targets.url("http", targets.plain(target)), None),
+    target_hint="http://example.com/health",
     options=("keyword", "expected_status"),
     shown=("keyword", "expected_status"),
     make_checker=lambda context, shared: HttpChecker(context),

@@ -8,6 +8,7 @@ TYPE = MonitorType(
     name="https",
     summary="as http, over TLS; with ssl_check the certificate must be valid for the host and not expired",
     parse_target=lambda target: (targets.url("https", targets.plain(target)), None),
+    target_hint="https://example.com/health",
     options=("ssl_check", "keyword", "expected_status"),
     defaults={"ssl_check": True},
     shown=("keyword", "expected_status"),

@@ -14,6 +14,7 @@ TYPE = MonitorType(
     name="sip",
     summary="a SIP OPTIONS request (UDP, or TCP with ;transport=tcp; port 5060) gets a final response",
     parse_target=_parse_target,
+    target_hint="host or sip:host[:port]",
     options=("port",),
     make_checker=lambda context, shared: SipChecker(context),
 )

@@ -8,6 +8,7 @@ TYPE = MonitorType(
     name="tcp",
     summary="a TCP connection to target:port completes in time",
     parse_target=lambda target: (targets.host(targets.plain(target)), None),
+    target_hint="host name or IP (and the port below)",
     options=("port",),
     required=("port",),
     make_checker=lambda context, shared: TcpChecker(context),

@@ -132,16 +132,19 @@ class DashboardScreen(ConsoleScreen):
         self.refresh_data()
 
     def action_new(self) -> None:
-        from console.screens.monitor_form import MonitorFormScreen
-
-        self.app.push_screen(MonitorFormScreen(), self._after_form)
+        self._open_form(None)
 
     def action_edit(self) -> None:
-        from console.screens.monitor_form import MonitorFormScreen
-
         monitor = self._selected()
         if monitor:
-            self.app.push_screen(MonitorFormScreen(monitor), self._after_form)
+            self._open_form(monitor)
+
+    def _open_form(self, monitor: dict | None) -> None:
+        """The form is built from the server's monitor types (fetched once a session)."""
+        from console.screens.monitor_form import MonitorFormScreen
+
+        self.call_api("monitor types", self.client.monitor_types,
+                      on_done=lambda types: self.app.push_screen(MonitorFormScreen(types, monitor), self._after_form))
 
     def _after_form(self, monitor: dict | None) -> None:
         if monitor:

@@ -214,7 +214,8 @@ class MonitorDetailScreen(ConsoleScreen):
                 self.show_monitor(monitor)
                 self.refresh_data()
 
-        self.app.push_screen(MonitorFormScreen(self.monitor), saved)
+        self.call_api("monitor types", self.client.monitor_types,
+                      on_done=lambda types: self.app.push_screen(MonitorFormScreen(types, self.monitor), saved))
 
     def action_delete(self) -> None:
         ask_first(self.app, f"Delete monitor “{self.monitor['name']}” and all its history?", "Delete",

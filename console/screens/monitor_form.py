@@ -9,24 +9,8 @@ from textual.widgets import Checkbox, Footer, Input, Select, Static
 from console.screens.form import FormPage, form_buttons, form_field, page_bindings
 from console.widgets import TitleBar
 
-TYPES = ("http", "https", "ping", "tcp", "sip", "domain", "heartbeat")
-TARGET_HINTS = {
-    "http": "http://example.com/health",
-    "https": "https://example.com/health",
-    "ping": "host name or IP, e.g. 192.0.2.10",
-    "tcp": "host name or IP (and the port below)",
-    "sip": "host or sip:host[:port]",
-    "domain": "example.com",
-}
-# Which optional fields each type takes (the server refuses the others).
-ONLY_FOR = {
-    "target": set(TYPES) - {"heartbeat"},
-    "port": {"tcp", "sip"},
-    "ssl_check": {"https"},
-    "keyword": {"http", "https"},
-    "expected_status": {"http", "https"},
-    "grace": {"heartbeat"},
-}
+# The types, their target hints and which per-type fields each takes all come from the server
+# (GET /api/monitors/types, its monitor-type registry): the console knows no type by itself.
 INT_FIELDS = ("port", "interval", "timeout", "retries", "recovery_checks", "reminder_minutes", "grace",
               "expected_status")
 TEXT_FIELDS = ("name", "target", "keyword")
@@ -59,9 +43,16 @@ class MonitorFormScreen(FormPage):
     BINDINGS = page_bindings("the monitor")
     GONE = "This monitor no longer exists."
 
-    def __init__(self, monitor: dict | None = None):
+    def __init__(self, types: list[dict], monitor: dict | None = None):
         super().__init__()
         self.monitor = monitor
+        self.types = [t["name"] for t in types]
+        self.target_hints = {t["name"]: t.get("target_hint") or "" for t in types}
+        # Which optional fields each type takes (the server refuses the others).
+        self.only_for: dict[str, set[str]] = {"target": {t["name"] for t in types if t.get("has_target")}}
+        for kind in types:
+            for option in kind.get("options", []):
+                self.only_for.setdefault(option, set()).add(kind["name"])
 
     @property
     def editing(self) -> bool:
@@ -90,11 +81,12 @@ class MonitorFormScreen(FormPage):
                                                           id="ssl_check"))
                 elif name == "type":
                     yield form_field(name, FIELD_LABELS[name], Select(
-                        [(t, t) for t in TYPES], value=kind, allow_blank=False, id="type", disabled=self.editing))
+                        [(t, t) for t in self.types], value=kind, allow_blank=False, id="type",
+                        disabled=self.editing))
                 else:
                     yield form_field(name, FIELD_LABELS[name], Input(
                         self._value(name, DEFAULTS.get(name, "")), id=name,
-                        placeholder=TARGET_HINTS.get(kind, "") if name == "target" else "", type="text"))
+                        placeholder=self.target_hints.get(kind, "") if name == "target" else "", type="text"))
             yield form_buttons()
         yield Footer()
 
@@ -112,9 +104,9 @@ class MonitorFormScreen(FormPage):
             self._show_fields(self.kind)
 
     def _show_fields(self, kind: str) -> None:
-        for name, kinds in ONLY_FOR.items():
+        for name, kinds in self.only_for.items():
             self.query_one(f"#field-{name}").display = kind in kinds
-        self.query_one("#target", Input).placeholder = TARGET_HINTS.get(kind, "")
+        self.query_one("#target", Input).placeholder = self.target_hints.get(kind, "")
 
     # ---- saving ------------------------------------------------------------------------------
     def collect(self) -> tuple[dict, dict[str, str]]:
@@ -123,7 +115,7 @@ class MonitorFormScreen(FormPage):
         values: dict = {}
         problems: dict[str, str] = {}
         for name in TEXT_FIELDS + INT_FIELDS + ("check_locations", "ssl_check"):
-            if name in ONLY_FOR and kind not in ONLY_FOR[name]:
+            if name in self.only_for and kind not in self.only_for[name]:
                 continue
             if name == "ssl_check":
                 values[name] = self.query_one("#ssl_check", Checkbox).value

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from appliance.monitor_types import TYPES
 from console.client import ApiError
+from server.serialize import monitor_type_json
 
 NOW = datetime(2024, 1, 15, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -166,6 +168,9 @@ class FakeClient:
         return dict(USERS[0])
 
     # monitors
+    def monitor_types(self):
+        return [monitor_type_json(t) for t in TYPES.values()]
+
     def list_monitors(self):
         return [dict(m) for m in MONITORS]
 
