@@ -77,9 +77,9 @@ def get_monitor(monitor_id: int):
 
 @bp.put("/<int:monitor_id>")
 def update_monitor(monitor_id: int):
-    services().monitors.owned(current_user, monitor_id)  # 404 before a 400 about the body
+    monitor = services().monitors.owned(current_user, monitor_id)  # 404 before a 400 about the body
     body = parse_body(MonitorUpdateBody)
-    return jsonify(_json(services().monitors.update(current_user, monitor_id, body.model_dump(exclude_unset=True))))
+    return jsonify(_json(services().monitors.update(current_user, monitor, body.model_dump(exclude_unset=True))))
 
 
 @bp.delete("/<int:monitor_id>")
@@ -90,23 +90,23 @@ def delete_monitor(monitor_id: int):
 
 @bp.patch("/<int:monitor_id>/toggle")
 def toggle_monitor(monitor_id: int):
-    services().monitors.owned(current_user, monitor_id)
+    monitor = services().monitors.owned(current_user, monitor_id)
     body = parse_body(ToggleBody)
-    return jsonify(_json(services().monitors.set_active(current_user, monitor_id, body.is_active)))
+    return jsonify(_json(services().monitors.set_active(current_user, monitor, body.is_active)))
 
 
 @bp.patch("/<int:monitor_id>/public")
 def publish_monitor(monitor_id: int):
-    services().monitors.owned(current_user, monitor_id)
+    monitor = services().monitors.owned(current_user, monitor_id)
     body = parse_body(PublicBody)
-    return jsonify(_json(services().monitors.set_public(current_user, monitor_id, body.public_status)))
+    return jsonify(_json(services().monitors.set_public(current_user, monitor, body.public_status)))
 
 
 @bp.get("/<int:monitor_id>/history")
 def history(monitor_id: int):
-    services().monitors.owned(current_user, monitor_id)  # 404 before a 400 about the query
+    monitor = services().monitors.owned(current_user, monitor_id)  # 404 before a 400 about the query
     hours = _int_arg("hours", 24, 1, 2160)
-    found = services().monitors.history(current_user, monitor_id, hours)
+    found = services().monitors.history(current_user, monitor, hours)
     summary = found.summary
     return jsonify({
         "monitor": _json(found.view),
@@ -118,9 +118,9 @@ def history(monitor_id: int):
 
 @bp.get("/<int:monitor_id>/stats")
 def stats(monitor_id: int):
-    services().monitors.owned(current_user, monitor_id)
+    monitor = services().monitors.owned(current_user, monitor_id)
     days = _int_arg("days", 30, 1, 365)
-    monitor, report = services().monitors.stats(current_user, monitor_id, days)
+    monitor, report = services().monitors.stats(current_user, monitor, days)
     summary = report.summary
     return jsonify({
         "monitor_id": monitor.id,

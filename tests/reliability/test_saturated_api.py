@@ -77,10 +77,10 @@ def test_it_answers_everyone_while_300_slow_clients_hold_connections(tmp_path):
         monitor = heartbeat_monitor(proc, admin)
         statuses, latencies = set(), []
         with Pinger(proc.url + monitor["heartbeat_url"]) as job, \
-                SlowClients(proc.port, count=300, every=5.0, seconds=30.0) as attackers:
+                SlowClients(proc.port, count=300, every=5.0, seconds=22.0) as attackers:
             wait_for(lambda: attackers.connections_made >= 300, timeout=10, message="300 slow connections")
-            end = time.monotonic() + 25
-            while time.monotonic() < end:  # bounded: ~25 s of requests, one at a time
+            end = time.monotonic() + 15
+            while time.monotonic() < end:  # bounded: ~15 s of requests, one at a time (past the 10 s header deadline)
                 started = time.monotonic()
                 response = requests.get(proc.url + "/api/auth/me", headers=admin.headers, timeout=10)
                 latencies.append(time.monotonic() - started)
@@ -94,7 +94,7 @@ def test_it_answers_everyone_while_300_slow_clients_hold_connections(tmp_path):
               f"max {latencies[-1] * 1000:.1f} ms; slow connections made {attackers.connections_made}, "
               f"closed by the server {attackers.closed_by_server}")
         assert latencies[-1] < 5.0  # before: every new connection waited behind the slow ones
-        assert job.failed == [] and job.answered >= 8
+        assert job.failed == [] and job.answered >= 5
         assert "down" not in statuses
         assert incidents(proc, admin, monitor["id"]) == []
         assert attackers.closed_by_server > 0  # the header deadline let go of them
