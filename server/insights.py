@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from appliance.models import AnomalyRecord, Incident
-from appliance.timeutil import as_utc, iso, utcnow
+from appliance.services.status_pages import public_incident_json
+from appliance.timeutil import iso, utcnow
 from server.auth import current_user, require_login, services
 
 bp = Blueprint("insights", __name__, url_prefix="/api/monitors")
@@ -13,18 +14,9 @@ bp.before_request(require_login)
 
 
 def incident_json(incident: Incident, monitor_name: str) -> dict:
-    end = as_utc(incident.resolved_at) if incident.resolved_at else utcnow()
-    return {
-        "id": incident.id,
-        "monitor_id": incident.monitor_id,
-        "monitor_name": monitor_name,
-        "started_at": iso(incident.started_at),
-        "resolved_at": iso(incident.resolved_at),
-        "status": "resolved" if incident.resolved_at else "ongoing",
-        "duration_seconds": max(0, round((end - as_utc(incident.started_at)).total_seconds())),
-        "cause": incident.cause,
-        "locations": list(incident.locations or []),
-    }
+    """The public form (status page), and for the owner what caused it and where."""
+    return {**public_incident_json(incident, monitor_name, utcnow()),
+            "cause": incident.cause, "locations": list(incident.locations or [])}
 
 
 @bp.get("/<int:monitor_id>/insights")
