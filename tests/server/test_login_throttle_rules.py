@@ -102,15 +102,15 @@ def test_it_backs_off_each_client_of_an_account_beyond_its_budget_increasingly_u
     assert [throttle.backoff(f) for f in (0, BUDGET, BUDGET + 1, BUDGET + 2, BUDGET + 3)] == [0, 0, 1, 2, 4]
     assert throttle.backoff(BUDGET + 50) == BACKOFF_CAP
     for n in range(BUDGET):  # one guess from each of many addresses: no client is over its budget
-        fail(throttle, "alice", f"10.0.1.{n}")
-    fail(throttle, "alice", "10.0.1.0")  # the account is now one beyond: clients wait 1 s between attempts
-    assert refusal(throttle, "alice", "10.0.1.0").retry_after == pytest.approx(1)
+        fail(throttle, "alice", f"127.10.1.{n}")
+    fail(throttle, "alice", "127.10.1.0")  # the account is now one beyond: clients wait 1 s between attempts
+    assert refusal(throttle, "alice", "127.10.1.0").retry_after == pytest.approx(1)
     clock.advance(1)
-    fail(throttle, "alice", "10.0.1.0")  # two beyond: 2 s
-    assert refusal(throttle, "alice", "10.0.1.0").retry_after == pytest.approx(2)
-    assert refusal(throttle, "alice", "10.0.1.1").reason == "backoff"  # each client that failed here waits
-    fail(throttle, "alice", "10.0.1.99")  # a client that has not failed here is not held back
-    fail(throttle, "carol", "10.0.1.0")  # nor are other accounts
+    fail(throttle, "alice", "127.10.1.0")  # two beyond: 2 s
+    assert refusal(throttle, "alice", "127.10.1.0").retry_after == pytest.approx(2)
+    assert refusal(throttle, "alice", "127.10.1.1").reason == "backoff"  # each client that failed here waits
+    fail(throttle, "alice", "127.10.1.99")  # a client that has not failed here is not held back
+    fail(throttle, "carol", "127.10.1.0")  # nor are other accounts
 
 
 def test_it_limits_one_client_across_accounts(throttle, clock):
@@ -183,10 +183,10 @@ def test_it_forgets_spent_entries_and_stays_within_its_size(clock):
 
 
 @pytest.mark.parametrize("address, key", [
-    ("198.51.100.7", "198.51.100.7"),
+    ("127.51.100.7", "127.51.100.7"),
     ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
     ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
-    ("::ffff:198.51.100.7", "198.51.100.7"),
+    ("::ffff:127.51.100.7", "127.51.100.7"),
     ("", "unknown"),
 ])
 def test_it_throttles_an_ipv6_client_by_its_64(address, key):
