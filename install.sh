@@ -304,9 +304,10 @@ case "$mode" in
            command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
             say "Running the tests in a network namespace with loopback only."
             exec unshare -n -- sh -c 'ip link set lo up && exec "$@"' sh \
-                "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" "$@"
+                "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup "$@"
         fi
-        exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" "$@"
+        # loadgroup: tests marked xdist_group("heavy") (load runs, timing-sensitive checks) share one worker.
+        exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup "$@"
         ;;
     system)
         system_install "$@"

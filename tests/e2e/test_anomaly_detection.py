@@ -8,9 +8,14 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 from tests.support.appliance import InProcessAppliance
 from tests.support.net import wait_for
 from tests.support.peers import HttpPeer
+
+# Timing-sensitive (real response times): never beside the heavy-load runs (install.sh: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("heavy")
 
 
 class Receiver:

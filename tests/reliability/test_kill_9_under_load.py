@@ -36,7 +36,8 @@ from tests.support.net import wait_for
 from tests.support.peers import HttpPeer
 from tests.support.receiver import Receiver
 
-pytestmark = pytest.mark.slow
+# Heavy load, or timing-sensitive: one worker runs these one after another (install.sh: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
 STEADY, FLIPPING, DEAD = 150, 40, 10
 SETTINGS = {"STATUSCORE_WEBHOOK_BACKOFF": "1,1,1,1", "STATUSCORE_WEBHOOK_TIMEOUT": "3"}

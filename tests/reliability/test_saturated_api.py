@@ -26,6 +26,9 @@ from tests.support.net import wait_for
 from tests.support.slow_clients import SlowClients
 from tests.support.whois_server import WhoisServer
 
+# Heavy load, or timing-sensitive: one worker runs these one after another (install.sh: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("heavy")
+
 
 class Pinger:
     """A job calling its heartbeat URL every `every` seconds on a fresh connection."""

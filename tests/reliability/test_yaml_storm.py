@@ -18,7 +18,8 @@ import yaml
 
 from tests.support.appliance import ApplianceProcess
 
-pytestmark = pytest.mark.slow
+# Heavy load, or timing-sensitive: one worker runs these one after another (install.sh: --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
 PARALLEL = 8
 ROUNDS = 3
