@@ -67,7 +67,7 @@ def test_it_refuses_a_bracket_that_is_not_closed_or_not_followed_by_a_port(text)
 
 
 @pytest.mark.parametrize("host, port, text", [
-    ("example.com", None, "example.com"), ("192.0.2.1", 5060, "192.0.2.1:5060"), ("::1", None, "[::1]"),
+    ("example.com", None, "example.com"), ("127.0.2.1", 5060, "127.0.2.1:5060"), ("::1", None, "[::1]"),
     ("2001:db8::1", 5062, "[2001:db8::1]:5062"),
 ])
 def test_it_joins_host_and_port_as_split_port_splits_them(host, port, text):
@@ -86,7 +86,7 @@ def test_it_stores_a_sip_target_without_its_port(target, stored):
 
 
 @pytest.mark.parametrize("text, host", [
-    ("NS1.Example.com.", "ns1.example.com"), ("192.0.2.1", "192.0.2.1"), ("2001:DB8::1", "2001:db8::1"),
+    ("NS1.Example.com.", "ns1.example.com"), ("127.0.2.1", "127.0.2.1"), ("2001:DB8::1", "2001:db8::1"),
 ])
 def test_it_takes_an_ascii_host(text, host):
     assert targets.ascii_host(text) == host
@@ -101,7 +101,7 @@ def test_it_refuses_anything_else_as_an_ascii_host(text):
 
 @pytest.mark.parametrize("text, parsed", [
     ("ns1.example.com", ("ns1.example.com", 53)), ("ns1.example.com:5353", ("ns1.example.com", 5353)),
-    (" 192.0.2.1:5353 ", ("192.0.2.1", 5353)), ("::1", ("::1", 53)), ("[::1]", ("::1", 53)),
+    (" 127.0.2.1:5353 ", ("127.0.2.1", 5353)), ("::1", ("::1", 53)), ("[::1]", ("::1", 53)),
     ("[2001:DB8::1]:5353", ("2001:db8::1", 5353)), ("h:000053", ("h", 53)),
 ])
 def test_it_reads_a_host_port_setting(text, parsed):
@@ -113,7 +113,7 @@ def test_it_reads_a_host_port_setting(text, parsed):
     ("x" * 301, "is too long to be host or host:port"),
     ("[::1", "'[::1' is not host or host:port (write IPv6 addresses as [::1]:53)"),
     ("[::1]x", "'[::1]x' is not host or host:port (write IPv6 addresses as [::1]:53)"),
-    ("[192.0.2.1]:53", "'[192.0.2.1]:53': '192.0.2.1' is not an IPv6 address"),
+    ("[127.0.2.1]:53", "'[127.0.2.1]:53': '127.0.2.1' is not an IPv6 address"),
     ("fe80::1%eth0", "'fe80::1%eth0' is not an IPv6 address (write [address]:port to give a port)"),
     ("bücher.de", "'bücher.de' is not a valid host name or IP address"),
     ("ns1\n.example.com", "'ns1\\n.example.com' is not a valid host name or IP address"),

@@ -49,19 +49,19 @@ def guess(server, session: requests.Session, forwarded_for: str, password: str =
 def test_it_gives_each_client_behind_a_trusted_proxy_its_own_budget(serve):
     server = serve(trusted_proxies=PROXY)
     proxy = client(PROXY)
-    assert [anonymous(server, proxy, "198.51.100.1") for _ in range(RATE + 1)] == [401] * RATE + [429]
-    assert anonymous(server, proxy, "198.51.100.2") == 401
+    assert [anonymous(server, proxy, "127.51.100.1") for _ in range(RATE + 1)] == [401] * RATE + [429]
+    assert anonymous(server, proxy, "127.51.100.2") == 401
     # nginx appends the address it saw: what the client wrote to the left of it is not believed
-    assert anonymous(server, proxy, "198.51.100.2, 198.51.100.1") == 429
+    assert anonymous(server, proxy, "127.51.100.2, 127.51.100.1") == 429
 
 
 def test_it_throttles_logins_per_client_behind_a_trusted_proxy_and_logs_the_client(serve, caplog):
-    server = serve(trusted_proxies=f"{PROXY},10.0.0.0/8")
+    server = serve(trusted_proxies=f"{PROXY},127.10.0.0/16")
     proxy = client(PROXY)
     with caplog.at_level(logging.WARNING, logger="statuscore.api"):
-        assert [guess(server, proxy, "198.51.100.1, 10.0.0.7") for _ in range(4)] == [401] * 3 + [429]
-    assert guess(server, proxy, "198.51.100.2", "alice-password-1") == 200
-    assert f"login throttled (account) for 'alice@example.test' from 198.51.100.1 (via proxy {PROXY})" in caplog.text
+        assert [guess(server, proxy, "127.51.100.1, 127.10.0.7") for _ in range(4)] == [401] * 3 + [429]
+    assert guess(server, proxy, "127.51.100.2", "alice-password-1") == 200
+    assert f"login throttled (account) for 'alice@example.test' from 127.51.100.1 (via proxy {PROXY})" in caplog.text
 
 
 def test_it_ignores_the_header_from_a_peer_that_is_not_a_trusted_proxy(serve):
@@ -69,7 +69,7 @@ def test_it_ignores_the_header_from_a_peer_that_is_not_a_trusted_proxy(serve):
     stranger = client("127.0.0.2")
     statuses = [anonymous(server, stranger, f"198.51.100.{n}") for n in range(RATE + 1)]
     assert statuses == [401] * RATE + [429]  # one budget, 127.0.0.2's, whatever it claims
-    assert anonymous(server, client(PROXY), "198.51.100.1") == 401  # the claimed client is untouched
+    assert anonymous(server, client(PROXY), "127.51.100.1") == 401  # the claimed client is untouched
 
 
 def test_it_ignores_the_header_when_no_proxy_is_trusted(serve):
@@ -82,10 +82,10 @@ def test_it_ignores_the_header_when_no_proxy_is_trusted(serve):
 @pytest.mark.slow
 def test_it_takes_the_trusted_proxies_from_the_serve_flag(tmp_path):
     proc = ApplianceProcess(tmp_path / "data", env={"STATUSCORE_RATE_LIMIT": f"{RATE}/minute"},
-                            args=["--trusted-proxies", f"{PROXY},10.0.0.0/8"]).start()
+                            args=["--trusted-proxies", f"{PROXY},127.10.0.0/16"]).start()
     try:
         proxy = client(PROXY)
-        assert [anonymous(proc, proxy, "198.51.100.1") for _ in range(RATE + 1)] == [401] * RATE + [429]
-        assert anonymous(proc, proxy, "198.51.100.2, 10.0.0.7") == 401
+        assert [anonymous(proc, proxy, "127.51.100.1") for _ in range(RATE + 1)] == [401] * RATE + [429]
+        assert anonymous(proc, proxy, "127.51.100.2, 127.10.0.7") == 401
     finally:
         proc.stop()

@@ -10,7 +10,7 @@ from statuscore.cli import build_parser
 from appliance.config import ConfigError, Settings
 from server.proxies import PROXY_ENVIRON_KEY, TrustedProxies
 
-PROXIES = ("127.0.0.1", "10.0.0.0/8", "fd00::/8")
+PROXIES = ("127.0.0.1", "127.10.0.0/16", "fd00::/8")
 
 
 def seen(forwarded_for: str | None = None, peer: str = "127.0.0.1", proxies=PROXIES, **headers) -> dict:
@@ -36,23 +36,23 @@ def client(forwarded_for: str | None = None, peer: str = "127.0.0.1", **kw) -> s
 # ---- the middleware ----------------------------------------------------------------------------
 
 def test_it_takes_the_client_from_a_trusted_proxy():
-    environ = seen("198.51.100.7")
-    assert environ["REMOTE_ADDR"] == "198.51.100.7"
+    environ = seen("127.51.100.7")
+    assert environ["REMOTE_ADDR"] == "127.51.100.7"
     assert environ[PROXY_ENVIRON_KEY] == "127.0.0.1"
 
 
 def test_it_takes_the_right_most_address_that_is_not_a_trusted_proxy():
     # The client wrote the first two; nginx appended the client's real address; an inner proxy
-    # (10.1.2.3) appended the outer one's.
-    assert client("203.0.113.1, 192.0.2.66, 198.51.100.7, 10.1.2.3") == "198.51.100.7"
+    # (127.10.2.3) appended the outer one's.
+    assert client("127.203.113.1, 127.192.2.66, 127.51.100.7, 127.10.2.3") == "127.51.100.7"
 
 
 def test_it_ignores_what_a_client_claims_to_be_when_it_claims_a_trusted_address():
-    assert client("10.9.9.9, 198.51.100.7") == "198.51.100.7"
+    assert client("127.10.9.9, 127.51.100.7") == "127.51.100.7"
 
 
 def test_it_takes_the_left_most_address_when_every_hop_is_a_trusted_proxy():
-    assert client("10.0.0.5, 10.0.0.6") == "10.0.0.5"
+    assert client("127.10.0.5, 127.10.0.6") == "127.10.0.5"
 
 
 def test_it_keeps_the_peer_when_a_trusted_proxy_sends_no_header():
@@ -61,21 +61,21 @@ def test_it_keeps_the_peer_when_a_trusted_proxy_sends_no_header():
 
 
 def test_it_stops_at_an_entry_that_is_not_an_address():
-    assert client("198.51.100.7, unknown, 10.0.0.5") == "10.0.0.5"
+    assert client("127.51.100.7, unknown, 127.10.0.5") == "127.10.0.5"
     assert client("unknown") == "127.0.0.1"
 
 
 def test_it_reads_ipv6_and_ipv4_mapped_entries():
     assert client("2001:db8::7", peer="fd00::1") == "2001:db8::7"
     assert client("[2001:db8::8]", peer="fd00::1") == "2001:db8::8"
-    assert client("::ffff:198.51.100.7") == "198.51.100.7"
-    assert client("198.51.100.7", peer="::ffff:10.0.0.1") == "198.51.100.7"
+    assert client("::ffff:127.51.100.7") == "127.51.100.7"
+    assert client("127.51.100.7", peer="::ffff:127.10.0.1") == "127.51.100.7"
 
 
-@pytest.mark.parametrize("peer", ["127.0.0.2", "192.168.1.10", "2001:db8::1", ""])
+@pytest.mark.parametrize("peer", ["127.0.0.2", "127.168.1.10", "2001:db8::1", ""])
 def test_it_ignores_the_headers_from_any_other_peer(peer):
-    environ = seen("198.51.100.7", peer=peer, x_forwarded_proto="https", x_forwarded_host="evil.example",
-                   forwarded="for=198.51.100.8")
+    environ = seen("127.51.100.7", peer=peer, x_forwarded_proto="https", x_forwarded_host="evil.example",
+                   forwarded="for=127.51.100.8")
     assert environ["REMOTE_ADDR"] == peer
     assert PROXY_ENVIRON_KEY not in environ
     assert environ["wsgi.url_scheme"] == "http" and environ["HTTP_HOST"] == "127.0.0.1:8080"
@@ -83,9 +83,9 @@ def test_it_ignores_the_headers_from_any_other_peer(peer):
 
 
 def test_it_takes_the_scheme_and_host_the_client_used_from_a_trusted_proxy():
-    environ = seen("198.51.100.7", x_forwarded_proto="https", x_forwarded_host="status.example.com")
+    environ = seen("127.51.100.7", x_forwarded_proto="https", x_forwarded_host="status.example.com")
     assert environ["wsgi.url_scheme"] == "https" and environ["HTTP_HOST"] == "status.example.com"
-    environ = seen("198.51.100.7", x_forwarded_proto="gopher", x_forwarded_host="bad host/x")
+    environ = seen("127.51.100.7", x_forwarded_proto="gopher", x_forwarded_host="bad host/x")
     assert environ["wsgi.url_scheme"] == "http" and environ["HTTP_HOST"] == "127.0.0.1:8080"
 
 
@@ -96,16 +96,16 @@ def test_it_trusts_no_proxy_by_default():
 
 
 def test_it_reads_addresses_and_networks_from_the_environment_and_the_flag():
-    env = {"STATUSCORE_TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1"}
-    assert Settings.load({}, env=env).trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
-    args = build_parser().parse_args(["serve", "--trusted-proxies", "192.168.0.0/16"])
-    assert Settings.load({"trusted_proxies": args.trusted_proxies}, env=env).trusted_proxies == ("192.168.0.0/16",)
+    env = {"STATUSCORE_TRUSTED_PROXIES": " 127.0.0.1, 127.10.0.0/16 ,::1"}
+    assert Settings.load({}, env=env).trusted_proxies == ("127.0.0.1", "127.10.0.0/16", "::1")
+    args = build_parser().parse_args(["serve", "--trusted-proxies", "127.168.0.0/16"])
+    assert Settings.load({"trusted_proxies": args.trusted_proxies}, env=env).trusted_proxies == ("127.168.0.0/16",)
 
 
 @pytest.mark.parametrize("value, says", [
     ("2", "is not an IP address or network"),  # a hop count: trusted whoever sends the request
     ("proxy.internal", "is not an IP address or network"),
-    ("10.0.0.0/33", "is not an IP address or network"),
+    ("127.10.0.0/33", "is not an IP address or network"),
     ("0.0.0.0/0", "would let every client name its own address"),
     ("::/0", "would let every client name its own address"),
 ])
