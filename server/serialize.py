@@ -37,6 +37,7 @@ def monitor_config_json(monitor: Monitor) -> dict:
         "reminder_minutes": monitor.reminder_minutes,
         "is_active": monitor.is_active,
         "public_status": monitor.public_status,
+        "group": monitor.group,
         "created_at": iso(monitor.created_at),
     }
     for key in TYPES[monitor.type].shown:
@@ -48,7 +49,7 @@ def monitor_config_json(monitor: Monitor) -> dict:
 # The order of the keys in the answer (the API.md example's order, extensions after), then what
 # only some types show (each type's keys in its declared order), then last_error.
 _ORDER = ("id", "name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
-          "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "status",
+          "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "group", "status",
           "response_time", "last_check", "uptime_percentage", "location_status", "in_maintenance", "created_at",
           *dict.fromkeys(key for t in TYPES.values() for key in (*t.shown, *t.details)), "last_error")
 
