@@ -210,24 +210,32 @@ def response_graph(history: list[dict]) -> dict | None:
     top = max(known) * 1.15 or 1
     step = GRAPH_WIDTH / len(values)
     lines, run, dots = [], [], []
+
+    def close_run():
+        if len(run) == 1:  # a lone day: a short dash where its cell is, not an invisible point
+            x, y = run[0]
+            run[:] = [(x - step * 0.35, y), (x + step * 0.35, y)]
+        if run:
+            lines.append(" ".join(f"{round(x, 1)},{y}" for x, y in run))
+        run.clear()
+
     for index, value in enumerate(values):
         if value is None:
-            if run:
-                lines.append(" ".join(run))
-            run = []
+            close_run()
             continue
-        x, y = round(step * (index + 0.5), 1), round(GRAPH_HEIGHT - value / top * (GRAPH_HEIGHT - 4) - 2, 1)
-        run.append(f"{x},{y}")
-        dots.append({"x": x, "y": y, "label": f"{history[index]['date']}: {value} ms"})
-    if run:
-        lines.append(" ".join(run))
+        x, y = step * (index + 0.5), round(GRAPH_HEIGHT - value / top * (GRAPH_HEIGHT - 4) - 2, 1)
+        run.append((x, y))
+        dots.append({"x": round(x, 1), "y": y, "label": f"{history[index]['date']}: {value} ms"})
+    close_run()
     average = round(sum(known) / len(known))
     return {"lines": lines, "dots": dots if len(dots) <= 90 else [], "width": GRAPH_WIDTH, "height": GRAPH_HEIGHT,
             "min": min(known), "max": max(known), "avg": average, "latest": known[-1]}
 
 
 def monitor_view(m: dict) -> dict:
-    since = m.get("monitoring_since") or ""
+    # Since it was created, or its first day with results if those go back further (an import).
+    since = min([m.get("monitoring_since") or "9999", *(h["date"] for h in m["history"] if h["uptime"] is not None)])
+    since = "" if since == "9999" else since
     days = bar_days(m["history"], since)
     watched = sum(1 for d in days if d.css != "before")
     return {

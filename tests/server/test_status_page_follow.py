@@ -160,7 +160,7 @@ def test_each_day_carries_its_average_response_time_and_the_page_draws_it(server
 
     html = api.get(f"/status/{slug}").text
     assert '<svg class="rt"' in html and "<polyline" in html and "<script" not in html.split("<body>")[1]
-    assert "50–150 ms" in html and "100 ms average" in html
+    assert "50–150 ms" in html and "100 ms on average" in html
     assert f"{(today - timedelta(days=2)).isoformat()}: 150 ms" in html  # each day's point says it
 
 
