@@ -384,3 +384,21 @@ def test_the_feed_is_valid_atom_with_incidents_updates_and_notices(server, api, 
 def test_the_feed_of_an_unknown_page_is_404(api):
     assert_error(api.get("/status/no-such-page/feed.atom"), 404)
     assert_error(api.get("/status/NOPE/feed.atom"), 404)
+
+
+def test_group_and_notice_travel_in_an_export_and_import(server, api, alice, admin):
+    monitor = api.create_monitor(alice, name="Exported", type="http", target=TARGET, group="Website")
+    assert api.post("/api/maintenance", alice, json=window([monitor["id"]], 3, name="Announced",
+                                                           notice="Back soon.")).status_code == 201
+    document = api.get("/api/export?format=json", alice).json()
+    assert next(m for m in document["monitors"] if m["name"] == "Exported")["group"] == "Website"
+    assert next(w for w in document["maintenance"] if w["name"] == "Announced")["notice"] == "Back soon."
+
+    again = api.post("/api/import?dry_run=true", alice, json=document)
+    assert again.status_code == 200 and not again.json()["updated"], again.text  # unchanged
+    changed = next(w for w in document["maintenance"] if w["name"] == "Announced")
+    changed["notice"] = "Back in an hour."
+    report = api.post("/api/import?dry_run=false", alice, json=document).json()
+    assert report["updated"] == [{"kind": "maintenance", "name": "Announced"}], report
+    windows = api.get("/api/maintenance", alice).json()
+    assert next(w for w in windows if w["name"] == "Announced")["notice"] == "Back in an hour."
