@@ -318,7 +318,9 @@ def feed_view(data: dict, page_url: str, self_url: str) -> dict:
             "id": f"{page_url}#notice-{n['id']}", "link": f"{page_url}#notice-{n['id']}",
             "title": f"{'Maintenance in progress' if n['status'] == 'in_progress' else 'Scheduled maintenance'}: "
                      f"{n['title']}",
-            "published": n["created_at"], "updated": n["created_at"], "category": "maintenance",
+            # Shown again when the window begins (its title then says "in progress").
+            "published": n["created_at"], "category": "maintenance",
+            "updated": max(n["created_at"], n["starts_at"]) if n["status"] == "in_progress" else n["created_at"],
             "content": "\n\n".join(filter(None, (f"From {n['starts_at']} to {n['ends_at']}.",
                                                    f"Affects: {affects}." if affects else "", n["message"])))})
     entries.sort(key=lambda e: e["updated"], reverse=True)

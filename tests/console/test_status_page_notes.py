@@ -9,6 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from appliance.storage.entities import Transition
+from console.app import make_console
+from console.screens.incident_update import IncidentUpdateForm
+from tests.console.fake_client import NOW, FakeClient
 from tests.console.helpers import idle_appliance, on_screen, run, static_text, type_into, wait_until
 
 SIZE = (130, 44)
@@ -101,3 +104,26 @@ def test_it_announces_a_maintenance_window_with_a_notice(console, api, alice):
     [window] = api.get("/api/maintenance", alice).json()
     assert (window["name"], window["monitor_ids"], window["notice"]) == (
         "Disk swap", [db["id"]], "Writes pause for up to 10 minutes.")
+
+
+def test_the_update_form_shows_the_servers_problem_and_posts_the_chosen_status():
+    """The form alone, over the fake client (no server): the status select and message reach the call."""
+    client = FakeClient()
+    app = make_console(client=client, clock=lambda: NOW, refresh_interval=3600)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await on_screen(pilot, "DashboardScreen")
+            answers = []
+            app.push_screen(IncidentUpdateForm(7, "the incident of 10:30"), answers.append)
+            form = await on_screen(pilot, "IncidentUpdateForm")
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: "must not be empty" in static_text(app, "#message-error"))
+            form.query_one("#status").value = "monitoring"
+            await type_into(pilot, "#message", "Watching the fix.")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: answers, message="the form closed")
+            assert answers[0]["status"] == "monitoring"
+
+    run(scenario())
+    assert [(u["incident_id"], u["status"], u["message"]) for u in client.updates] == [(7, "monitoring", "Watching the fix.")]
