@@ -46,6 +46,7 @@ def monitor_config_json(monitor: Monitor) -> MonitorConfig:
         "reminder_minutes": monitor.reminder_minutes,
         "is_active": monitor.is_active,
         "public_status": monitor.public_status,
+        "group": monitor.group,
     }
     rest = {"created_at": iso(monitor.created_at)}
     for key in TYPES[monitor.type].shown:
@@ -59,7 +60,7 @@ def monitor_config_json(monitor: Monitor) -> MonitorConfig:
 # order), then last_error. monitor_json builds the object in this order directly (the list of
 # 1,000 monitors goes through it per request); tests/server/test_response_bodies.py pins it.
 _ORDER = ("id", "name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
-          "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "status",
+          "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "group", "status",
           "response_time", "last_check", "uptime_percentage", "location_status", "in_maintenance", "created_at",
           *dict.fromkeys(key for t in TYPES.values() for key in (*t.shown, *t.details)), "last_error")
 
