@@ -4,6 +4,7 @@ StatusTable: the dashboard's sortable, filterable table of monitors."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Callable
 
 from rich.text import Text
@@ -99,7 +100,23 @@ def millis(value: int | float | None) -> str:
 
 
 def percent(value: str | float | None) -> str:
-    return "—" if value in (None, "") else f"{value} %"
+    """Uptime with two decimals everywhere ("99.9" and "99.90" from two endpoints look the same).
+    Cut, not rounded: 99.996 % is not 100 %."""
+    if value in (None, ""):
+        return "—"
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    except InvalidOperation:
+        return f"{value} %"
+    return f"{number} %"
+
+
+def clipped(value: str, width: int) -> str:
+    """`value` in at most `width` characters, with an ellipsis when it was cut."""
+    value = " ".join(value.split())  # one line: causes and messages may carry newlines
+    if len(value) <= width:
+        return value
+    return value[:max(0, width - 1)] + "…"
 
 
 def uptime_style(value: str | None) -> str:
