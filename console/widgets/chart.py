@@ -22,7 +22,7 @@ from console.widgets.status import duration, parse_time
 BLOCKS = " ▁▂▃▄▅▆▇█"
 GUTTER = 9  # "1234 ms ┤"
 SHORT_DATA = 0.1  # data starting later than this share of the range into it: draw the data's span only
-MIN_SPAN = timedelta(minutes=1)
+MIN_SPAN = timedelta(seconds=10)  # the shortest interval: one check alone still gets an axis
 
 
 class ResponseChart(Widget):
