@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Checkbox, Footer, Input, Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, SelectionList, Static
 
 from console.screens.form import FormPage, field_error, form_buttons, form_field, page_bindings
 from console.screens.maintenance import WEEKDAYS
-from console.widgets import TitleBar
+from console.widgets import ConsoleFooter, TitleBar
 
 ONCE, WEEKLY = "kind-once", "kind-weekly"
 # Where a `details` key of the server's answer is shown: "recurring.start" under #start, ...
@@ -94,7 +94,7 @@ class MaintenanceFormScreen(FormPage):
                 yield form_field("timezone", "Time zone (e.g. Europe/Berlin, America/New_York or UTC)",
                                  Input(recurring.get("timezone", "UTC"), id="timezone"))
             yield form_buttons()
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self._show_kind()

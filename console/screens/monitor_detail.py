@@ -9,12 +9,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ask_first
-from console.widgets import ConnectionBanner, FillTable, ResponseChart, TitleBar, clipped_cell
+from console.widgets import (ConnectionBanner, ConsoleFooter, FillTable, ResponseChart, TitleBar,
+                             clipped_cell)
 from console.widgets.status import (ago, duration, locations_text, maintenance_text, millis, percent,
                                     short_time, status_text, uptime_style)
 
@@ -55,12 +56,12 @@ class MonitorDetailScreen(ConsoleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("e", "edit", "Edit", tooltip="Edit this monitor"),
-        Binding("d", "delete", "Delete", tooltip="Delete this monitor (asks first)"),
+        Binding("d", "delete", "Delete", show=False, tooltip="Delete this monitor (asks first)"),
         Binding("a", "toggle_active", "Pause/Resume", tooltip="Pause or resume checking"),
         Binding("p", "toggle_public", "Public", tooltip="Show or hide on the status page"),
         Binding("h", "range", "Hours", tooltip="Chart range: 1, 6, 24, 72 or 168 hours"),
         Binding("m", "mtr", "MTR", tooltip="Run an MTR report to the target"),
-        Binding("r", "refresh", "Refresh", tooltip="Reload now"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload now (it reloads by itself)"),
     ]
 
     def __init__(self, monitor: dict, hours: int = 24):
@@ -84,7 +85,7 @@ class MonitorDetailScreen(ConsoleScreen):
             with Vertical(classes="panel"):
                 yield Static("Anomalies", classes="panel-title")
                 yield FillTable(id="anomalies", fill="message", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         incidents = self.query_one("#incidents", FillTable)
