@@ -152,8 +152,9 @@ SORT_KEYS = tuple(key for key, _ in COLUMNS)
 SHORT_LABELS = {"response": "Resp.", "uptime": "Up 24h", "last_check": "Checked", "locations": "Loc."}
 PRIORITY = ("status", "name", "response", "uptime", "last_check", "target", "type", "locations")
 MAX_WIDTH = {"name": 28, "target": 40, "locations": 30}
+NARROW_MAX_WIDTH = {**MAX_WIDTH, "name": 20}  # a long name gives way to the target's first part
 MIN_WIDTH = {"name": 8, "target": 12}
-NARROW = 110  # below this many columns, the short headers
+NARROW = 110  # below this many columns, the short headers and NARROW_MAX_WIDTH
 
 
 def _last(value: Any) -> tuple[int, Any]:
@@ -194,11 +195,12 @@ def _cell_width(cell: Any) -> int:
 
 def fit_columns(needed: dict[str, int], available: int, padding: int = 1) -> dict[str, int]:
     """Which columns fit in `available` cells and how wide each is: by PRIORITY, each whole (or,
-    for the name and target, cut down to its minimum); what is left widens a cut column."""
+    for the name and target, cut down to its minimum)."""
     widths: dict[str, int] = {}
     room = available
+    caps = NARROW_MAX_WIDTH if available < NARROW else MAX_WIDTH
     for key in PRIORITY:
-        want = min(needed.get(key, 0), MAX_WIDTH.get(key, 10_000))
+        want = min(needed.get(key, 0), caps.get(key, 10_000))
         least = min(want, MIN_WIDTH.get(key, want))
         if key == "status" or want + 2 * padding <= room:
             widths[key] = want
