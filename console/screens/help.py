@@ -19,6 +19,7 @@ from console.screens.base import ConsoleModal
 from console.widgets.chart import BLOCKS
 from console.widgets.status import LOCATION_LOOK, MAINTENANCE_LOOK, STATUS_LOOK
 
+KEY_COLUMN = 14
 STATUS_MEANING = {
     "up": "the last checks succeeded",
     "down": "confirmed down (after its retries); an incident is open",
@@ -35,7 +36,7 @@ def key_names(app, binding: Binding) -> str:
 
 def keys_table(app, node, bindings: list[Binding]) -> Table:
     table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True, min_width=12)
+    table.add_column(style="bold", no_wrap=True, min_width=KEY_COLUMN)
     table.add_column()
     for binding in bindings:
         enabled = node.check_action(binding.action, ()) is not False
@@ -50,7 +51,7 @@ def keys_table(app, node, bindings: list[Binding]) -> Table:
 
 def legend() -> Table:
     table = Table.grid(padding=(0, 2))
-    table.add_column(no_wrap=True, min_width=12)
+    table.add_column(no_wrap=True, min_width=KEY_COLUMN)
     table.add_column()
     for status, (symbol, label, style) in STATUS_LOOK.items():
         table.add_row(Text(f"{symbol} {label}", style=style), STATUS_MEANING.get(status, ""))
@@ -58,8 +59,10 @@ def legend() -> Table:
     table.add_row(Text(f"{symbol} {label}", style=style),
                   "inside a maintenance window: checked, but no incidents or down alerts")
     table.add_row(Text("◉", style="cyan"), "shown on the public status page (p)")
-    places = "  ".join(f"{symbol}" for symbol, _ in LOCATION_LOOK.values())
-    table.add_row(Text(f"local {places}"), "each check location's own verdict (same symbols)")
+    places = Text("local")
+    for symbol, style in LOCATION_LOOK.values():
+        places.append(f" {symbol}", style=style)
+    table.add_row(places, "each check location's own verdict (same symbols)")
     table.add_row(Text(BLOCKS[3:], style="green"), "chart: the slowest successful check in that column")
     table.add_row(Text("░", style="red"), "chart: a failed check in that column")
     table.add_row(Text("·", style="dim"), "chart: no check in that column")
@@ -85,6 +88,9 @@ class HelpScreen(ConsoleModal):
         color: $accent;
         margin-top: 1;
     }
+    HelpScreen .help-heading.-first {
+        margin-top: 0;
+    }
     """
 
     def __init__(self, over: Screen):
@@ -98,7 +104,7 @@ class HelpScreen(ConsoleModal):
             yield Static(f"Keys — {name}  (esc closes; ctrl+p searches every action by name)",
                          classes="panel-title")
             with VerticalScroll():
-                yield Static("This screen", classes="help-heading")
+                yield Static("This screen", classes="help-heading -first")
                 yield Static(keys_table(app, self.over, list(bindings_of(self.over))), id="help-screen-keys")
                 yield Static("Everywhere", classes="help-heading")
                 yield Static(keys_table(app, app, list(bindings_of(app))), id="help-app-keys")
