@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from appliance.insights import AnomalyDetector  # noqa: E402
+from benchmarks.nab_score import PROFILES, Corpus  # noqa: E402
 
 NAB = ROOT.parent / "shared" / "data" / "nab"
 SEED = 20240605
@@ -73,11 +74,17 @@ class Series:
 
 # ---- data -------------------------------------------------------------------------------------
 
-def load_nab() -> list[Series]:
-    labels = json.loads((NAB / "combined_windows.json").read_text())
+def load_nab(root: Path = NAB) -> list[Series]:
+    """The labelled series under root: `data/<category>/<name>.csv` with the windows of
+    `combined_windows.json` (the shipped sample) or `labels/combined_windows.json` (a checkout of
+    the full NAB corpus). Series without labels are skipped."""
+    labels_path = root / "combined_windows.json"
+    if not labels_path.exists():
+        labels_path = root / "labels" / "combined_windows.json"
+    labels = json.loads(labels_path.read_text())
     out = []
     for rel, windows in sorted(labels.items()):
-        path = NAB / "data" / rel
+        path = root / "data" / rel
         if not path.exists():
             continue
         with path.open(newline="") as fh:
@@ -254,6 +261,23 @@ def run_detector(series: Series, sensitivity) -> list[int]:
     return hits
 
 
+def run_scored(series: Series, sensitivity) -> tuple[list[int], list[float], float]:
+    """(rows where the detector reported an event, its anomaly score at every row, seconds spent
+    in the detector)."""
+    detector = AnomalyDetector(sensitivity=sensitivity, quiet=QUIET)
+    hits, scores = [], []
+    spent = 0.0
+    observe, state = detector.observe, detector.state
+    key = series.name
+    for i, (t, up, v) in enumerate(zip(series.times, series.ups, series.values)):
+        t0 = time.perf_counter()
+        if observe(key, t, up, v):
+            hits.append(i)
+        spent += time.perf_counter() - t0
+        scores.append(getattr(state(key), "score", 0.0))
+    return hits, scores, spent
+
+
 def run_baseline(series: Series, window: int = 120, k: float = 3.0) -> list[int]:
     response, status = RollingThreeSigma(window, k), RollingThreeSigma(window, k)
     hits = []
@@ -315,6 +339,122 @@ def score(series: Series, detections: list[int]) -> Score:
     return result
 
 
+# ---- NAB scores -----------------------------------------------------------------------------------
+
+PROFILE_NAMES = {"standard": "standard", "reward_low_FP_rate": "low FP", "reward_low_FN_rate": "low FN"}
+
+
+def binary(series: Series, hits: list[int]) -> list[float]:
+    """Detections as NAB alarms: 1 at a row with a detection, 0 elsewhere (threshold 0.5)."""
+    out = [0.0] * len(series)
+    for i in hits:
+        out[i] = 1.0
+    return out
+
+
+def corpus(items: list[tuple[Series, list[float]]]) -> Corpus:
+    return Corpus.build((len(s), s.windows, scores) for s, scores in items)
+
+
+def nab_scores(items: list[tuple[Series, list[float]]], thresholds: dict[str, float] | None = None
+               ) -> tuple[dict[str, float], dict[str, float]]:
+    """Normalised NAB score per profile, and the threshold used: the given one per profile
+    (binary alarms: 0.5), or the one NAB's optimiser picks on these series. Series without any
+    window cannot be normalised (null = perfect = 0): their raw score (the false positives'
+    cost, <= 0) is given instead."""
+    c = corpus(items)
+    scores, used = {}, {}
+    for profile in PROFILES:
+        if thresholds is None:
+            threshold, raw = c.optimise(profile)
+        else:
+            threshold = thresholds[profile]
+            raw = c.raw(profile, threshold)
+        scores[profile] = c.normalised(raw, profile) if c.windows else raw
+        used[profile] = threshold
+    return scores, used
+
+
+BINARY = {p: 0.5 for p in PROFILES}
+
+
+def nab_report(all_series: list[Series], sensitivity, window: int, markdown: bool) -> str:
+    """NAB scores (3 profiles) per category and over the NAB series: the detector's events as
+    alarms, its continuous score at NAB's optimal threshold (found on all NAB series, then
+    applied per category), and the 3-sigma baseline's detections as alarms."""
+    runs = {s.name: run_scored(s, sensitivity) for s in all_series}
+    methods = {
+        "detector events": lambda s: binary(s, runs[s.name][0]),
+        "detector score": lambda s: runs[s.name][1],
+        "3-sigma alarms": lambda s: binary(s, run_baseline(s, window)),
+    }
+    groups: dict[str, list[Series]] = {}
+    for s in all_series:
+        groups.setdefault(s.group, []).append(s)
+    nab = [s for s in all_series if s.group.startswith("NAB")]
+    rows = []
+    for method, fn in methods.items():
+        values = {s.name: fn(s) for s in all_series}
+        fixed = None if method == "detector score" else BINARY
+        overall, used = nab_scores([(s, values[s.name]) for s in nab], fixed)
+        for group, members in groups.items():
+            got, _ = nab_scores([(s, values[s.name]) for s in members], used)
+            windowless = not any(s.windows for s in members)
+            rows.append([method, group + (" (raw)" if windowless else "")]
+                        + [f"{got[p]:.{2 if windowless else 1}f}" for p in PROFILES])
+        label = "NAB (all shipped)"
+        rows.append([method, f"**{label}**" if markdown else f"= {label}"]
+                    + [f"{overall[p]:.1f}" for p in PROFILES])
+        if fixed is None:
+            rows.append([method, "threshold"] + [f"{used[p]:.3f}" for p in PROFILES])
+    head = ["method", "series", *(PROFILE_NAMES[p] for p in PROFILES)]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    return "NAB scores (normalised: null detector 0, perfect 100):\n" + aligned(head, rows, left=2)
+
+
+FOLDS = {
+    "artificial + synthetic": lambda s: s.group.startswith("NAB artificial") or s.group == "synthetic",
+    "realAWSCloudwatch": lambda s: s.group == "NAB realAWSCloudwatch",
+}
+CV_SENSITIVITIES = ("low", "medium", "high", 2.0, 3.0)
+
+
+def cross_validation(all_series: list[Series], markdown: bool) -> str:
+    """Choose the sensitivity (events) and the score threshold on one fold, check them on the
+    other, both ways: the figures on the held-out fold are the honest ones."""
+    runs = {sens: {s.name: run_scored(s, sens) for s in all_series} for sens in CV_SENSITIVITIES}
+    rows = []
+    for tune_name, in_tune in FOLDS.items():
+        tune = [s for s in all_series if in_tune(s)]
+        check = [s for s in all_series if not in_tune(s)]
+        best = None
+        for sens in CV_SENSITIVITIES:
+            events, _ = nab_scores([(s, binary(s, runs[sens][s.name][0])) for s in tune], BINARY)
+            if best is None or events["standard"] > best[1]:
+                best = (sens, events["standard"])
+        sens = best[0]
+        ev_tune, _ = nab_scores([(s, binary(s, runs[sens][s.name][0])) for s in tune], BINARY)
+        ev_check, _ = nab_scores([(s, binary(s, runs[sens][s.name][0])) for s in check], BINARY)
+        sc_tune, used = nab_scores([(s, runs[sens][s.name][1]) for s in tune])
+        sc_check, _ = nab_scores([(s, runs[sens][s.name][1]) for s in check], used)
+        other = next(n for n in FOLDS if n != tune_name)
+        rows.append([tune_name, str(sens), "events", f"{ev_tune['standard']:.1f}", other,
+                     f"{ev_check['standard']:.1f}", f"{ev_check['reward_low_FP_rate']:.1f}",
+                     f"{ev_check['reward_low_FN_rate']:.1f}"])
+        rows.append([tune_name, str(sens), f"score >= {used['standard']:.3f}",
+                     f"{sc_tune['standard']:.1f}", other, f"{sc_check['standard']:.1f}",
+                     f"{sc_check['reward_low_FP_rate']:.1f}", f"{sc_check['reward_low_FN_rate']:.1f}"])
+    head = ["tuned on", "sensitivity", "detections", "standard (tuned)", "checked on",
+            "standard", "low FP", "low FN"]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    return ("Cross-validation (sensitivity and score threshold chosen on one fold, NAB scores on "
+            "the other):\n" + aligned(head, rows, left=3))
+
+
 # ---- report -------------------------------------------------------------------------------------
 
 HEAD = ["series", "points", "det. windows hit", "det. false /1k (n)", "det. median delay",
@@ -353,19 +493,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=120, help="the 3-sigma baseline's window")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--no-curve", action="store_true", help="skip the operating points")
+    parser.add_argument("--corpus", type=Path, default=NAB,
+                        help="NAB data: the shipped sample (default) or a NAB checkout "
+                             "(data/ and labels/combined_windows.json)")
+    parser.add_argument("--no-synthetic", action="store_true", help="NAB series only")
+    parser.add_argument("--cv", action="store_true", help="add the cross-validation table")
     args = parser.parse_args(argv)
     sensitivity = float(args.sensitivity) if args.sensitivity[0].isdigit() else args.sensitivity
 
     started = time.perf_counter()
-    all_series = load_nab() + synthetic()
+    all_series = load_nab(args.corpus) + ([] if args.no_synthetic else synthetic())
     groups: dict[str, tuple[Score, Score]] = {}
     overall = (Score(), Score())
     rows = []
     det_seconds = 0.0
     for series in all_series:
-        t0 = time.perf_counter()
-        det = score(series, run_detector(series, sensitivity))
-        det_seconds += time.perf_counter() - t0
+        hits, _, spent = run_scored(series, sensitivity)
+        det = score(series, hits)
+        det_seconds += spent
         base = score(series, run_baseline(series, args.window))
         rows.append([series.name, str(len(series))] + det.cells() + base.cells())
         g = groups.setdefault(series.group, (Score(), Score()))
@@ -390,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{'YES' if verdict else 'NO'} (recall {100 * (det.recall or 0):.1f}% vs "
           f"{100 * (base.recall or 0):.1f}%, false/1k {det.false_per_1000:.2f} vs "
           f"{base.false_per_1000:.2f})")
+    print()
+    print(nab_report(all_series, sensitivity, args.window, args.markdown))
+    if args.cv:
+        print()
+        print(cross_validation(all_series, args.markdown))
     if not args.no_curve:
         print()
         print(operating_points(all_series, args.markdown))
