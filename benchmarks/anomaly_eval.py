@@ -274,7 +274,7 @@ def run_scored(series: Series, sensitivity) -> tuple[list[int], list[float], flo
         if observe(key, t, up, v):
             hits.append(i)
         spent += time.perf_counter() - t0
-        scores.append(getattr(state(key), "score", 0.0))
+        scores.append(getattr(state(key), "score", None) or 0.0)
     return hits, scores, spent
 
 

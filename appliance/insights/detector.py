@@ -114,7 +114,18 @@ _HOUR = 3600.0
 _DAY = 86400.0
 _PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their median
 _PROFILE_MIN_HOURS = 12  # hours a day must have data for to make a profile
-_HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count (sparser: no daily profile)
+_HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count, at intervals under _DENSE_GAP
+_DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check makes an hour's mean
+_WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
+_DAILY_GAP = 4 * 3600.0  # ... and back to the daily one under this (hysteresis)
+_GAP_ALPHA = 0.05  # weight of the usual interval between checks
+_JUMP_RATIO = math.log(10.0)  # cold start: a jump this far above everything seen (10x) ...
+_JUMP_MS = 200.0  # ... and this many ms above it ...
+_JUMP_RUN = 3  # ... for this many checks in a row is reported during warm-up
+_JUMP_MIN_SEEN = 5  # checks seen before the run that make "everything seen"
+_SCORE_Z = 6.0  # the anomaly score is 0.5 at this many sigmas beyond the usual tail (medium) ...
+_SCORE_H = 10.0  # ... or at this CUSUM (medium's shift threshold); independent of the sensitivity
+_EPISODE_DAMPING = 0.5  # the score is scaled by this while a reported episode is still muted
 _SEASON_Z = 4.0  # samples this many sigmas off do not teach the daily profile
 _INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident, not a pattern
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
@@ -178,6 +189,7 @@ class StreamState:
         "spike_pending",
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
+        "score", "last_t", "gap", "weekly", "jump_run",
     )
 
     def __init__(self) -> None:
@@ -210,6 +222,11 @@ class StreamState:
         self.last_change = 0
         self.flap_rate = 0.0  # usual status changes per check
         self.recent: list[float] = []  # the last _RECENT residuals (log response time - expected)
+        self.score: float | None = None  # anomaly score of the last check (None: no response time)
+        self.last_t: float | None = None  # epoch seconds of the last check
+        self.gap = 0.0  # usual seconds between checks (EW mean)
+        self.weekly = False  # the profile is the weekly cycle (sparse checks), not the daily one
+        self.jump_run = 0  # warm-up checks in a row far above everything seen before them
 
     @property
     def warm_up(self) -> bool:
@@ -283,6 +300,13 @@ class AnomalyDetector:
     def state(self, key: Hashable) -> StreamState | None:
         return self._states.get(key)
 
+    def score(self, key: Hashable) -> float | None:
+        """The anomaly score (0..1) of the last check of `key`; None when it had no response
+        time (a failed check) or the stream is unknown. 0.5 is about where a spike or a shift
+        would be reported at medium sensitivity; the score does not depend on the sensitivity."""
+        state = self._states.get(key)
+        return None if state is None else state.score
+
     def restore(self, key: Hashable, data: dict | StreamState) -> StreamState:
         state = data if isinstance(data, StreamState) else StreamState.from_dict(data)
         self._states[key] = state
@@ -304,6 +328,12 @@ class AnomalyDetector:
         """Advance `state` by one check result (the stateless core of `observe`)."""
         t = _epoch(at)
         state.checks += 1
+        state.score = None
+        if state.last_t is not None and t > state.last_t:
+            gap = t - state.last_t
+            state.gap = gap if state.gap <= 0 else state.gap + _GAP_ALPHA * (gap - state.gap)
+        if state.last_t is None or t > state.last_t:
+            state.last_t = t
         events: list[Anomaly] = []
         flapping = self._flapping(state, at, t, bool(up))
         if flapping is not None:
@@ -312,6 +342,8 @@ class AnomalyDetector:
             rt = float(response_time_ms)
             if math.isfinite(rt) and rt >= 0:
                 events.extend(self._response_time(state, at, t, rt))
+        if events:
+            state.score = 1.0  # a check that completed a report (flapping too) scores the top
         return events
 
     def _flapping(self, s: StreamState, at: datetime, t: float, up: bool) -> Anomaly | None:
@@ -343,13 +375,13 @@ class AnomalyDetector:
         y = math.log(max(rt, _MIN_MS))
         s.samples += 1
         if s.warm is not None:
-            s.warm.append(y)
-            if len(s.warm) >= self.warmup:
-                self._finish_warm_up(s)
-            return []
+            return self._warming_up(s, at, t, rt, y)
 
-        hour = int(t // _HOUR) % 24
-        day = int(t // _DAY)
+        if s.weekly != (s.gap >= (_DAILY_GAP if s.weekly else _WEEKLY_GAP)):
+            _reset_profile(s, not s.weekly)  # checks became sparse (or dense): other seasonality
+        bin_len, bins = _profile_bins(s)
+        hour = int(t // bin_len) % bins
+        day = int(t // (bin_len * bins))
         if day != s.day:
             self._end_day(s, day)
         expected = s.level + s.offsets[hour]
@@ -391,6 +423,8 @@ class AnomalyDetector:
         zc = max(-_Z_CLIP, min(_Z_CLIP, z))
         s.cusum_up = _cusum_step(s.cusum_up, zc - _CUSUM_K, s.run_up, y, expected)
         s.cusum_down = _cusum_step(s.cusum_down, -zc - _CUSUM_K, s.run_down, y, expected)
+        s.score = _score(max((r - max(s.tail, 0.0)) / sigma, -z - _TAIL_INIT) / _SCORE_Z,
+                         max(s.cusum_up, s.cusum_down) / _SCORE_H)
         shifted = False
         for cusum, run in ((s.cusum_up, s.run_up), (s.cusum_down, s.run_down)):
             if cusum > th.shift_h and run[0] >= _MIN_RUN:
@@ -405,6 +439,11 @@ class AnomalyDetector:
             s.shift_quiet = s.shift_quiet + 1 if abs(z) < _QUIET_Z else 0
             if s.shift_quiet >= self.quiet:
                 s.shift_armed = True
+
+        if events:
+            s.score = 1.0  # the check that completed a report
+        elif not (s.spike_armed and s.shift_armed):
+            s.score = round(s.score * _EPISODE_DAMPING, 4)  # already reported: less news
 
         # learning (winsorised), after the verdicts on this sample
         clipped = expected + max(-_HUBER * sigma, min(_HUBER * sigma, r))
@@ -466,15 +505,48 @@ class AnomalyDetector:
         if s.prior_level is None:
             s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
         ratio = value_ms / base_ms
+        # by ratio, capped by the absolute difference (a few ms more is never "high")
+        moved = abs(value_ms - base_ms)
+        by_delta = 2 if moved >= 300 else 1 if moved >= 50 else 0
         if delta > 0:
-            severity = "high" if ratio >= 3 else "medium" if ratio >= 1.75 else "low"
+            by_ratio = 2 if ratio >= 3 else 1 if ratio >= 1.75 else 0
             direction = "up"
         else:
-            severity = "medium" if ratio <= 1 / 3 else "low"
+            by_ratio = 1 if ratio <= 1 / 3 else 0
             direction = "down"
+        severity = ("low", "medium", "high")[min(by_ratio, by_delta)]
         return Anomaly(SHIFT, at, round(value_ms, 1), round(base_ms, 1), severity,
                        f"Response time has stayed around {_ms(value_ms)} for {n} checks, "
                        f"{direction} from the usual {_ms(base_ms)}")
+
+    def _warming_up(self, s: StreamState, at: datetime, t: float, rt: float,
+                    y: float) -> list[Anomaly]:
+        """Collect the warm-up samples. A young monitor gets one verdict: a jump far above
+        everything seen so far (10x and 200 ms), held for a few checks, is reported as a shift
+        and the warm-up starts again from the new level."""
+        seen = s.warm[:len(s.warm) - s.jump_run]
+        events: list[Anomaly] = []
+        s.score = 0.0
+        if len(seen) >= _JUMP_MIN_SEEN:
+            top = max(seen)
+            if y - top >= _JUMP_RATIO and rt - math.exp(top) >= _JUMP_MS:
+                s.jump_run += 1
+                s.score = _score(0.0, s.jump_run / _JUMP_RUN)
+            else:
+                s.jump_run = 0
+        s.warm.append(y)
+        if s.jump_run >= _JUMP_RUN:
+            run = s.warm[-s.jump_run:]
+            value_ms, base_ms = math.exp(_median(sorted(run))), math.exp(_median(sorted(seen)))
+            events.append(Anomaly(
+                SHIFT, at, round(value_ms, 1), round(base_ms, 1), _severity(value_ms, base_ms),
+                f"Response time jumped to {_ms(value_ms)} for {len(run)} checks, up from "
+                f"{_ms(base_ms)} (at most {_ms(math.exp(max(seen)))} until then)"))
+            s.warm, s.jump_run = run, 0  # learn the new level from scratch
+            s.score = 1.0
+        elif len(s.warm) >= self.warmup:
+            self._finish_warm_up(s)
+        return events
 
     def _finish_warm_up(self, s: StreamState) -> None:
         values = sorted(s.warm)
@@ -487,38 +559,75 @@ class AnomalyDetector:
         # checks, at its second slowest (one spike in the warm-up cannot set it)
         s.tail = max(_TAIL_INIT * sigma, values[-2] - median)
         s.warm = None
+        s.jump_run = 0
+        s.weekly = s.gap >= _WEEKLY_GAP
 
     @staticmethod
     def _end_day(s: StreamState, day: int) -> None:
         """Turn the finished day's hourly means into a profile (deviations from that day's
         mean) and the usual offset of each hour into the median over the last profiles."""
-        means = [total / n if n >= _HOUR_MIN_SAMPLES else None
-                 for total, n in zip(s.hour_sum, s.hour_n)]
+        _, bins = _profile_bins(s)
+        least = _HOUR_MIN_SAMPLES if 0 < s.gap < _DENSE_GAP else 1
+        means = [total / n if n >= least else None
+                 for total, n in zip(s.hour_sum[:bins], s.hour_n[:bins])]
         known = [m for m in means if m is not None]
-        if s.day >= 0 and len(known) >= _PROFILE_MIN_HOURS:
+        if s.day >= 0 and len(known) >= (bins + 1) // 2:
             center = sum(known) / len(known)
             s.profiles.append([None if m is None else m - center for m in means])
             del s.profiles[:-_PROFILE_DAYS]
             last_hour = max(h for h, m in enumerate(means) if m is not None)
             old = s.offsets
             usual = [_usual_offset([p[h] for p in s.profiles if p[h] is not None])
-                     for h in range(24)]
+                     for h in range(bins)]
             if len(s.profiles) < 2:
-                usual = [0.0] * 24
-            for h in sorted(range(24), key=lambda h: (h - last_hour) % 24):
+                usual = [0.0] * bins
+            for h in sorted(range(bins), key=lambda h: (h - last_hour) % bins):
                 if usual[h] is None:  # too few days saw that hour: as the hour before it
                     usual[h] = usual[h - 1] if usual[h - 1] is not None else 0.0
-            s.offsets = usual
+            s.offsets = usual + [0.0] * (24 - bins)
             # keep the expected value continuous: the level had been following the last hours
             # (its memory, ~1/_A_LEVEL samples) with their old offsets
             per_hour = sum(s.hour_n) / max(1, sum(1 for n in s.hour_n if n))
-            span = min(24, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
-            hours = [(last_hour - i) % 24 for i in range(span)]
+            span = min(bins, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
+            hours = [(last_hour - i) % bins for i in range(span)]
             s.level -= sum(usual[h] - old[h] for h in hours) / span
         s.day = day
         s.hour_sum = [0.0] * 24
         s.hour_n = [0] * 24
         s.episode_hours = 0
+
+
+def _profile_bins(s: StreamState) -> tuple[float, int]:
+    """(seconds per bin, bins per cycle): hours of the day, or days of the week when sparse."""
+    return (_DAY, 7) if s.weekly else (_HOUR, 24)
+
+
+def _reset_profile(s: StreamState, weekly: bool) -> None:
+    s.weekly = weekly
+    s.day = -1
+    s.hour_sum, s.hour_n = [0.0] * 24, [0] * 24
+    s.profiles, s.episode_hours = [], 0
+    s.offsets = [0.0] * 24
+
+
+def _score(spike: float, shift: float) -> float:
+    """0..0.99 from how far past the spike and shift references the check is (x = 1 at the
+    reference): 0.99 * x / (1 + x), so ~0.5 at the reference, 0.9 at 10x it; it never
+    saturates, so a threshold can still tell big from huge. 1.0 is kept for reported checks."""
+    x = max(spike, shift, 0.0)
+    return round(0.99 * x / (1.0 + x), 4)
+
+
+def _severity(value_ms: float, base_ms: float) -> str:
+    """By ratio and by absolute difference, the lower of both: 2.7 ms -> 207 ms is 75x but only
+    0.2 s, not worth more than "low"; 1 s -> 2.5 s is 1.5 s but only 2.5x ("medium")."""
+    ratio = value_ms / base_ms if base_ms > 0 else math.inf
+    delta = abs(value_ms - base_ms)
+    if ratio < 1:
+        ratio = 1 / ratio if value_ms > 0 else math.inf
+    by_ratio = 2 if ratio >= 5 else 1 if ratio >= 2.5 else 0
+    by_delta = 2 if delta >= 1000 else 1 if delta >= 250 else 0
+    return ("low", "medium", "high")[min(by_ratio, by_delta)]
 
 
 def _usual_offset(values: list[float]) -> float | None:
@@ -534,7 +643,7 @@ def _spike(pending: list[float]) -> Anomaly:
     t, rt, usual_ms, _ = pending
     ratio = rt / usual_ms
     return Anomaly(SPIKE, datetime.fromtimestamp(t, timezone.utc), round(rt, 1), round(usual_ms, 1),
-                   "high" if ratio >= 5 else "medium" if ratio >= 2.5 else "low",
+                   _severity(rt, usual_ms),
                    f"Response time {_ms(rt)} is {_times(ratio)} the usual {_ms(usual_ms)}")
 
 
