@@ -104,6 +104,10 @@ _MAD_TO_SIGMA = 1.2533  # mean absolute deviation -> sigma for Gaussian noise
 _TAIL_P = 0.995  # the quantile of residuals tracked as "the usual slow tail"
 _TAIL_STEP = 0.5  # its stochastic-approximation step, in sigmas
 _TAIL_INIT = 2.576  # ... and its start: the Gaussian 99.5th percentile, in sigmas
+_BURST_PART = 1.0  # a reported spike raises the bar for the next ones to this part of its size ...
+_BURST_HALF = 300  # ... a bar that halves every this many checks
+_BURST_DECAY = 0.5 ** (1.0 / _BURST_HALF)
+_SPIKE_HOURS_CYCLES = 14  # an hour's spikes are forgotten after this many days (weeks) without one
 _TAIL_YOUNG = 300  # samples after warm-up during which the tail estimate moves faster
 _Z_CLIP = 3.0  # z-scores are clipped here before entering the CUSUM
 _CUSUM_K = 0.5  # CUSUM allowance (in sigmas): tuned to shifts of 1 sigma and more (Page)
@@ -189,7 +193,7 @@ class StreamState:
         "spike_pending",
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
-        "score", "last_t", "gap", "weekly", "jump_run",
+        "score", "last_t", "gap", "weekly", "jump_run", "burst", "spike_hours", "visited",
     )
 
     def __init__(self) -> None:
@@ -227,6 +231,10 @@ class StreamState:
         self.gap = 0.0  # usual seconds between checks (EW mean)
         self.weekly = False  # the profile is the weekly cycle (sparse checks), not the daily one
         self.jump_run = 0  # warm-up checks in a row far above everything seen before them
+        self.burst = 0.0  # residual of recent spikes, decaying: spikes up to it are not news
+        # ... and the two biggest recent spikes at each hour of the day (day of the week)
+        self.spike_hours = [[0.0, 0.0, 0] for _ in range(24)]
+        self.visited: list[float] | None = None  # [level, epoch] of the last reported shift's level
 
     @property
     def warm_up(self) -> bool:
@@ -411,9 +419,18 @@ class AnomalyDetector:
                     s.spike_pending = None
         if s.spike_armed:
             if (z >= th.spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms
-                    and r >= s.tail + th.tail_margin):
+                    and r >= max(s.tail, s.burst, _seasonal_bar(s, hour, bins)) + th.tail_margin):
                 s.spike_armed, s.spike_quiet = False, 0
                 s.spike_pending = [t, rt, usual_ms, 1]
+                # spikes this size may be what the service does (bursts, jobs): the next one is
+                # news once it is bigger, or after a calm (this memory halves every _BURST_HALF)
+                s.burst = max(s.burst, _BURST_PART * r)
+                seen = s.spike_hours[hour]  # the two biggest recent spikes at this hour, and when
+                if r > seen[0]:
+                    seen[:2] = [r, seen[0]]
+                elif r > seen[1]:
+                    seen[1] = r
+                seen[2] = day
         else:
             s.spike_quiet = s.spike_quiet + 1 if normal else 0
             if s.spike_quiet >= self.quiet:
@@ -423,7 +440,8 @@ class AnomalyDetector:
         zc = max(-_Z_CLIP, min(_Z_CLIP, z))
         s.cusum_up = _cusum_step(s.cusum_up, zc - _CUSUM_K, s.run_up, y, expected)
         s.cusum_down = _cusum_step(s.cusum_down, -zc - _CUSUM_K, s.run_down, y, expected)
-        s.score = _score(max((r - max(s.tail, 0.0)) / sigma, -z - _TAIL_INIT) / _SCORE_Z,
+        bar = max(s.tail, s.burst, _seasonal_bar(s, hour, bins), 0.0)
+        s.score = _score(max((r - bar) / sigma, -z - _TAIL_INIT) / _SCORE_Z,
                          max(s.cusum_up, s.cusum_down) / _SCORE_H)
         shifted = False
         for cusum, run in ((s.cusum_up, s.run_up), (s.cusum_down, s.run_down)):
@@ -459,6 +477,7 @@ class AnomalyDetector:
         # (steps 4x larger for the first _TAIL_YOUNG samples, so the usual jitter is learnt fast)
         step = _TAIL_STEP * sigma * (4.0 if s.samples < self.warmup + _TAIL_YOUNG else 1.0)
         s.tail += step * (_TAIL_P if r > s.tail else _TAIL_P - 1.0)
+        s.burst *= _BURST_DECAY
         return events
 
     def _shift(self, s: StreamState, at: datetime, t: float, run: list, sigma: float,
@@ -499,6 +518,13 @@ class AnomalyDetector:
         value_ms, base_ms = math.exp(value_log), math.exp(base_log)
         big_enough = (abs(delta) >= math.log(th.shift_ratio)
                       and abs(value_ms - base_ms) >= th.min_delta_ms)
+        if big_enough and s.visited is not None and t - s.visited[1] <= _RECOVERY_MEMORY \
+                and abs(s.level - s.visited[0]) < math.log(th.shift_ratio):
+            # back at the level of a recent episode: the same trouble recurring, already told
+            s.visited[1] = t
+            if s.prior_level is None:
+                s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
+            return None
         if not (big_enough and s.shift_armed):
             return None
         s.shift_armed, s.shift_quiet = False, 0
@@ -515,6 +541,7 @@ class AnomalyDetector:
             by_ratio = 1 if ratio <= 1 / 3 else 0
             direction = "down"
         severity = ("low", "medium", "high")[min(by_ratio, by_delta)]
+        s.visited = [s.level, t]
         return Anomaly(SHIFT, at, round(value_ms, 1), round(base_ms, 1), severity,
                        f"Response time has stayed around {_ms(value_ms)} for {n} checks, "
                        f"{direction} from the usual {_ms(base_ms)}")
@@ -591,10 +618,21 @@ class AnomalyDetector:
             span = min(bins, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
             hours = [(last_hour - i) % bins for i in range(span)]
             s.level -= sum(usual[h] - old[h] for h in hours) / span
+        for seen in s.spike_hours:  # forgotten after a few cycles without one
+            if day - seen[2] > _SPIKE_HOURS_CYCLES:
+                seen[:] = [0.0, 0.0, 0]
         s.day = day
         s.hour_sum = [0.0] * 24
         s.hour_n = [0] * 24
         s.episode_hours = 0
+
+
+def _seasonal_bar(s: StreamState, hour: int, bins: int) -> float:
+    """Spikes at this hour of the day (day of the week, give or take one) are what the service
+    does once two of them were seen there recently (a nightly job): the second biggest."""
+    hours = s.spike_hours
+    values = sorted(hours[hour][:2] + hours[(hour - 1) % bins][:2] + hours[(hour + 1) % bins][:2])
+    return values[-2]
 
 
 def _profile_bins(s: StreamState) -> tuple[float, int]:
@@ -607,6 +645,7 @@ def _reset_profile(s: StreamState, weekly: bool) -> None:
     s.day = -1
     s.hour_sum, s.hour_n = [0.0] * 24, [0] * 24
     s.profiles, s.episode_hours = [], 0
+    s.spike_hours = [[0.0, 0.0, 0] for _ in range(24)]
     s.offsets = [0.0] * 24
 
 
