@@ -123,6 +123,8 @@ _DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check 
 _WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
 _DAILY_GAP = 4 * 3600.0  # ... and back to the daily one under this (hysteresis)
 _GAP_ALPHA = 0.05  # weight of the usual interval between checks
+_WARM_MIN = 20  # sparse checks: warm-up ends after this many checks once they span _WARM_SPAN
+_WARM_SPAN = 12 * 3600.0
 _JUMP_RATIO = math.log(10.0)  # cold start: a jump this far above everything seen (10x) ...
 _JUMP_MS = 200.0  # ... and this many ms above it ...
 _JUMP_RUN = 3  # ... for this many checks in a row is reported during warm-up
@@ -571,8 +573,9 @@ class AnomalyDetector:
                 f"{_ms(base_ms)} (at most {_ms(math.exp(max(seen)))} until then)"))
             s.warm, s.jump_run = run, 0  # learn the new level from scratch
             s.score = 1.0
-        elif len(s.warm) >= self.warmup:
-            self._finish_warm_up(s)
+        elif len(s.warm) >= self.warmup or (
+                len(s.warm) >= _WARM_MIN and s.gap * (len(s.warm) - 1) >= _WARM_SPAN):
+            self._finish_warm_up(s)  # enough checks, or fewer over half a day (sparse checks)
         return events
 
     def _finish_warm_up(self, s: StreamState) -> None:
