@@ -419,9 +419,15 @@ class AnomalyDetector:
                 if pending[3] > self._spike_hold:
                     events.append(_spike(pending))
                     s.spike_pending = None
+        # what a spike must clear: the usual slow tail, recent spikes, an hour's recurring spikes
+        bar = s.tail if s.tail > s.burst else s.burst
+        if r > bar:  # only then can the hour's spikes matter (saves the look-up per check)
+            seasonal = _seasonal_bar(s, hour, bins)
+            if seasonal > bar:
+                bar = seasonal
         if s.spike_armed:
             if (z >= th.spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms
-                    and r >= max(s.tail, s.burst, _seasonal_bar(s, hour, bins)) + th.tail_margin):
+                    and r >= bar + th.tail_margin):
                 s.spike_armed, s.spike_quiet = False, 0
                 s.spike_pending = [t, rt, usual_ms, 1]
                 # spikes this size may be what the service does (bursts, jobs): the next one is
@@ -442,9 +448,12 @@ class AnomalyDetector:
         zc = max(-_Z_CLIP, min(_Z_CLIP, z))
         s.cusum_up = _cusum_step(s.cusum_up, zc - _CUSUM_K, s.run_up, y, expected)
         s.cusum_down = _cusum_step(s.cusum_down, -zc - _CUSUM_K, s.run_down, y, expected)
-        bar = max(s.tail, s.burst, _seasonal_bar(s, hour, bins), 0.0)
-        s.score = _score(max((r - bar) / sigma, -z - _TAIL_INIT) / _SCORE_Z,
-                         max(s.cusum_up, s.cusum_down) / _SCORE_H)
+        # the score: how far past the spike bar (or as far below the usual), or how far up the
+        # CUSUM is, each against medium's reference (then ~0.5)
+        spike_x = (r - bar if bar > 0 else r) / sigma
+        down_x = -z - _TAIL_INIT
+        cusum = s.cusum_up if s.cusum_up > s.cusum_down else s.cusum_down
+        s.score = _score((spike_x if spike_x > down_x else down_x) / _SCORE_Z, cusum / _SCORE_H)
         shifted = False
         for cusum, run in ((s.cusum_up, s.run_up), (s.cusum_down, s.run_down)):
             if cusum > th.shift_h and run[0] >= _MIN_RUN:
@@ -656,8 +665,8 @@ def _score(spike: float, shift: float) -> float:
     """0..0.99 from how far past the spike and shift references the check is (x = 1 at the
     reference): 0.99 * x / (1 + x), so ~0.5 at the reference, 0.9 at 10x it; it never
     saturates, so a threshold can still tell big from huge. 1.0 is kept for reported checks."""
-    x = max(spike, shift, 0.0)
-    return round(0.99 * x / (1.0 + x), 4)
+    x = spike if spike > shift else shift
+    return 0.99 * x / (1.0 + x) if x > 0 else 0.0
 
 
 def _severity(value_ms: float, base_ms: float) -> str:
