@@ -8,6 +8,7 @@ Usage (the engine calls `observe` once per check result):
     detector = AnomalyDetector(sensitivity="medium")        # "low" | "medium" | "high" | float > 0
     for anomaly in detector.observe((monitor_id, location), at, up, response_time_ms):
         ...                                                   # store / notify
+    detector.score((monitor_id, location))                    # that check's anomaly score, 0..1
     detector.forget((monitor_id, location))                   # monitor deleted
     saved = detector.state(key).to_dict()                     # JSON-friendly; restore(key, saved)
 
@@ -38,11 +39,24 @@ slow services alike, and the long right tail becomes much closer to symmetric.
   one odd day (an incident, a level shift in the middle of a day) is always outvoted, and the
   current hour never teaches itself (a slowdown is not mistaken for seasonality). Samples more
   than 4 sigmas off, and the hours of an incident that came and went within 4 hours, are left out
-  of the day's means; hours with fewer than 3 checks have no mean (hourly checks: no profile).
+  of the day's means. At intervals under 10 minutes an hour needs 3 checks for its mean to
+  count; sparser, one check makes an hour (half-hourly and hourly checks get a daily profile).
+  Checks 6 hours apart or more (the usual interval, an EW mean) use the weekly cycle instead:
+  7 day-of-week bins, the same rules, weeks instead of days.
+- the warm-up is `warmup` checks, or 20 checks once they span 12 hours (sparse checks).
+
+*Cold start.* During warm-up there is one verdict: a jump far above everything seen so far
+(10x and 200 ms above the slowest warm-up check, for 3 checks in a row; at least 5 checks seen)
+is reported as a shift, and the warm-up starts again from the new level. A fresh monitor at
+10 s whose 1 ms checks become 1.5 s is reported 30 s later.
 
 *Spikes* (`response_time_spike`): a sample whose z = r / sigma is at least `spike_z`, whose
 ratio to the expected value is at least `spike_ratio`, which is `min_delta_ms` slower, and which
-exceeds the usual tail by `tail_margin`: unusual, noticeable, and beyond ordinary jitter. It is
+exceeds the spike bar by `tail_margin`: unusual, noticeable, and beyond ordinary jitter. The
+bar is the usual tail, or the size of the recent spikes (each reported spike sets it, and it
+halves every 300 checks: bursts of spikes are one episode), or the second biggest spike seen
+at that hour of the day (give or take one; day of the week when weekly) within the last 7 days
+(a spike that came twice at that hour is a job the service runs). It is
 held until the stream is back to normal (then reported with its peak, usually one check later),
 or until a shift is confirmed (then the shift is the only report of that incident).
 
@@ -51,7 +65,9 @@ of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for 
 Clipping keeps a short burst of spikes from looking like a shift. On alarm, the new level is the
 median residual of the run since the CUSUM left zero (at most the last 16 samples), so outliers
 cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the usual
-210 ms") when it differs by `shift_ratio` and `min_delta_ms`. Reported or not, the baseline moves
+210 ms") when it differs by `shift_ratio` and `min_delta_ms`, and is not a return to the level
+of the last reported shift within 24 hours (the same trouble recurring: said once). Reported or
+not, the baseline moves
 to the new level, so a lasting change is reported once and becomes the new normal. A move back
 towards the level that preceded a reported shift (within 24 hours) is the incident ending: the
 baseline follows silently. Shifts down are reported too (low severity: faster is rarely bad,
@@ -67,6 +83,17 @@ unremarkable; after a shift, shifts are muted until `quiet` consecutive samples 
 of the new level; after flapping, flapping is muted until the status is stable for `flap_window`
 checks.
 
+*Severity* is the lower of a ratio grade and an absolute grade: spikes high from 5x and 1 s
+slower, medium from 2.5x and 250 ms; shifts up high from 3x and 300 ms, medium from 1.75x and
+50 ms. A few ms becoming 200 ms is "low", however large the ratio.
+
+*Anomaly score* (`score(key)`), per check with a response time: x is the largest of how far the
+check is past the spike bar (in sigmas, over 6), as far below the usual (Gaussian tail, over 6)
+and the larger CUSUM (over 10), all medium's references whatever the sensitivity; the score is
+0.99 x / (1 + x), so ~0.5 where medium reports, never saturating below 0.99, and halved while
+a reported episode is still muted (less news); a check that completed a report scores 1.0.
+None for failed checks. It is for charts and tuning thresholds; events stay the alerting path.
+
 *Failures* (up=False) count only for flapping; they never touch the response-time baseline,
 whatever response time they carry.
 
@@ -77,7 +104,9 @@ flap_changes = max(3, round(6/s)).
 
 Calls for one stream must not run concurrently (the engine runs one check per monitor and
 location at a time); different streams are independent. Cost: a few microseconds per check.
-`benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold.
+`benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold, and with
+NAB's scorer (the shipped NAB sample; the spike-memory half-life and the sensitivity chosen by
+cross-validation between the artificial + synthetic series and the real ones).
 """
 
 from __future__ import annotations
