@@ -571,8 +571,10 @@ def main(argv: list[str] | None = None) -> int:
     overall = (Score(), Score())
     rows = []
     det_seconds = 0.0
+    per_window = []  # detector events inside each labelled window (one episode each)
     for series in all_series:
         hits, _, spent = run_scored(series, sensitivity)
+        per_window += [sum(1 for h in hits if a <= h <= b) for a, b in series.windows]
         det = score(series, hits)
         det_seconds += spent
         base = score(series, run_baseline(series, args.window))
@@ -595,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(all_series)} series, {points:,} points; detector {per_check_cost(all_series, sensitivity):.1f} µs "
           f"per check (best of 5 runs; {1e6 * det_seconds / points:.1f} µs in the scored run); "
           f"whole run {time.perf_counter() - started:.1f} s")
+    print(f"Detector events per labelled window (an episode): at most {max(per_window, default=0)}; "
+          f"windows with more than one: {sum(1 for n in per_window if n > 1)} of {len(per_window)}")
     verdict = beats(det, base)
     print(f"Detector beats the 3-sigma baseline on recall and false detections together: "
           f"{'YES' if verdict else 'NO'} (recall {100 * (det.recall or 0):.1f}% vs "

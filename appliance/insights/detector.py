@@ -225,6 +225,7 @@ class StreamState:
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
         "score", "last_t", "gap", "weekly", "jump_run", "burst", "spike_hours", "visited",
+        "spike_told",
     )
 
     def __init__(self) -> None:
@@ -265,7 +266,9 @@ class StreamState:
         self.burst = 0.0  # residual of recent spikes, decaying: spikes up to it are not news
         # ... and the two biggest recent spikes at each hour of the day (day of the week)
         self.spike_hours = [[0.0, 0.0, 0] for _ in range(24)]
-        self.visited: list[float] | None = None  # [level, epoch] of the last reported shift's level
+        # [level, epoch, level before the episode] of the last slowdown reported (or told as a spike)
+        self.visited: list[float] | None = None
+        self.spike_told = -(10 ** 9)  # sample count when the last spike was reported
 
     @property
     def warm_up(self) -> bool:
@@ -441,6 +444,7 @@ class AnomalyDetector:
             if normal:
                 events.append(_spike(pending))
                 s.spike_pending = None
+                s.spike_told = s.samples
             else:
                 pending[3] += 1
                 if ratio > pending[1] / pending[2]:  # a higher peak
@@ -448,6 +452,7 @@ class AnomalyDetector:
                 if pending[3] > self._spike_hold:
                     events.append(_spike(pending))
                     s.spike_pending = None
+                    s.spike_told = s.samples
         # what a spike must clear: the usual slow tail, recent spikes, an hour's recurring spikes
         bar = s.tail if s.tail > s.burst else s.burst
         if r > bar:  # only then can the hour's spikes matter (saves the look-up per check)
@@ -565,7 +570,21 @@ class AnomalyDetector:
             if s.prior_level is None:
                 s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
             return None
+        recent = s.visited is not None and t - s.visited[1] <= _RECOVERY_MEMORY
+        if delta < 0 and recent and s.level >= s.visited[2] - math.log(th.shift_ratio):
+            # down to about where a recent slowdown started from: that episode ending (however
+            # many steps it took up), not news
+            s.prior_level, s.episode_hours = None, 0
+            return None
         if not (big_enough and s.shift_armed):
+            return None
+        if delta > 0 and s.samples - s.spike_told <= 2 * self._spike_hold:
+            # the slowdown whose first checks were just reported as a spike: one episode, one
+            # report (the baseline moves, and the way back is the end, as after a reported shift)
+            s.shift_armed, s.shift_quiet = False, 0
+            if s.prior_level is None:
+                s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
+            _visit(s, old_level, t)
             return None
         s.shift_armed, s.shift_quiet = False, 0
         if s.prior_level is None:
@@ -581,7 +600,8 @@ class AnomalyDetector:
             by_ratio = 1 if ratio <= 1 / 3 else 0
             direction = "down"
         severity = ("low", "medium", "high")[min(by_ratio, by_delta)]
-        s.visited = [s.level, t]
+        if delta > 0:
+            _visit(s, old_level, t)
         return Anomaly(SHIFT, at, round(value_ms, 1), round(base_ms, 1), severity,
                        f"Response time has stayed around {_ms(value_ms)} for {n} checks, "
                        f"{direction} from the usual {_ms(base_ms)}")
@@ -666,6 +686,15 @@ class AnomalyDetector:
         s.hour_sum = [0.0] * 24
         s.hour_n = [0] * 24
         s.episode_hours = 0
+
+
+def _visit(s: StreamState, old_level: float, t: float) -> None:
+    """Remember the level of a slowdown told about, and the lowest level it started from (one
+    episode may climb in steps)."""
+    base = old_level
+    if s.visited is not None and len(s.visited) > 2 and t - s.visited[1] <= _RECOVERY_MEMORY:
+        base = min(base, s.visited[2])
+    s.visited = [s.level, t, base]
 
 
 def _seasonal_bar(s: StreamState, hour: int, bins: int) -> float:
