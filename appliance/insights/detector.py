@@ -133,6 +133,7 @@ _MAD_TO_SIGMA = 1.2533  # mean absolute deviation -> sigma for Gaussian noise
 _TAIL_P = 0.995  # the quantile of residuals tracked as "the usual slow tail"
 _TAIL_STEP = 0.5  # its stochastic-approximation step, in sigmas
 _TAIL_INIT = 2.576  # ... and its start: the Gaussian 99.5th percentile, in sigmas
+_ESCALATION = math.log(1.5)  # an ongoing slowdown is reported again once 1.5x worse
 _BURST_PART = 1.0  # a reported spike raises the bar for the next ones to this part of its size ...
 _BURST_HALF = 300  # ... a bar that halves every this many checks
 _BURST_DECAY = 0.5 ** (1.0 / _BURST_HALF)
@@ -576,6 +577,12 @@ class AnomalyDetector:
             # many steps it took up), not news
             s.prior_level, s.episode_hours = None, 0
             return None
+        if delta > 0 and recent:
+            if s.prior_level is not None and s.level - s.visited[0] < _ESCALATION:
+                s.visited[1] = t  # the slowdown told about getting somewhat worse: not yet news
+                return None
+            if s.level - s.visited[2] < math.log(th.shift_ratio):
+                return None  # back from an overshoot below where the last slowdown started
         if not (big_enough and s.shift_armed):
             return None
         if delta > 0 and s.samples - s.spike_told <= 2 * self._spike_hold:

@@ -442,3 +442,24 @@ def test_the_score_survives_a_state_round_trip():
     assert restored.score(KEY) == detector.score(KEY)
     old = {k: v for k, v in saved.items() if k not in ("score", "last_t", "gap", "weekly", "jump_run")}
     assert AnomalyDetector().restore(KEY, old).score is None  # state saved before scores existed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_a_slowdown_that_starts_with_a_spike_or_climbs_in_steps_is_one_event(seed):
+    detector = AnomalyDetector()
+    values = noise(900, seed=seed)
+    values[300] *= 3.2  # its first check looks like a spike ...
+    for i in range(301, 420):  # ... then 2.3x for two hours ...
+        values[i] *= 2.3
+    for i in range(420, 480):  # ... 2.9x for one more (worse, but not 1.5x worse) ...
+        values[i] *= 2.9
+    found = feed(detector, values)  # ... and back to normal
+    assert len(found) == 1, [a.message for a in found]
+    assert found[0].at <= at(310)
+    # while a slowdown that gets twice as bad is news again
+    detector = AnomalyDetector()
+    values = noise(900, seed=seed)
+    for i in range(300, 480):
+        values[i] *= 2.3 if i < 420 else 4.6
+    found = feed(detector, values)
+    assert [a.kind for a in found] == [SHIFT, SHIFT], [a.message for a in found]
