@@ -124,12 +124,13 @@ def _nab_time(text: str) -> datetime:
 class Synth:
     """A one-check-a-minute response-time series with multiplicative (lognormal) noise."""
 
-    def __init__(self, name: str, days: float, seed: int, sigma: float = 0.15, usual: float = 200.0):
+    def __init__(self, name: str, days: float, seed: int, sigma: float = 0.15, usual: float = 200.0,
+                 minutes: float = 1.0):
         self.name = name
-        self.n = int(days * 1440)
+        self.n = int(days * 1440 / minutes)
         self.rng = random.Random(seed)
         start = datetime(2024, 3, 4, tzinfo=timezone.utc)
-        self.times = [start + timedelta(minutes=i) for i in range(self.n)]
+        self.times = [start + timedelta(minutes=i * minutes) for i in range(self.n)]
         self.level = [usual] * self.n  # the noise-free response time
         self.sigma = sigma
         self.extra = [1.0] * self.n  # multiplicative incidents applied after the noise
@@ -198,6 +199,21 @@ def synthetic() -> list[Series]:
     s.incident(3 * day + 15 * 60, 2, 5.0, tail=10)  # a spike at the daily peak
     s.incident(4 * day + 10 * 60, 90, 2.0)  # a morning slowdown
     s.incident(5 * day + 22 * 60, 240, 0.55)  # faster than usual for 4 hours at night
+    out.append(s.build())
+
+    # sparse checks: a daily cycle checked every 30 and 60 minutes, a weekly one checked daily
+    # (no windows: whatever is reported is a false alarm), and incidents at hourly checks
+    for minutes in (30, 60):
+        s = Synth(f"synth_daily_cycle_{minutes}min", 30, SEED + 8 + minutes, sigma=0.1, minutes=minutes)
+        s.level = [200.0 * daily(t, amplitude=0.6) for t in s.times]
+        out.append(s.build())
+    s = Synth("synth_weekly_cycle_daily", 365, SEED + 9, sigma=0.05, minutes=1440)
+    s.level = [600.0 if t.weekday() >= 5 else 200.0 for t in s.times]
+    out.append(s.build())
+    s = Synth("synth_hourly_incidents", 40, SEED + 10, sigma=0.1, minutes=60)
+    s.level = [200.0 * daily(t, amplitude=0.6) for t in s.times]
+    for length, factor in ((6, 3.0), (4, 2.5), (1, 8.0), (12, 2.0), (1, 6.0)):
+        s.incident(s.free_spot(length, margin=48, lo=150), length, factor, tail=3)
     out.append(s.build())
 
     s = Synth("synth_flapping", 5, SEED + 6)
