@@ -134,10 +134,9 @@ _TAIL_P = 0.995  # the quantile of residuals tracked as "the usual slow tail"
 _TAIL_STEP = 0.5  # its stochastic-approximation step, in sigmas
 _TAIL_INIT = 2.576  # ... and its start: the Gaussian 99.5th percentile, in sigmas
 _ESCALATION = math.log(1.5)  # an ongoing slowdown is reported again once 1.5x worse
-_BURST_PART = 1.0  # a reported spike raises the bar for the next ones to this part of its size ...
-_BURST_HALF = 300  # ... a bar that halves every this many checks
+_BURST_HALF = 300  # a reported spike is the bar for the next ones, halving every this many checks
 _BURST_DECAY = 0.5 ** (1.0 / _BURST_HALF)
-_SPIKE_HOURS_CYCLES = 14  # an hour's spikes are forgotten after this many days (weeks) without one
+_SPIKE_HOURS_CYCLES = 7  # an hour's spikes are forgotten after this many days (weeks) without one
 _TAIL_YOUNG = 300  # samples after warm-up during which the tail estimate moves faster
 _Z_CLIP = 3.0  # z-scores are clipped here before entering the CUSUM
 _CUSUM_K = 0.5  # CUSUM allowance (in sigmas): tuned to shifts of 1 sigma and more (Page)
@@ -147,7 +146,7 @@ _QUIET_Z = 2.0  # |z| below which a sample counts as back to normal for shift hy
 _HOUR = 3600.0
 _DAY = 86400.0
 _PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their median
-_PROFILE_MIN_HOURS = 12  # hours a day must have data for to make a profile
+# a day (week) makes a profile when at least half its hours (days) have a mean
 _HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count, at intervals under _DENSE_GAP
 _DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check makes an hour's mean
 _WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
@@ -467,7 +466,7 @@ class AnomalyDetector:
                 s.spike_pending = [t, rt, usual_ms, 1]
                 # spikes this size may be what the service does (bursts, jobs): the next one is
                 # news once it is bigger, or after a calm (this memory halves every _BURST_HALF)
-                s.burst = max(s.burst, _BURST_PART * r)
+                s.burst = max(s.burst, r)
                 seen = s.spike_hours[hour]  # the two biggest recent spikes at this hour, and when
                 if r > seen[0]:
                     seen[:2] = [r, seen[0]]
