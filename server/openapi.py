@@ -209,7 +209,8 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
                                            "description": "The anomaly detector's score of this check, 0 "
                                            "(usual) to 1 (reported as an anomaly); about 0.5 is where a spike "
                                            "or shift is reported at medium sensitivity. Null for failed checks "
-                                           "and checks stored before scores existed."}}),
+                                           "(1 for one that completed a flapping report) and for checks "
+                                           "stored before scores existed."}}),
     "MonitorType": obj({
         "name": {"type": "string", "enum": list(MONITOR_TYPES)},
         "summary": {"type": "string", "description": "What up means for this type."},

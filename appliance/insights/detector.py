@@ -92,7 +92,8 @@ check is past the spike bar (in sigmas, over 6), as far below the usual (Gaussia
 and the larger CUSUM (over 10), all medium's references whatever the sensitivity; the score is
 0.99 x / (1 + x), so ~0.5 where medium reports, never saturating below 0.99, and halved while
 a reported episode is still muted (less news); a check that completed a report scores 1.0.
-None for failed checks. It is for charts and tuning thresholds; events stay the alerting path.
+None for failed checks (1.0 if one completes a flapping report). It is for charts and tuning
+thresholds; events stay the alerting path.
 
 *Failures* (up=False) count only for flapping; they never touch the response-time baseline,
 whatever response time they carry.
