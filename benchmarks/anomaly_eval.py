@@ -617,7 +617,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render(rows, args.markdown))
     print()
     points = sum(len(s) for s in all_series)
-    print(f"{len(all_series)} series, {points:,} points; detector {per_check_cost(all_series, sensitivity):.1f} µs "
+    cost = per_check_cost(all_series, sensitivity)
+    print(f"{len(all_series)} series, {points:,} points; detector {cost:.1f} µs "
           f"per check (best of 5 runs; {1e6 * det_seconds / points:.1f} µs in the scored run); "
           f"whole run {time.perf_counter() - started:.1f} s")
     print(f"Detector events per labelled window (an episode): at most {max(per_window, default=0)}; "
