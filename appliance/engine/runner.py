@@ -80,13 +80,15 @@ class Runner:
         self.uptime.seen(spec.id, at)
         with self._locks[spec.id]:
             # One stream per monitor and location, fed under the monitor's lock (in order); the
-            # history row carries the check's anomaly score.
+            # history row carries the check's anomaly score (and is stored whatever happens).
             found, score = [], None
-            if self.detector is not None:
-                found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms)
-                score = self.detector.score((spec.id, location))
-            self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms,
-                                          result.error, score))
+            try:
+                if self.detector is not None:
+                    found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms)
+                    score = self.detector.score((spec.id, location))
+            finally:
+                self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms,
+                                              result.error, score))
             old = self.live.get(spec.id)
             locations = dict(old.locations)
             # A missed heartbeat deadline already includes its grace: no further confirmation.
