@@ -206,7 +206,13 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     "DomainInfo": obj({"expires_at": nullable(TIMESTAMP), "days_left": nullable({"type": "integer"}),
                        "registrar": nullable({"type": "string"})}, optional=("expires_at", "days_left", "registrar")),
     "HistoryPoint": obj({"checked_at": TIMESTAMP, "status": {"type": "string", "enum": ["up", "down"]},
-                         "response_time": nullable(MILLIS), "location": {"type": "string"}}),
+                         "response_time": nullable(MILLIS), "location": {"type": "string"},
+                         "anomaly_score": {**nullable({"type": "number", "minimum": 0, "maximum": 1}),
+                                           "description": "The anomaly detector's score of this check, 0 "
+                                           "(usual) to 1 (reported as an anomaly); about 0.5 is where a spike "
+                                           "or shift is reported at medium sensitivity. Null for failed checks "
+                                           "(1 for one that completed a flapping report) and for checks "
+                                           "stored before scores existed."}}),
     "MonitorType": obj({
         "name": {"type": "string", "enum": list(MONITOR_TYPES)},
         "summary": {"type": "string", "description": "What up means for this type."},
@@ -259,6 +265,11 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     "MonitorInsights": obj({
         "incidents": {"type": "array", "items": ref("Incident"), "description": "Most recent first."},
         "anomalies": {"type": "array", "items": ref("Anomaly"), "description": "Most recent first."},
+        "anomaly_scores": {"type": "array", "description": "Per location, the anomaly score of its last "
+                           "check (see HistoryPoint.anomaly_score), by location.",
+                           "items": obj({"location": {"type": "string"}, "checked_at": TIMESTAMP,
+                                         "anomaly_score": nullable({"type": "number", "minimum": 0,
+                                                                    "maximum": 1})})},
     }),
     # A diagnostics answer still growing: its known keys are typed, others are allowed.
     "EngineStatus": {**obj({
