@@ -40,6 +40,8 @@ def monitor_config_json(monitor: Monitor) -> dict:
         "created_at": iso(monitor.created_at),
     }
     for key in TYPES[monitor.type].shown:
+        if key == "heartbeat_full_url":
+            continue  # depends on the request (monitor_json), not only on the monitor
         data[key] = (f"/api/heartbeat/{monitor.heartbeat_token}" if key == "heartbeat_url"
                      else getattr(monitor, key))
     return data
@@ -54,9 +56,10 @@ _ORDER = ("id", "name", "type", "target", "port", "ssl_check", "check_locations"
 
 
 def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_maintenance: bool = False,
-                 config: dict | None = None) -> dict:
+                 config: dict | None = None, base_url: str = "") -> dict:
     """`uptime` is the 24 h percentage (None before any result); `config` is
-    monitor_config_json(monitor) when the caller has it at hand."""
+    monitor_config_json(monitor) when the caller has it at hand; `base_url` is where users reach
+    the appliance (for the absolute heartbeat_full_url next to the contract's relative heartbeat_url)."""
     config = config if config is not None else monitor_config_json(monitor)
     active = config["is_active"]
     live_part = {
@@ -72,6 +75,8 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_mai
             live_part[key] = shape(live.details.get(key))
     if live.last_error and active:
         live_part["last_error"] = live.last_error
+    if "heartbeat_url" in config:
+        live_part["heartbeat_full_url"] = base_url.rstrip("/") + config["heartbeat_url"]
     merged = {**config, **live_part}
     return {key: merged[key] for key in _ORDER if key in merged}
 

@@ -78,7 +78,8 @@ class Runner:
     def record(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> LiveState:
         self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms, result.error))
         self.checks[spec.id] += 1
-        self.uptime.seen(spec.id, at)
+        if result.up:  # watched from its first verdict (a confirmed down counts too: went_down)
+            self.uptime.seen(spec.id, at)
         with self._locks[spec.id]:
             old = self.live.get(spec.id)
             locations = dict(old.locations)
