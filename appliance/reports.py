@@ -38,15 +38,15 @@ class Report:
 def watched_since(summary: Summary, created_at: datetime | None, since: datetime,
                   intervals: list[Interval] = ()) -> datetime | None:
     """Where the watched part of a window starts: the window start for a monitor that already
-    existed then; otherwise its first verdict: its first successful check or the start of its
-    first incident, whichever came first. Failed checks before any verdict are not uptime (nor
-    downtime): a monitor whose only check failed has no uptime yet (None)."""
-    if not summary.checks:
+    existed then; otherwise its first verdict (its first successful check or the start of its
+    first incident, whichever came first), not before its first result. Failed checks before any
+    verdict are not uptime (nor downtime): a monitor whose only check failed has no uptime yet (None)."""
+    if not summary.checks or summary.first_at is None:
         return None
     if created_at is not None and created_at <= since:
         return since
     known = [t for t in (summary.first_up_at, *(start for start, _ in intervals)) if t is not None]
-    return max(since, min(known)) if known else None
+    return max(since, summary.first_at, min(known)) if known else None
 
 
 def window_uptime(history: HistoryStore, entities: EntityStore, monitor_id: int, since: datetime,

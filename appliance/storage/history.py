@@ -64,8 +64,9 @@ class Summary:
     p95: float | None = None
     p99: float | None = None
     rt_count: int = 0  # successful checks with a response time
-    # The first successful result in the range (rolled-up days: the day's start): where the
-    # watched time begins for uptime (failed checks before any verdict say nothing yet).
+    first_at: datetime | None = None  # the first result in the range
+    # The first successful one (rolled-up days: the day's start): with the first incident, where
+    # the watched time begins for uptime (failed checks before any verdict say nothing yet).
     first_up_at: datetime | None = None
 
     @property
@@ -317,8 +318,8 @@ class HistoryStore:
             checks=len(rows), failures=sum(1 for row in rows if row["status"] == "down"),
             avg=sum(up_times) / len(up_times) if up_times else None,
             min=min(up_times) if up_times else None, max=max(up_times) if up_times else None,
-            rt_count=len(up_times),
-            first_up_at=None if first_up is None else as_utc(datetime(1970, 1, 1) + timedelta(microseconds=first_up)))
+            rt_count=len(up_times), first_at=_from_epoch_us(epoch_us[0]),
+            first_up_at=None if first_up is None else _from_epoch_us(first_up))
 
     def _history_rows(self, monitor_id: int, since: datetime) -> tuple[list[dict], list[float | None], list[int]]:
         """(the API's rows, their exact response times, their times in epoch us)."""
@@ -339,21 +340,24 @@ class HistoryStore:
             return raw
         row = self._cursor().execute(
             "SELECT sum(checks), sum(failures), sum(rt_count), sum(rt_sum), min(rt_min), max(rt_max), "
-            "min(bucket) FILTER (WHERE checks > failures) FROM rollup_day WHERE monitor_id = ? AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE)",
+            "min(bucket), min(bucket) FILTER (WHERE checks > failures) FROM rollup_day WHERE monitor_id = ? AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE)",
             [monitor_id, naive_utc(since), raw_from]).fetchone()
-        checks, failures, rt_count, rt_sum, rt_min, rt_max, first_day = row
+        checks, failures, rt_count, rt_sum, rt_min, rt_max, first_day, first_up_day = row
         if not checks:
             return raw
         raw_rt = raw.avg * raw.rt_count if raw.avg is not None else 0.0
         count = (rt_count or 0) + raw.rt_count
         mins = [v for v in (rt_min, raw.min) if v is not None]
         maxs = [v for v in (rt_max, raw.max) if v is not None]
-        first = as_utc(datetime(first_day.year, first_day.month, first_day.day)) if first_day else raw.first_up_at
+        first = as_utc(datetime(first_day.year, first_day.month, first_day.day))
+        first_up = as_utc(datetime(first_up_day.year, first_up_day.month, first_up_day.day)) if first_up_day else None
         return Summary(checks=checks + raw.checks, failures=failures + raw.failures,
                        avg=((rt_sum or 0.0) + raw_rt) / count if count else None,
                        min=min(mins) if mins else None, max=max(maxs) if maxs else None,
                        p50=raw.p50, p95=raw.p95, p99=raw.p99, rt_count=count,
-                       first_up_at=first if raw.first_up_at is None or first is None else min(first, raw.first_up_at))
+                       first_at=first if raw.first_at is None else min(first, raw.first_at),
+                       first_up_at=min(t for t in (first_up, raw.first_up_at) if t is not None)
+                       if first_up or raw.first_up_at else None)
 
     def _raw_summary(self, monitor_id: int, since: datetime, until: datetime | None,
                      percentiles: bool) -> Summary:
@@ -361,7 +365,7 @@ class HistoryStore:
         sql = (
             "SELECT count(*), count(*) FILTER (WHERE NOT up), avg(response_time) FILTER (WHERE up), "
             "min(response_time) FILTER (WHERE up), max(response_time) FILTER (WHERE up), "
-            "count(response_time) FILTER (WHERE up), min(checked_at) FILTER (WHERE up)" + extra +
+            "count(response_time) FILTER (WHERE up), min(checked_at), min(checked_at) FILTER (WHERE up)" + extra +
             " FROM results WHERE monitor_id = ? AND checked_at >= ?"
         )
         params: list = [monitor_id, naive_utc(since)]
@@ -369,10 +373,11 @@ class HistoryStore:
             sql += " AND checked_at < ?"
             params.append(naive_utc(until))
         row = self._cursor().execute(sql, params).fetchone()
-        quantiles = (row[7] or [None, None, None]) if percentiles else [None, None, None]
+        quantiles = (row[8] or [None, None, None]) if percentiles else [None, None, None]
         return Summary(checks=row[0], failures=row[1], avg=row[2], min=row[3], max=row[4],
                        p50=quantiles[0], p95=quantiles[1], p99=quantiles[2], rt_count=row[5],
-                       first_up_at=as_utc(row[6]) if row[6] is not None else None)
+                       first_at=as_utc(row[6]) if row[6] is not None else None,
+                       first_up_at=as_utc(row[7]) if row[7] is not None else None)
 
     def daily(self, monitor_id: int, since: datetime) -> list[tuple]:
         """Per UTC day: (date, checks, failures, avg response time of successful checks)."""
@@ -501,6 +506,10 @@ def _settle_cursor(cursor) -> None:
 def _next_hour(moment: datetime) -> datetime:
     floor = moment.replace(minute=0, second=0, microsecond=0)
     return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _from_epoch_us(value: int) -> datetime:
+    return as_utc(datetime(1970, 1, 1) + timedelta(microseconds=value))
 
 
 def _ids_filter(monitor_ids: Sequence[int]) -> str:
