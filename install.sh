@@ -130,7 +130,7 @@ abs() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$start_dir/$1" 
 build_binary() {   # prints the path of the built binary on stdout, everything else on stderr
     local out="${STATUSCORE_BUILD_DIR:-$here}"
     setup "build" >&2
-    say "Building the single binary with PyInstaller (under a minute)." >&2
+    say "Building the single binary with PyInstaller (one to two minutes)." >&2
     # zlib level 6 instead of PyInstaller's 9 for the archive: a third less build time, 0.4 % more
     # size, the same start-up (measured).
     PYINSTALLER_ZLIB_COMPRESSION_LEVEL="${PYINSTALLER_ZLIB_COMPRESSION_LEVEL:-6}" \
