@@ -34,9 +34,10 @@ def landing():
     data = landing_json()
     # Browsers ask for text/html first; scripts that ask for JSON (or only JSON) get JSON.
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
-        return jsonify(data)
-    response = make_response(render_template("landing.html", about=data), 200)
-    response.headers["Content-Type"] = "text/html; charset=utf-8"
-    response.headers["Vary"] = "Accept"
-    response.headers.update(PAGE_HEADERS)  # the status page's CSP: own assets only, no framing
+        response = jsonify(data)
+    else:
+        response = make_response(render_template("landing.html", about=data), 200)
+        response.headers["Content-Type"] = "text/html; charset=utf-8"
+        response.headers.update(PAGE_HEADERS)  # the status page's CSP: own assets only, no framing
+    response.headers["Vary"] = "Accept"  # one URL, two answers
     return response

@@ -42,6 +42,7 @@ def test_a_browser_gets_a_page_with_the_links_a_newcomer_needs(server, api, publ
 def test_a_script_asking_for_json_gets_json(server, api, published):
     response = api.get("/", headers={"Accept": "application/json"})
     assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
+    assert response.headers["Vary"] == "Accept"
     body = response.json()
     assert body["name"] == "StatusCore" and body["version"]
     assert {"company_name": "Acme <Ops>", "url": "/status/acme-ops",
