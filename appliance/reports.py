@@ -83,6 +83,14 @@ def monitor_report(history: HistoryStore, entities: EntityStore, monitor_id: int
 def daily_uptimes(history: HistoryStore, entities: EntityStore, monitor_ids: list[int], days: list[date],
                   now: datetime) -> dict[int, dict[date, float | None]]:
     """Per monitor, the availability of each of the given UTC days that has results."""
+    figures = daily_figures(history, entities, monitor_ids, days, now)
+    return {mid: {day: uptime for day, (uptime, _avg) in per_day.items()} for mid, per_day in figures.items()}
+
+
+def daily_figures(history: HistoryStore, entities: EntityStore, monitor_ids: list[int], days: list[date],
+                  now: datetime) -> dict[int, dict[date, tuple[float | None, float | None]]]:
+    """Per monitor, (availability, average response time of successful checks in ms) of each of the
+    given UTC days that has results: the same one query of the daily rollups for both."""
     if not monitor_ids or not days:
         return {}
     since = datetime(days[0].year, days[0].month, days[0].day, tzinfo=now.tzinfo)
@@ -93,9 +101,11 @@ def daily_uptimes(history: HistoryStore, entities: EntityStore, monitor_ids: lis
         down.setdefault(monitor_id, []).append((a, b))
     out = {}
     for monitor_id in monitor_ids:
-        seen_days = [row[0] for row in rows.get(monitor_id, [])]
+        seen = rows.get(monitor_id, [])
         intervals = down.get(monitor_id, [])
         # Watched from its first verdict: the first successful check or the first incident's start.
         known = [t for t in (first.get(monitor_id), *(a for a, _ in intervals)) if t is not None]
-        out[monitor_id] = daily_availability(intervals, seen_days, max(since, min(known)) if known else None, now)
+        uptimes = daily_availability(intervals, [row[0] for row in seen], max(since, min(known)) if known else None,
+                                     now)
+        out[monitor_id] = {row[0]: (uptimes.get(row[0]), row[3]) for row in seen}
     return out

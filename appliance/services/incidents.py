@@ -33,8 +33,8 @@ class IncidentPage:
 class TimelineEvent:
     """One thing that happened in an incident. kind: failing (a location's failed checks),
     down (confirmed: the incident opens), notification (a webhook delivery), reminder (down alert
-    sent again), up (recovered: the incident is resolved), closed (resolved without a recovery:
-    the monitor was paused)."""
+    sent again), update (the owner's note for the status page), up (recovered: the incident is
+    resolved), closed (resolved without a recovery: the monitor was paused)."""
 
     at: datetime
     kind: str
@@ -50,7 +50,7 @@ class IncidentTimeline:
     events: list[TimelineEvent]
 
 
-_ORDER = {"failing": 0, "down": 1, "reminder": 2, "up": 3, "closed": 3, "notification": 4}
+_ORDER = {"failing": 0, "down": 1, "reminder": 2, "update": 2, "up": 3, "closed": 3, "notification": 4}
 
 
 class Incidents:
@@ -59,6 +59,7 @@ class Incidents:
         self._anomalies = appliance.anomalies
         self._history = appliance.history
         self._outbox = appliance.outbox
+        self._updates = appliance.incident_updates
 
     def insights(self, user: User, monitor_id: int) -> Insights:
         """One monitor's latest incidents and anomalies, most recent first."""
@@ -82,7 +83,7 @@ class Incidents:
     def timeline(self, user: User, incident_id: int) -> IncidentTimeline:
         """One incident and what happened in it, oldest first, from what the stores already keep:
         the failed checks per location (history), the confirmed down, reminders and recovery
-        (outbox rows), and the webhook deliveries made for them."""
+        (outbox rows), the webhook deliveries made for them, and the owner's updates."""
         incident = self._entities.get_incident(incident_id)
         monitor = self._entities.get_monitor(incident.monitor_id, user.id) if incident else None
         if monitor is None:
@@ -112,6 +113,11 @@ class Incidents:
                                                             "was paused"))
         for delivery, hook in self._outbox.deliveries_of_changes([c.id for c in changes]):
             events.append(_notification(delivery, hook))
+        for update in self._updates.for_incidents([incident.id]).get(incident.id, []):
+            # Updates keep whole seconds: one posted in the second the incident opened is after it.
+            events.append(TimelineEvent(max(started, as_utc(update.created_at)), "update",
+                                        f"Update ({update.status}): {update.message}",
+                                        details={"update_id": update.id, "status": update.status}))
         events.sort(key=lambda e: (e.at, _ORDER[e.kind]))
         return IncidentTimeline(incident, monitor.name, events)
 

@@ -1,6 +1,7 @@
 """Create or edit a maintenance window: its name, its monitors (a selection list of yours), and
 either a one-off range (ISO 8601 start and end) or a weekly schedule (days, a start time, a
-duration and a time zone). The server validates; its `details` appear under each field."""
+duration and a time zone), and an optional notice for the public status page. The server
+validates; its `details` appear under each field."""
 
 from __future__ import annotations
 
@@ -93,6 +94,10 @@ class MaintenanceFormScreen(FormPage):
                                  Input(str(recurring.get("duration_minutes", 60)), id="duration_minutes"))
                 yield form_field("timezone", "Time zone (e.g. Europe/Berlin, America/New_York or UTC)",
                                  Input(recurring.get("timezone", "UTC"), id="timezone"))
+            yield form_field("notice", "Notice on the public status page (optional; shown while on or due "
+                                       "within 30 days)",
+                             Input(window.get("notice") or "", id="notice",
+                                   placeholder="The shop is read-only for up to an hour."))
             yield form_buttons()
         yield Footer()
 
@@ -130,7 +135,8 @@ class MaintenanceFormScreen(FormPage):
         """The request body (the whole window), and problems found before asking the server."""
         problems: dict[str, str] = {}
         body: dict = {"name": self.query_one("#name", Input).value.strip(),
-                      "monitor_ids": list(self.query_one("#monitor_ids", SelectionList).selected)}
+                      "monitor_ids": list(self.query_one("#monitor_ids", SelectionList).selected),
+                      "notice": self.query_one("#notice", Input).value.strip() or None}
         if self.kind == ONCE:
             body["starts_at"] = with_zone(self.query_one("#starts_at", Input).value) or None
             body["ends_at"] = with_zone(self.query_one("#ends_at", Input).value) or None

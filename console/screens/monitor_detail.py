@@ -31,6 +31,8 @@ class MonitorDetailScreen(ConsoleScreen):
         Binding("p", "toggle_public", "Public", tooltip="Show or hide on the status page"),
         Binding("h", "range", "Hours", tooltip="Chart range: 1, 6, 24, 72 or 168 hours"),
         Binding("m", "mtr", "MTR", tooltip="Run an MTR report to the target"),
+        Binding("u", "incident_update", "Post update",
+                tooltip="Tell status page visitors where the highlighted incident stands"),
         Binding("r", "refresh", "Refresh", tooltip="Reload now"),
     ]
 
@@ -239,6 +241,23 @@ class MonitorDetailScreen(ConsoleScreen):
         self._show_figures()
         self.notify(f"“{monitor['name']}” is now {'checked' if monitor.get('is_active') else 'paused'} and "
                     f"{'shown on' if monitor.get('public_status') else 'hidden from'} the status page.")
+
+    def action_incident_update(self) -> None:
+        from console.screens.incident_update import IncidentUpdateForm
+
+        table = self.query_one("#incidents", DataTable)
+        if not table.row_count:
+            self.notify("This monitor has no incidents to post an update on.", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        started = table.get_row(key)[1]
+
+        def posted(update: dict | None) -> None:
+            if update:
+                self.notify(f"Posted “{update.get('status')}” on the incident of {started}: it is on the status page "
+                            f"{'now' if self.monitor.get('public_status') else 'once the monitor is public'}.")
+
+        self.app.push_screen(IncidentUpdateForm(int(key), f"the incident of {started}"), posted)
 
     def action_mtr(self) -> None:
         from console.screens.tools import ToolsScreen

@@ -150,10 +150,17 @@ def test_an_incident_has_a_timeline_of_checks_down_notifications_and_recovery(ap
 def test_a_paused_monitors_incident_ends_closed_not_recovered(api, alice):
     job = heartbeat_monitor(api, alice)
     report(api, job, failed=True)
+    incident_id = incidents(api, alice, f"?monitor={job['id']}")["incidents"][0]["id"]
+    posted = api.post(f"/api/incidents/{incident_id}/updates", alice,
+                      json={"status": "identified", "message": "The disk is full; cleaning up."})
+    assert posted.status_code == 201, posted.text
     assert api.patch(f"/api/monitors/{job['id']}/toggle", alice, json={"is_active": False}).status_code == 200
     incident = incidents(api, alice, f"?monitor={job['id']}")["incidents"][0]
     events = timeline(api, alice, incident["id"])["timeline"]
-    assert [e["kind"] for e in events if e["kind"] != "failing"] == ["down", "closed"]
+    assert [e["kind"] for e in events if e["kind"] != "failing"] == ["down", "update", "closed"]
+    update = events[-2]
+    assert update["message"] == "Update (identified): The disk is full; cleaning up."
+    assert update["details"] == {"update_id": posted.json()["id"], "status": "identified"}
     assert events[-1]["at"] == incident["resolved_at"] and "paused" in events[-1]["message"]
 
 
