@@ -143,7 +143,7 @@ def _failing(found) -> TimelineEvent:
     why = found.errors[0][0] if found.errors else "failed"
     return TimelineEvent(
         found.first_failure_at, "failing",
-        f"{found.location}: {found.failures} of {found.checks} checks failed, the first: {why}",
+        f"{found.location}: {found.failures} of {found.checks} checks failed (most often: {why})",
         location=found.location,
         details={"checks": found.checks, "failures": found.failures, "last_failure_at": found.last_failure_at,
                  "errors": [{"error": error, "count": count} for error, count in found.errors]})

@@ -135,7 +135,8 @@ def test_an_incident_has_a_timeline_of_checks_down_notifications_and_recovery(ap
     assert events.index(sent_down) > events.index(down) and events.index(sent_up) > events.index(up)
     assert failing["location"] == "local" and failing["details"]["failures"] == 1
     assert failing["details"]["errors"] == [{"error": "the job reported a failure (/fail)", "count": 1}]
-    assert "local: 1 of" in failing["message"]
+    assert failing["message"].startswith("local: 1 of ")
+    assert failing["message"].endswith("(most often: the job reported a failure (/fail))")
     assert down["at"] == body["started_at"] and down["details"] == {
         "cause": "the job reported a failure (/fail)", "locations": ["local"]}
     assert "Confirmed down at local" in down["message"]
