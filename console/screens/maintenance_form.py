@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Checkbox, Footer, Input, Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, SelectionList, Static
 
 from console.screens.form import FormPage, field_error, form_buttons, form_field, page_bindings
 from console.screens.maintenance import WEEKDAYS
-from console.widgets import TitleBar
+from console.widgets import ConsoleFooter, TitleBar
 
 ONCE, WEEKLY = "kind-once", "kind-weekly"
 # Where a `details` key of the server's answer is shown: "recurring.start" under #start, ...
@@ -99,7 +99,7 @@ class MaintenanceFormScreen(FormPage):
                              Input(window.get("notice") or "", id="notice",
                                    placeholder="The shop is read-only for up to an hour."))
             yield form_buttons()
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self._show_kind()
