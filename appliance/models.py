@@ -127,6 +127,9 @@ class Delivery(SQLModel, table=True):
     __table_args__ = _AUTOINC
     id: Optional[int] = Field(default=None, primary_key=True)
     webhook_id: int = Field(sa_column=_owner_fk("webhook"))
+    # The outbox row (StateChange) it announces: an incident's timeline lists its notifications.
+    # None for test messages and deliveries made before this column existed.
+    state_change_id: Optional[int] = Field(default=None, index=True)
     uuid: str = Field(index=True, unique=True)  # X-StatusCore-Delivery: receivers may deduplicate on it
     event: str
     body: str

@@ -34,6 +34,7 @@ from appliance.page_versions import PageVersions
 from appliance.passwords import OWASP_LOG2_N, PasswordHasher, ScryptCost, generate_password
 from appliance.plans import PlanLimits
 from appliance.probe_intake import ProbeIntake
+from appliance.instance import load_or_create_instance_id
 from appliance.secret import load_or_create_secret
 from appliance.services import Services
 from appliance.slots import Slots
@@ -76,6 +77,7 @@ class Appliance:
         self.settings = settings
         _make_private_dir(settings.data_dir)
         self.secret = load_or_create_secret(settings.secret_path, settings.secret)
+        self.instance_id = load_or_create_instance_id(settings.instance_path)
         self.plan_limits = PlanLimits.from_settings(settings)
         self.passwords = PasswordHasher(ScryptCost.of(settings.password_hash_cost), settings.password_hash_concurrency)
         if settings.password_hash_cost < OWASP_LOG2_N:

@@ -90,7 +90,12 @@ TYPE_KEYS = {
     "ssl": {**nullable(ref("SslInfo")), "description": "https with ssl_check only; null before a check."},
     "domain": {**nullable(ref("DomainInfo")), "description": "domain only; null before a check."},
     "heartbeat_url": {"type": "string", "pattern": r"^/api/heartbeat/[A-Za-z0-9_-]+$",
-                      "description": "heartbeat only: the job calls GET or POST on it."},
+                      "description": "heartbeat only: the job calls GET or POST on it (relative, as the "
+                                     "contract shows it)."},
+    "heartbeat_full_url": {"type": "string", "format": "uri",
+                           "pattern": r"^https?://[^/]+(/.*)?/api/heartbeat/[A-Za-z0-9_-]+$",
+                           "description": "(ext) heartbeat only: heartbeat_url as an absolute URL, from the "
+                                          "public_url setting when set, else from the host the request came to."},
     "grace": {"type": "integer", "minimum": 0, "description": "heartbeat only: seconds of slack."},
 }
 
@@ -251,6 +256,45 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "duration_seconds": {"type": "integer", "minimum": 0, "description": "Until now while ongoing."},
         "cause": {"type": "string"},
         "locations": {"type": "array", "items": {"type": "string"}, "description": "Where it was seen down."},
+    }),
+    "IncidentPage": obj({
+        "incidents": {"type": "array", "items": ref("Incident"), "description": "Newest first."},
+        "total": {"type": "integer", "minimum": 0, "description": "How many match the filters in all."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+        "offset": {"type": "integer", "minimum": 0},
+        "next": {**nullable({"type": "string"}),
+                 "description": "The next page (same filters, next offset), relative; null on the last page."},
+    }),
+    "IncidentTimeline": obj({
+        "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"},
+        "started_at": TIMESTAMP, "resolved_at": nullable(TIMESTAMP),
+        "status": {"type": "string", "enum": ["ongoing", "resolved"]},
+        "duration_seconds": {"type": "integer", "minimum": 0, "description": "Until now while ongoing."},
+        "cause": {"type": "string"},
+        "locations": {"type": "array", "items": {"type": "string"}, "description": "Where it was seen down."},
+        "timeline": {"type": "array", "items": ref("TimelineEvent"), "description": "Oldest first."},
+    }, description="An incident (as in the list) with what happened in it."),
+    "TimelineEvent": obj({
+        "at": TIMESTAMP,
+        "kind": {"type": "string", "enum": ["failing", "down", "reminder", "update", "up", "closed",
+                                            "notification"],
+                 "description": "failing: a location's failed checks (from its first one; details: checks, "
+                                "failures, last_failure_at, errors [{error, count}]); down: confirmed, the "
+                                "incident opened (details: cause, locations); reminder: the down alert sent "
+                                "again; update: your note for the status page (details: update_id, status); "
+                                "up: recovered (details: locations); closed: resolved because the monitor "
+                                "was paused; notification: a webhook delivery (details: webhook_id, format, "
+                                "event, state, attempts, status_code, error, finished_at)."},
+        "message": {"type": "string", "description": "The event in one sentence."},
+        "location": {**nullable({"type": "string"}), "description": "For failing: the location."},
+        "details": {"type": "object", "description": "What the kind carries (see kind)."},
+    }),
+    "Health": obj({
+        "status": {"const": "ok"},
+        "version": {"type": "string"},
+        "instance_id": {**nullable({"type": "string"}),
+                        "description": "Made once per data dir: tells appliances apart (statuscore doctor "
+                                       "compares it with its data dir's); null if the data dir is read-only."},
     }),
     "Anomaly": obj({
         "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"}, "location": {"type": "string"},
@@ -529,6 +573,24 @@ PARAMETERS = {
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "KeyId": {"name": "key_id", "in": "path", "required": True,
               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "IncidentId": {"name": "incident_id", "in": "path", "required": True,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "IncidentMonitor": {"name": "monitor", "in": "query", "required": False,
+                        "description": "Only this monitor's incidents (404 when it is not yours).",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "IncidentOpen": {"name": "open", "in": "query", "required": False,
+                     "description": "true: only ongoing incidents; false: only resolved ones.",
+                     "schema": {"type": "string", "enum": ["true", "false"]}},
+    "IncidentSince": {"name": "since", "in": "query", "required": False,
+                      "description": "Only incidents going on at or after this time (ISO 8601 with an offset; "
+                                     "write + as %2B).",
+                      "schema": {"type": "string", "format": "date-time",
+                                 "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$",
+                                 "examples": ["2024-01-15T10:30:00Z"]}},
+    "Limit": {"name": "limit", "in": "query", "required": False, "description": "Page size.",
+              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    "Offset": {"name": "offset", "in": "query", "required": False, "description": "Items to skip.",
+               "schema": {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0}},
     "AnomalyId": {"name": "anomaly_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "HeartbeatToken": {"name": "token", "in": "path", "required": True,
@@ -594,6 +656,7 @@ class Op:
     ok: int = 200
     access: str = "user"  # "public", "user" (any valid token), "admin" or "probe" (a probe token)
     body: type[BaseModel] | None = None
+    body_optional: bool = False  # the body may be left out
     raw_body: str | None = None  # a component schema for a body read without a pydantic model
     query: tuple[str, ...] = ()  # components.parameters names
     errors: tuple[int, ...] = ()  # beyond those implied by access, body, path and query
@@ -665,7 +728,11 @@ OPERATIONS: tuple[Op, ...] = (
     Op("delete", "/api/monitors/{monitor_id}", "deleteMonitor", "Delete a monitor and all its history",
        "monitors", ok=204),
     Op("patch", "/api/monitors/{monitor_id}/toggle", "toggleMonitor", "Pause or resume checking",
-       "monitors", "Monitor", body=schemas.ToggleBody, examples={"pause": {"is_active": False}}),
+       "monitors", "Monitor", body=schemas.ToggleBody, body_optional=True,
+       description="`{\"is_active\": false}` pauses, `{\"is_active\": true}` resumes (either again "
+                   "changes nothing); `{}` or no body at all flips the current state. A paused monitor is "
+                   "not checked, shows `paused`, and its ongoing incident is closed.",
+       examples={"pause": {"is_active": False}, "resume": {"is_active": True}, "flip": {}}),
     Op("patch", "/api/monitors/{monitor_id}/public", "publishMonitor", "Show or hide on the status page",
        "monitors", "Monitor", body=schemas.PublicBody, examples={"show": {"public_status": True}}),
     Op("get", "/api/monitors/{monitor_id}/history", "monitorHistory", "Check results and summary",
@@ -675,6 +742,17 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/monitors/{monitor_id}/insights", "monitorInsights", "The monitor's incidents and "
        "anomalies", "monitors", "MonitorInsights"),
 
+    Op("get", "/api/incidents", "listIncidents", "(ext) All your incidents, newest first, a page at a time",
+       "monitors", "IncidentPage", query=("IncidentMonitor", "IncidentOpen", "IncidentSince", "Limit", "Offset"),
+       errors=(404,),
+       description="Filters combine. `next` is the next page's URL (null on the last page); `total` counts "
+                   "every match."),
+    Op("get", "/api/incidents/{incident_id}", "getIncident", "(ext) One incident and its timeline", "monitors",
+       "IncidentTimeline",
+       description="The timeline, oldest first: each location's failed checks (from the confirming run "
+                   "before the start), the confirmed down, reminders, the recovery (or the pause that "
+                   "closed it), every webhook delivery made for them, and your updates (POST "
+                   "/api/incidents/{incident_id}/updates). Another user's incident is 404."),
     Op("get", "/api/monitors/anomalies", "listAnomalies", "Unacknowledged anomalies of all your monitors",
        "monitors", "Anomaly", list_of_answer=True, description="Most recent first."),
     Op("post", "/api/monitors/anomalies/{anomaly_id}/acknowledge", "acknowledgeAnomaly",
@@ -833,10 +911,14 @@ OPERATIONS: tuple[Op, ...] = (
                    "nothing (409 when your configuration changed meanwhile, or the status page slug is "
                    "another user's); importing it again changes nothing. " + _ONE_TRANSFER_AT_A_TIME),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
+    Op("get", "/api/health", "health", "(ext) Serving? Which version and which data dir's appliance", "meta",
+       "Health", access="public",
+       description="No login. `instance_id` tells appliances apart: `statuscore doctor` compares it with its "
+                   "data dir's to say whether the appliance on the port is this data dir's."),
 )
 
 _PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken",
-                    "{anomaly_id}": "AnomalyId", "{key_id}": "KeyId", "{window_id}": "WindowId",
+                    "{anomaly_id}": "AnomalyId", "{incident_id}": "IncidentId", "{key_id}": "KeyId", "{window_id}": "WindowId",
                     "{webhook_id}": "WebhookId", "{probe_id}": "ProbeId",
                     "{incident_id}": "IncidentId", "{update_id}": "UpdateId",
                     "{target}": "WhoisTarget",
@@ -872,7 +954,7 @@ def _operation(op: Op) -> dict:
     if op.query:
         out["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in op.query]
     if op.body is not None:
-        out["requestBody"] = {"required": True, **_json(ref(op.body.__name__), op.examples)}
+        out["requestBody"] = {"required": not op.body_optional, **_json(ref(op.body.__name__), op.examples)}
     elif op.raw_body is not None:
         out["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": ref(op.raw_body)},

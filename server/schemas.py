@@ -113,7 +113,9 @@ class MonitorUpdateBody(MonitorFields):
 
 
 class ToggleBody(Strict):
-    is_active: bool
+    """Pause or resume: `is_active` says which; left out (`{}`, or no body at all) flips it."""
+
+    is_active: bool = None  # type: ignore[assignment]  # omitted: flip; an explicit null is refused
 
 
 class PublicBody(Strict):

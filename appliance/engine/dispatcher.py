@@ -144,7 +144,8 @@ class Dispatcher:
     # ---- building and sending ----------------------------------------------------------------
     def _deliveries_for(self, fanout: Fanout) -> list[Delivery]:
         event = self.make_event(fanout)
-        return [Delivery(webhook_id=hook.id, uuid=str(uuid.uuid4()), event=event.name,
+        return [Delivery(webhook_id=hook.id, state_change_id=fanout.change.id, uuid=str(uuid.uuid4()),
+                         event=event.name,
                          body=render(hook.format, event), next_attempt_at=self.clock())
                 for hook in fanout.webhooks]
 

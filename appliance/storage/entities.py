@@ -316,6 +316,39 @@ class EntityStore:
                 query = query.where((Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since))
             return list(s.exec(query.order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit)))
 
+    def incident_page(self, monitor_ids: Sequence[int], ongoing: bool | None = None, since: datetime | None = None,
+                      limit: int = 50, offset: int = 0) -> tuple[list[Incident], int]:
+        """One page of the incidents of these monitors, newest first, and how many match in all.
+        `ongoing`: only open (True) or only resolved (False) ones; `since`: only those still
+        going on at or after that time (as incidents() counts them)."""
+        if not monitor_ids:
+            return [], 0
+        where = [Incident.monitor_id.in_(list(monitor_ids))]
+        if ongoing is not None:
+            where.append(Incident.resolved_at.is_(None) if ongoing else Incident.resolved_at.is_not(None))
+        if since is not None:
+            where.append((Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since))
+        with self.session() as s:
+            total = s.exec(select(func.count()).select_from(Incident).where(*where)).one()
+            rows = s.exec(select(Incident).where(*where)
+                          .order_by(Incident.started_at.desc(), Incident.id.desc()).offset(offset).limit(limit))
+            return list(rows), total
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        with self.session() as s:
+            return s.get(Incident, incident_id)
+
+    def state_changes(self, monitor_id: int, start: datetime, end: datetime | None) -> list[StateChange]:
+        """A monitor's up/down outbox rows (reminders included) from start to end (None: now),
+        oldest first: what an incident announced."""
+        with self.session() as s:
+            query = select(StateChange).where(StateChange.monitor_id == monitor_id,
+                                              StateChange.event.in_(("monitor.down", "monitor.up")),
+                                              StateChange.created_at >= start)
+            if end is not None:
+                query = query.where(StateChange.created_at <= end)
+            return list(s.exec(query.order_by(StateChange.created_at, StateChange.id)))
+
     def down_intervals(self, since: datetime, monitor_ids: Sequence[int] | None = None
                        ) -> list[tuple[int, datetime, datetime | None]]:
         """(monitor_id, started_at, resolved_at or None) of incidents overlapping [since, now)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import case, func, update
 from sqlmodel import select
@@ -203,6 +203,15 @@ class OutboxStore:
                                       .order_by(DeliveryAttempt.id)):
                     attempts[attempt.delivery_id].append(attempt)
             return [(d, attempts[d.id]) for d in rows]
+
+    def deliveries_of_changes(self, change_ids: Sequence[int]) -> list[tuple[Delivery, Webhook]]:
+        """The deliveries made for these outbox rows, with their webhooks, oldest first."""
+        if not change_ids:
+            return []
+        with self.session() as s:
+            rows = s.exec(select(Delivery, Webhook).join(Webhook, Webhook.id == Delivery.webhook_id)
+                          .where(Delivery.state_change_id.in_(list(change_ids))).order_by(Delivery.id))
+            return [(delivery, hook) for delivery, hook in rows]
 
     def pending_count(self) -> int:
         with self.session() as s:
