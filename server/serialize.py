@@ -94,8 +94,11 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_mai
 def _ssl_json(info: dict | None) -> dict | None:
     if not info:
         return None
-    return {"valid": info.get("valid"), "expires_at": iso(info.get("expires_at")),
-            "days_left": info.get("days_left"), "issuer": info.get("issuer")}
+    shown = {"valid": info.get("valid"), "expires_at": iso(info.get("expires_at")),
+             "days_left": info.get("days_left"), "issuer": info.get("issuer")}
+    if info.get("error"):  # why it is not valid ("self-signed certificate"), for people and the console
+        shown["error"] = info["error"]
+    return shown
 
 
 def _domain_json(info: dict | None) -> dict | None:
