@@ -33,21 +33,35 @@ UP = make_event("monitor.up", "up", cause="")
 
 # ---- generic ------------------------------------------------------------------------------------
 
-def test_it_builds_exactly_the_seeds_generic_payload():
+SEED_KEYS = {"event", "monitor", "timestamp", "details"}
+NEW_KEYS = {"cause", "incident_id", "duration_seconds", "link"}
+
+
+def test_it_builds_the_seeds_generic_payload_with_the_incident_facts_beside():
     assert generic.build_payload(DOWN) == {
         "event": "monitor.down",
         "monitor": {"id": 1, "name": "Production API", "type": "https", "target": "https://api.example.com",
                     "status": "down"},
         "timestamp": "2024-01-15T10:30:00.123Z",
         "details": {"locations": "US-East (Virginia), US-West (Oregon)"},
+        "cause": "HTTP 503", "incident_id": None, "duration_seconds": None, "link": None,
     }
+
+
+def test_it_tells_a_recovery_its_cause_incident_duration_and_link():
+    event = make_event("monitor.up", "up", cause="HTTP 503", incident_id=7, duration_seconds=312,
+                       link="https://status.example.test/api/monitors/1")
+    payload = generic.build_payload(event)
+    assert {k: payload[k] for k in NEW_KEYS} == {"cause": "HTTP 503", "incident_id": 7, "duration_seconds": 312,
+                                                 "link": "https://status.example.test/api/monitors/1"}
+    assert set(payload) == SEED_KEYS | NEW_KEYS
 
 
 @pytest.mark.parametrize("event", [DOWN, UP, make_event(locations=()), make_event(cause="")],
                          ids=["down", "up", "no-locations", "no-cause"])
-def test_it_keeps_to_the_seeds_keys_and_nothing_else(event):
+def test_it_keeps_to_the_seeds_keys_and_adds_only_the_incident_facts(event):
     payload = generic.build_payload(event)
-    assert set(payload) == {"event", "monitor", "timestamp", "details"}
+    assert set(payload) == SEED_KEYS | NEW_KEYS
     assert set(payload["monitor"]) == {"id", "name", "type", "target", "status"}
     assert set(payload["details"]) == {"locations"}
     assert isinstance(payload["details"]["locations"], str)
