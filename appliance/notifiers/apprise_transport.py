@@ -16,9 +16,12 @@ import apprise
 
 from appliance.notifiers.transport import Outcome
 
-_APPRISE_LOG = logging.getLogger(apprise.LOGGER_NAME)
-_APPRISE_LOG.propagate = False  # its lines can carry a URL's token; our delivery log says what happened
-_APPRISE_LOG.addHandler(logging.NullHandler())
+# Apprise's lines, and those of the HTTP library under it (urllib3, used by nothing else in the
+# appliance: its own HTTP goes through http.client), can carry a URL's token (a bot token in a
+# path, at DEBUG): they stop here. The delivery log and our own lines say what happened.
+for _name in (apprise.LOGGER_NAME, "urllib3"):
+    logging.getLogger(_name).propagate = False
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
