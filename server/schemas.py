@@ -161,7 +161,7 @@ SmtpHost = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                     PlainText, PlainTextPattern]
 SmtpSecurity = Literal["starttls", "tls", "none"]
 SmtpUser = Annotated[str, StringConstraints(max_length=254), PlainText, PlainTextPattern]
-SmtpPassword = Annotated[str, StringConstraints(max_length=256), PlainText]
+SmtpPassword = Annotated[str, StringConstraints(max_length=256)]  # any text: AUTH sends it base64-encoded
 
 
 class EmailSettingsBody(Strict):

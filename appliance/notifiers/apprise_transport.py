@@ -38,7 +38,11 @@ def url_problem(url: str) -> str | None:
     scheme = match.group(1).lower()
     if scheme not in _known_schemes():
         return f"uses {scheme}://, which Apprise does not know (see the Apprise wiki for its services)"
-    if apprise.Apprise.instantiate(url, asset=_asset(10.0)) is None:
+    try:
+        plugin = apprise.Apprise.instantiate(url, asset=_asset(10.0))
+    except Exception:  # a plugin that trips over odd input: the URL is still one it cannot read
+        plugin = None
+    if plugin is None:
         return f"is not a {scheme}:// URL Apprise can read (check its parts against the Apprise wiki)"
     return None
 
