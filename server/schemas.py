@@ -154,9 +154,9 @@ WebhookEvents = Annotated[list[Literal[WEBHOOK_EVENTS]],  # type: ignore[valid-t
 
 
 # One mailbox, no display name: nothing that could split into two recipients or a header.
-MAIL_ADDRESS_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
+MAIL_ADDRESS_PATTERN = r"^[^@\s,;:<>()\[\]\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+$"
 MailAddress = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
-                                               pattern=MAIL_ADDRESS_PATTERN)]
+                                               pattern=MAIL_ADDRESS_PATTERN), PlainText]
 SmtpHost = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253),
                     PlainText, PlainTextPattern]
 SmtpSecurity = Literal["starttls", "tls", "none"]
