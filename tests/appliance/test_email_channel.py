@@ -153,3 +153,4 @@ def test_it_says_when_the_server_offers_no_starttls(world, smtp):
     [delivery] = world.deliveries(hook)
     assert delivery.state == "failed"
     assert delivery.last_error == f"127.0.0.1:{smtp.port} does not offer STARTTLS; choose security tls or none"
+
