@@ -1,5 +1,5 @@
 """Apprise channels, sent by the dispatcher step by step to real receivers on 127.0.0.1 only
-(Apprise's json:// and ntfy:// pointed at a local HTTP server): the message Apprise carries, the
+(Apprise's json:// and ntfy:// pointed at a local HTTP server, mailto:// at a local SMTP server): the message Apprise carries, the
 retry on the webhooks' backoff, a one-line error without the URL's token, and the check that
 names an Apprise URL Apprise cannot read."""
 
@@ -10,6 +10,7 @@ import pytest
 from appliance.notifiers import apprise_transport
 from tests.support.outbox_world import World
 from tests.support.receiver import Receiver
+from tests.support.smtp_server import SmtpServer
 
 
 @pytest.fixture
@@ -57,6 +58,17 @@ def test_it_reaches_ntfy_on_a_local_server(world, receiver):
     world.dispatcher().run_once()
     [message] = receiver.wait_for_count(1)
     assert b"Website is DOWN" in message.body and b"HTTP 500" in message.body
+
+
+def test_it_reaches_a_local_smtp_server_with_apprise_mailto(world):
+    with SmtpServer() as smtp:
+        world.apprise(f"mailto://127.0.0.1:{smtp.port}?from=statuscore@example.test&to=ops@example.test"
+                      "&mode=insecure")
+        world.transition("pending", "down", cause="HTTP 500")
+        world.dispatcher().run_once()
+        [mail] = smtp.wait_for_count(1)
+    assert mail.subject == "Website is DOWN" and mail.recipients == ("ops@example.test",)
+    assert "HTTP 500" in mail.message.get_body(preferencelist=("plain", "html")).get_content()
 
 
 def test_it_retries_a_failed_apprise_send_with_a_one_line_error_without_the_token(world, receiver):

@@ -4,6 +4,7 @@ tests of the channel kinds (e-mail, Apprise): one user, one monitor, transitions
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from appliance.engine.dispatcher import Dispatcher
 from appliance.notifiers import Event
@@ -53,6 +54,8 @@ class World:
                                           ["monitor.down", "monitor.up"], True, values)
 
     def apprise(self, url: str):
+        # Apprise sends wherever its URL says: these tests only ever point it at this machine.
+        assert urlsplit(url).hostname == "127.0.0.1", f"not a loopback Apprise URL: {url}"
         return self.outbox.create_webhook(self.user.id, url, "apprise", ["monitor.down", "monitor.up"], True)
 
     def transition(self, old: str, new: str, cause: str = "HTTP 503"):
