@@ -26,9 +26,10 @@ class WebhookForm(FormModal):
 
     ERROR_ID = "webhook-error"
     UNAVAILABLE = f"Webhooks are {NOT_AVAILABLE}."
+    # An e-mail channel has more fields than a short terminal shows: the dialog scrolls.
     DEFAULT_CSS = """
     WebhookForm .dialog { max-height: 95%; }
-    WebhookForm #channel-fields { height: auto; max-height: 30; }
+    WebhookForm #channel-fields, WebhookForm #url-fields, WebhookForm #email-fields { height: auto; }
     WebhookForm .pair { height: auto; }
     WebhookForm .pair > Vertical { width: 1fr; height: auto; }
     """
@@ -43,14 +44,14 @@ class WebhookForm(FormModal):
         kind = hook.get("format", "generic")
         # An Apprise URL comes back masked (scheme://…): never put it in the field to be sent again.
         url = "" if kind == "apprise" else hook.get("url", "")
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             yield Static("Edit notification channel" if self.webhook else "New notification channel",
                          classes="panel-title")
             yield self.form_error()
             yield Label("Kind")
             yield Select([(f, f) for f in FORMATS], value=kind, allow_blank=False, id="format")
             yield field_error("format")
-            with VerticalScroll(id="channel-fields"):
+            with Vertical(id="channel-fields"):
                 with Vertical(id="url-fields"):
                     yield Label(URL_LABELS.get(kind, URL_LABEL), id="url-label")
                     yield Input(url, id="url", placeholder=self._url_placeholder(kind))
