@@ -142,7 +142,8 @@ def _channel(format: str, url: str | None, email: dict | None, current: dict | N
         if problem:
             raise Invalid(f"Invalid url: the Apprise URL {problem}.", {"url": f"the Apprise URL {problem}"})
         return url.strip(), None
-    assert format in HTTP_FORMATS
+    if format not in HTTP_FORMATS:  # the API's schema lists the kinds; this guards other callers
+        raise Invalid(f"Invalid format: {format!r} is not a channel kind.", {"format": "unknown kind"})
     return _url(url), None
 
 
