@@ -135,6 +135,18 @@ def test_it_sends_over_starttls_with_a_certificate_the_appliance_trusts(world, t
         assert world.deliveries(hook)[0].state == "delivered"
 
 
+def test_it_sends_over_implicit_tls(world, tmp_path):
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with SmtpServer(implicit_tls=ca.issue_cert("127.0.0.1")) as smtp:
+        hook = world.channel(smtp, security="tls")
+        world.transition("pending", "down")
+        world.dispatcher(ca_file=str(ca_file)).run_once()
+        [mail] = smtp.wait_for_count(1)
+        assert mail.tls and world.deliveries(hook)[0].state == "delivered"
+
+
 def test_it_refuses_a_starttls_certificate_it_does_not_trust(world):
     ca = trustme.CA()  # the appliance does not know this CA
     with SmtpServer(tls=ca.issue_cert("127.0.0.1")) as smtp:

@@ -5,6 +5,7 @@
         smtp.refuse(times=1, reply="550 5.1.1 no such user")
         [mail] = smtp.wait_for_count(1)                 # bounded wait; a snapshot
     SmtpServer(tls=trustme_ca.issue_cert("127.0.0.1"))  # offers STARTTLS and requires it
+    SmtpServer(implicit_tls=cert)                       # TLS from the first byte (SMTPS, "tls")
     SmtpServer(login=("alerts", "s3cret"))              # AUTH PLAIN/LOGIN with these only
 
 `port=` binds a given port, so a channel can point at a server that is not running yet.
@@ -52,18 +53,23 @@ class _Handler:
 
 
 class SmtpServer:
-    def __init__(self, port: int = 0, tls=None, login: tuple[str, str] | None = None):
+    def __init__(self, port: int = 0, tls=None, login: tuple[str, str] | None = None, implicit_tls=None):
         self.port = port or free_port()
         self.mails: list[Mail] = []
         self.refused = 0
         self._script: list[str] = []
         self._lock = threading.Lock()
         self._login = login
+        self._implicit = implicit_tls is not None
         kwargs: dict = {"auth_require_tls": bool(tls)}
         if tls is not None:  # a trustme LeafCert: STARTTLS offered and required
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls.configure_cert(context)
             kwargs.update(tls_context=context, require_starttls=True)
+        if implicit_tls is not None:  # a trustme LeafCert: the whole connection is TLS
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            implicit_tls.configure_cert(context)
+            kwargs.update(ssl_context=context, auth_require_tls=False)
         if login is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True)
         with warnings.catch_warnings():  # AUTH without TLS: what the plain-SMTP login test wants
@@ -102,9 +108,10 @@ class SmtpServer:
                 return self._script.pop(0)
             message = email.message_from_bytes(envelope.original_content or envelope.content,
                                                policy=email.policy.default)
+            encrypted = session.ssl is not None or self._implicit
             login = getattr(session, "test_login", None)
             self.mails.append(Mail(envelope.mail_from, tuple(envelope.rcpt_tos), message,
-                                   session.ssl is not None, login))
+                                   encrypted, login))
             return "250 OK"
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
