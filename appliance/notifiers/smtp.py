@@ -10,6 +10,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -46,44 +47,84 @@ def send(settings: dict, payload: dict, delivery_uuid: str, timeout: float,
     host, security = settings["host"], settings.get("security", "starttls")
     port = settings.get("port") or DEFAULT_PORTS[security]
     context = tls_context or ssl.create_default_context()
+    # smtplib's timeout is per read: one overall deadline, so a server that answers slowly line by
+    # line cannot hold a dispatcher thread past its claim (which would send the message twice).
+    clients: list[smtplib.SMTP] = []
+    expired = threading.Event()
+    watchdog = threading.Timer(timeout, _cut, (clients, expired))
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        if security == "tls":
-            client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-        else:
-            client = smtplib.SMTP(host, port, timeout=timeout)
-        with client:
-            if security == "starttls":
-                client.ehlo()
-                if not client.has_extn("starttls"):
-                    return done(f"{host}:{port} does not offer STARTTLS; choose security tls or none", final=True)
-                client.starttls(context=context)
-                client.ehlo()
-            if settings.get("username"):
-                client.login(settings["username"], settings.get("password") or "")
-            client.send_message(message(settings, payload, delivery_uuid))
-        return done(None)
-    except smtplib.SMTPAuthenticationError as exc:
+        return _converse(clients, host, port, security, context, timeout, settings, payload, delivery_uuid, done)
+    except Exception as exc:
+        if expired.is_set():
+            return done(f"the SMTP server {host}:{port} did not finish within {timeout:g} s")
+        return _failed(exc, host, port, timeout, done)
+    finally:
+        watchdog.cancel()
+        for client in clients:
+            client.close()
+
+
+def _cut(clients: list, expired: threading.Event) -> None:
+    expired.set()
+    for client in list(clients):
+        sock = getattr(client, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+            except OSError:
+                pass
+
+
+def _converse(clients, host, port, security, context, timeout, settings, payload, delivery_uuid, done) -> Outcome:
+    if security == "tls":
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
+    clients.append(client)
+    if security == "starttls":
+        client.ehlo()
+        if not client.has_extn("starttls"):
+            return done(f"{host}:{port} does not offer STARTTLS; choose security tls or none", final=True)
+        client.starttls(context=context)
+    client.ehlo_or_helo_if_needed()
+    if settings.get("username"):
+        client.login(settings["username"], settings.get("password") or "")
+    client.send_message(message(settings, payload, delivery_uuid))
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        pass  # accepted already: a lost goodbye changes nothing
+    return done(None)
+
+
+def _failed(exc: Exception, host: str, port: int, timeout: float, done) -> Outcome:
+    """One line for the delivery log; final when the server refused for good (5xx, a login)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
         return done(f"the SMTP server refused the login ({exc.smtp_code} {_text(exc.smtp_error)}); "
                     "check the username and password", final=True)
-    except smtplib.SMTPRecipientsRefused as exc:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()))
         return done(f"the SMTP server refused the recipient ({code} {_text(text)})", final=code >= 500)
-    except smtplib.SMTPResponseException as exc:
+    if isinstance(exc, smtplib.SMTPResponseException):
         return done(f"the SMTP server answered {exc.smtp_code} {_text(exc.smtp_error)}", final=exc.smtp_code >= 500)
-    except smtplib.SMTPNotSupportedError as exc:
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
         return done(f"the SMTP server does not support {_text(exc)}", final=True)
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPException) as exc:
+    if isinstance(exc, smtplib.SMTPException):  # also SMTPServerDisconnected
         return done(f"the SMTP conversation failed: {_text(exc) or type(exc).__name__}")
-    except ssl.SSLCertVerificationError as exc:
+    if isinstance(exc, ssl.SSLCertVerificationError):
         return done(f"TLS certificate of {host} is not valid: {exc.verify_message or exc.reason}")
-    except ssl.SSLError as exc:
+    if isinstance(exc, ssl.SSLError):
         return done(f"TLS with {host} failed: {exc.reason or exc}")
-    except socket.gaierror:
+    if isinstance(exc, socket.gaierror):
         return done(f"cannot resolve {host}")
-    except (socket.timeout, TimeoutError):
+    if isinstance(exc, (socket.timeout, TimeoutError)):
         return done(f"no answer from {host}:{port} within {timeout:g} s")
-    except OSError as exc:
+    if isinstance(exc, OSError):
         return done(f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+    # Anything else (a message the email package cannot encode, say): one line, not a traceback.
+    return done(f"the message could not be sent: {_text(exc) or type(exc).__name__}")
 
 
 def _text(value) -> str:

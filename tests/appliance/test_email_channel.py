@@ -105,6 +105,20 @@ def test_it_retries_a_server_that_is_not_running_yet(world):
     assert world.deliveries(hook)[0].state == "delivered"
 
 
+def test_it_gives_a_stalling_server_no_more_than_the_timeout_and_tries_again(world, smtp):
+    smtp.stall(3.0)
+    hook = world.channel(smtp)
+    dispatcher = world.dispatcher(backoff=(5,))
+    dispatcher.timeout = 1.0
+    world.transition("pending", "down")
+    dispatcher.run_once()
+    [delivery] = world.deliveries(hook)
+    assert delivery.state == "pending" and "within 1 s" in delivery.last_error
+    world.clock.advance(5)
+    dispatcher.run_once()
+    assert world.deliveries(hook)[0].state == "delivered"
+
+
 def test_it_logs_in_with_the_username_and_password(world, tmp_path):
     with SmtpServer(login=("alerts", "pa55-word!")) as smtp:
         hook = world.channel(smtp, username="alerts", password="pa55-word!")

@@ -3,6 +3,7 @@
     with SmtpServer() as smtp:                          # plain SMTP, accepts everything
         smtp.refuse(times=1)                            # the next message gets 451, then accepted
         smtp.refuse(times=1, reply="550 5.1.1 no such user")
+        smtp.stall(3.0)                                 # the next message's answer comes 3 s late
         [mail] = smtp.wait_for_count(1)                 # bounded wait; a snapshot
     SmtpServer(tls=trustme_ca.issue_cert("127.0.0.1"))  # offers STARTTLS and requires it
     SmtpServer(implicit_tls=cert)                       # TLS from the first byte (SMTPS, "tls")
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
@@ -49,6 +51,9 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, smtp, session, envelope):  # noqa: N802 (aiosmtpd naming)
+        delay = self.server._take_stall()
+        if delay:
+            await asyncio.sleep(delay)
         return self.server._arrived(session, envelope)
 
 
@@ -58,6 +63,7 @@ class SmtpServer:
         self.mails: list[Mail] = []
         self.refused = 0
         self._script: list[str] = []
+        self._stall = 0.0
         self._lock = threading.Lock()
         self._login = login
         self._implicit = implicit_tls is not None
@@ -80,6 +86,16 @@ class SmtpServer:
     def refuse(self, times: int = 1, reply: str = "451 4.3.0 Try again later") -> None:
         with self._lock:
             self._script += [reply] * times
+
+    def stall(self, seconds: float) -> None:
+        """Answer the next message only after `seconds` (bounded: tests pass a few seconds)."""
+        with self._lock:
+            self._stall = min(seconds, 30.0)
+
+    def _take_stall(self) -> float:
+        with self._lock:
+            delay, self._stall = self._stall, 0.0
+            return delay
 
     # ---- lifecycle ----
     def start(self) -> "SmtpServer":
