@@ -433,8 +433,13 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         allOf=[_only_for({"kind": {"const": "ip"}}, ["network_name", "range", "organisation"])]),
     "Webhook": obj({
         "id": ID,
-        "url": {"type": "string", "description": "An http:// or https:// URL; private addresses allowed."},
-        "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
+        "url": {"type": "string", "description": "generic, slack, discord: an http:// or https:// URL (private "
+                                                 "addresses allowed). email: mailto: and its recipients. apprise: "
+                                                 "only the Apprise URL's scheme (tgram://…): its tokens are "
+                                                 "never shown again."},
+        "format": {"type": "string", "enum": list(WEBHOOK_FORMATS),
+                   "description": "The channel's kind: generic, slack, discord (a POST to url), email (through an "
+                                  "SMTP server), apprise (any service an Apprise URL names)."},
         "events": {"type": "array", "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}, "minItems": 1,
                    "uniqueItems": True},
         "secret": {"type": "string", "pattern": r"^whsec_([0-9a-f]{48}|\*{4}[0-9a-f]{4})$",
@@ -444,10 +449,25 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "enabled": {"type": "boolean"},
         "failing": {"type": "boolean", "description": "Set after repeated final failures; cleared by a delivery."},
         "created_at": TIMESTAMP,
+        "email": {**ref("EmailSettings"), "description": "email channels only."},
+    }, optional=("email",),
+        allOf=[{"if": {"properties": {"format": {"const": "email"}}}, "then": {"required": ["email"]},
+                "else": {"not": {"required": ["email"]}}}]),
+    "EmailSettings": obj({
+        "host": {"type": "string"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                 "description": "When not given: 587 for starttls, 465 for tls, 25 for none."},
+        "security": {"type": "string", "enum": ["starttls", "tls", "none"]},
+        "username": nullable({"type": "string"}),
+        "password_set": {"type": "boolean", "description": "The password is write-only: never shown, only "
+                                                           "whether one is set."},
+        "from": {"type": "string"},
+        "to": {"type": "array", "items": {"type": "string"}, "minItems": 1},
     }),
     "WebhookTestResult": obj({
         "delivery_id": ID,
-        "delivered": {"type": "boolean", "description": "The receiver answered 2xx."},
+        "delivered": {"type": "boolean", "description": "The receiver answered 2xx (email: the SMTP server "
+                                                       "accepted the message; apprise: Apprise delivered it)."},
         "status_code": {**nullable({"type": "integer", "minimum": 100, "maximum": 599}),
                         "description": "null when no answer came (refused, timed out, TLS failed)."},
         "error": nullable({"type": "string"}),
@@ -457,6 +477,8 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "id": ID,
         "uuid": {"type": "string", "description": "Sent as X-StatusCore-Delivery (the same on every retry)."},
         "event": {"type": "string", "enum": [*WEBHOOK_EVENTS, "webhook.test"]},
+        "monitor": {**nullable(obj({"id": ID, "name": {"type": "string"}})),
+                    "description": "The monitor the event is about, named as it was then; null for a test."},
         "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
         "attempt_count": {"type": "integer", "minimum": 0},
         "created_at": TIMESTAMP,
@@ -829,23 +851,35 @@ OPERATIONS: tuple[Op, ...] = (
        list_of_answer=True),
     Op("post", "/api/settings/webhooks", "createWebhook", "Add a webhook: a receiver of monitor events",
        "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody, limited=("webhooks",),
-       description="A POST goes to `url` on every subscribed event, in its `format`: generic (the seed's "
-                   "JSON, signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
-                   "(embeds). Failed deliveries are retried with backoff. The secret is generated and shown "
-                   "in full in this answer only.",
+       description="A notification channel. On every subscribed event a message goes out in its `format`: "
+                   "a POST to `url` for generic (the seed's JSON plus cause, incident_id, duration_seconds "
+                   "and link; signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
+                   "(embeds); an e-mail through the SMTP server in `email` (no `url`; the password is "
+                   "write-only); or a message through Apprise for apprise (`url` is an Apprise URL such as "
+                   "tgram://, msteams://, pagerduty://, ntfy://, gotify://, pover://, matrix://; 400 names "
+                   "what Apprise cannot read; shown as scheme://… afterwards). Failed deliveries of every kind "
+                   "are retried with backoff. The secret is generated and shown in full in this answer only.",
        examples={"slack": {"url": "https://hooks.slack.com/services/T000/B000/XXXX", "format": "slack",
-                           "events": ["monitor.down", "monitor.up"]}}),
+                           "events": ["monitor.down", "monitor.up"]},
+                 "email": {"format": "email", "events": ["monitor.down", "monitor.up"],
+                           "email": {"host": "smtp.example.com", "port": 587, "security": "starttls",
+                                     "username": "alerts@example.com", "password": "app-password",
+                                     "from": "alerts@example.com", "to": ["ops@example.com"]}},
+                 "apprise": {"format": "apprise", "url": "ntfy://ntfy.example.com/statuscore-alerts"}}),
     Op("put", "/api/settings/webhooks/{webhook_id}", "updateWebhook", "Change a webhook", "webhooks",
        "Webhook", body=schemas.WebhookUpdateBody,
-       description="Omitted fields stay as they are; null is refused. `rotate_secret: true` generates a "
-                   "new secret, shown in full in this answer only.",
+       description="Omitted fields stay as they are; null is refused. `email` is merged into the channel's "
+                   "settings (the password stays unless given). A channel moved to another kind brings what "
+                   "that kind needs (`url` or `email`). `rotate_secret: true` generates a new secret, shown "
+                   "in full in this answer only.",
        examples={"pause": {"enabled": False}, "rotate": {"rotate_secret": True}}),
     Op("delete", "/api/settings/webhooks/{webhook_id}", "deleteWebhook", "Delete a webhook and its log",
        "webhooks", ok=204),
     Op("post", "/api/settings/webhooks/{webhook_id}/test", "testWebhook", "Send a test message now",
        "webhooks", "WebhookTestResult",
-       description="Sends one `webhook.test` event to the receiver (no retry) and says what it answered; "
-                   "kept in the delivery log."),
+       description="Sends one `webhook.test` event through the channel, whatever its kind (no retry), and "
+                   "says what came of it: status_code for the HTTP kinds, null for email and apprise; kept in "
+                   "the delivery log."),
     Op("get", "/api/settings/webhooks/{webhook_id}/deliveries", "webhookDeliveries",
        "The webhook's latest deliveries (newest first) with every attempt", "webhooks", "WebhookDelivery",
        list_of_answer=True),

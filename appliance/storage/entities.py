@@ -22,7 +22,7 @@ from appliance.passwords import PasswordHasher
 from appliance.plans import PlanLimits
 from appliance.state import is_alert
 from appliance.monitor_types import TYPES
-from appliance.timeutil import as_utc, utcnow
+from appliance.timeutil import as_utc, iso, utcnow
 
 
 class Conflict(ValueError):
@@ -244,24 +244,33 @@ class EntityStore:
             if not changed:
                 s.rollback()
                 return None
+            details: dict = {"cause": t.cause, "locations": list(t.locations)}
+            if t.new_status == "down":
+                incident = Incident(monitor_id=t.monitor_id, started_at=t.at, cause=t.cause,
+                                    locations=list(t.locations))
+                s.add(incident)
+                s.flush()  # its id goes into the notification
+                details["incident_id"] = incident.id
+            elif t.old_status == "down":
+                resolved = list(s.exec(select(Incident).where(
+                    Incident.monitor_id == t.monitor_id, Incident.resolved_at.is_(None))
+                    .order_by(Incident.started_at)))
+                for incident in resolved:
+                    incident.resolved_at = t.at
+                    s.add(incident)
+                if resolved:  # the recovery names the outage it ends: why, and how long it lasted
+                    latest = resolved[-1]
+                    details.update(incident_details(latest, t.at))
+                    details["cause"] = latest.cause or t.cause
             row = None
             # Into down (a new monitor's first verdict too) and down back to up; pending -> up
             # is no news.
             if is_alert(t.old_status, t.new_status):
                 row = StateChange(
                     monitor_id=t.monitor_id, created_at=t.at, old_status=t.old_status,
-                    new_status=t.new_status, event=f"monitor.{t.new_status}",
-                    details={"cause": t.cause, "locations": list(t.locations)},
+                    new_status=t.new_status, event=f"monitor.{t.new_status}", details=details,
                 )
                 s.add(row)
-            if t.new_status == "down":
-                s.add(Incident(monitor_id=t.monitor_id, started_at=t.at, cause=t.cause,
-                               locations=list(t.locations)))
-            elif t.old_status == "down":
-                for incident in s.exec(select(Incident).where(
-                        Incident.monitor_id == t.monitor_id, Incident.resolved_at.is_(None))):
-                    incident.resolved_at = t.at
-                    s.add(incident)
             s.commit()
             return row
 
@@ -281,8 +290,11 @@ class EntityStore:
             if not changed:
                 s.rollback()
                 return False
+            incident = s.exec(select(Incident).where(Incident.monitor_id == monitor.id, Incident.resolved_at.is_(None))
+                              .order_by(Incident.started_at.desc())).first()
+            facts = incident_details(incident, at) if incident is not None else {}
             s.add(StateChange(monitor_id=monitor.id, created_at=at, old_status="down", new_status="down",
-                              event="monitor.down", details={**details, "reminder": True}))
+                              event="monitor.down", details={**details, **facts, "reminder": True}))
             s.commit()
             return True
 
@@ -385,6 +397,13 @@ def change_monitor(monitor: Monitor, changes: dict) -> None:
     if changes.get("is_active") is False:
         monitor.status, monitor.status_since = "pending", None
     monitor.updated_at = utcnow()
+
+
+def incident_details(incident: Incident, at: datetime) -> dict:
+    """What a notification tells of an incident: its id, start, and how long it has lasted by `at`."""
+    started = as_utc(incident.started_at)
+    return {"incident_id": incident.id, "incident_started_at": iso(started),
+            "duration_seconds": max(0, int((as_utc(at) - started).total_seconds()))}
 
 
 def _add_missing_columns(engine) -> None:

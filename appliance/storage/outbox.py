@@ -47,8 +47,9 @@ class OutboxStore:
         return self.entities.session()
 
     # ---- webhooks ----------------------------------------------------------------------------
-    def create_webhook(self, user_id: int, url: str, format: str, events: list[str], enabled: bool) -> Webhook:
-        return self.entities.add_owned(new_webhook(user_id, url, format, events, enabled), "webhooks")
+    def create_webhook(self, user_id: int, url: str, format: str, events: list[str], enabled: bool,
+                       settings: dict | None = None) -> Webhook:
+        return self.entities.add_owned(new_webhook(user_id, url, format, events, enabled, settings), "webhooks")
 
     def webhooks(self, user_id: int) -> list[Webhook]:
         with self.session() as s:
@@ -225,14 +226,16 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_hex(24)
 
 
-def new_webhook(user_id: int, url: str, format: str, events: list[str], enabled: bool) -> Webhook:
+def new_webhook(user_id: int, url: str, format: str, events: list[str], enabled: bool,
+                settings: dict | None = None) -> Webhook:
     """A webhook row to add, with its signing secret."""
-    return Webhook(user_id=user_id, url=url, format=format, events=events, enabled=enabled, secret=new_secret())
+    return Webhook(user_id=user_id, url=url, format=format, events=events, enabled=enabled, secret=new_secret(),
+                   settings=settings)
 
 
 def change_webhook(hook: Webhook, changes: dict) -> None:
     """Apply changes to a webhook row of a session (enabled again or moved: no longer failing)."""
     for key, value in changes.items():
         setattr(hook, key, value)
-    if changes.get("enabled") is True or "url" in changes:
+    if changes.get("enabled") is True or "url" in changes or "settings" in changes:
         hook.failing, hook.permanent_failures = False, 0
