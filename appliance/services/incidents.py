@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from appliance.models import AnomalyRecord, Incident, User
 from appliance.services.errors import NotFound
-from appliance.timeutil import as_utc, utcnow
+from appliance.timeutil import as_utc, utc_or_none, utcnow
 
 # How far before an incident's start its failed checks are looked for: the confirming run of
 # retries + 1 checks (and a timeout) lies there; at most a day.
@@ -105,7 +105,7 @@ class Incidents:
         monitor = self._entities.get_monitor(incident.monitor_id, user.id) if incident else None
         if monitor is None:
             raise NotFound("incident")
-        started, resolved = as_utc(incident.started_at), as_utc(incident.resolved_at)
+        started, resolved = as_utc(incident.started_at), utc_or_none(incident.resolved_at)
         lookback = min(MAX_LOOKBACK, timedelta(seconds=(monitor.retries + 1) * monitor.interval + monitor.timeout))
         events = [_failing(f) for f in self._history.failures_by_location(
             monitor.id, started - lookback, resolved or utcnow()) if f.failures]
