@@ -13,8 +13,8 @@ from console.widgets import ConsoleFooter, TitleBar
 # (GET /api/monitors/types, its monitor-type registry): the console knows no type by itself.
 INT_FIELDS = ("port", "interval", "timeout", "retries", "recovery_checks", "reminder_minutes", "grace",
               "expected_status")
-TEXT_FIELDS = ("name", "target", "keyword")
-CLEARABLE = {"target", "port", "grace", "keyword", "expected_status", "reminder_minutes"}  # null clears them on PUT
+TEXT_FIELDS = ("name", "target", "keyword", "group")
+CLEARABLE = {"target", "port", "grace", "keyword", "expected_status", "reminder_minutes", "group"}  # null clears them on PUT
 DEFAULTS = {"interval": "60", "timeout": "10", "retries": "1", "recovery_checks": "1", "check_locations": "all"}
 # What an older server's monitor without the field means (so an unchanged form sends nothing).
 IMPLIED = {"recovery_checks": 1}
@@ -33,6 +33,7 @@ FIELD_LABELS = {
     "keyword": "Keyword the body must contain (optional)",
     "expected_status": "Expected HTTP status (optional)",
     "grace": "Grace (seconds after the interval)",
+    "group": "Group on the status page (optional, e.g. Website or API)",
 }
 
 
@@ -74,7 +75,8 @@ class MonitorFormScreen(FormPage):
             yield self.form_error()
             kind = (self.monitor or {}).get("type", "https")
             for name in ("name", "type", "target", "port", "interval", "timeout", "retries", "recovery_checks",
-                         "reminder_minutes", "check_locations", "ssl_check", "keyword", "expected_status", "grace"):
+                         "reminder_minutes", "check_locations", "ssl_check", "keyword", "expected_status", "grace",
+                         "group"):
                 if name == "ssl_check":
                     yield form_field(name, None, Checkbox(FIELD_LABELS[name],
                                                           bool((self.monitor or {}).get("ssl_check", True)),

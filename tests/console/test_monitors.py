@@ -85,6 +85,7 @@ def test_it_edits_a_monitor(console, api, alice, peer):
             assert app.screen.query_one("#type").disabled  # the type cannot change
             await type_into(pilot, "#name", "New name")
             await type_into(pilot, "#keyword", "ok")
+            await type_into(pilot, "#group", "Website")
             await pilot.press("ctrl+s")
             await on_screen(pilot, "DashboardScreen")
             await wait_until(pilot, lambda: row_of(app, "New name"), message="the new name")
@@ -93,6 +94,7 @@ def test_it_edits_a_monitor(console, api, alice, peer):
     run(scenario())
     changed = api.get(f"/api/monitors/{monitor['id']}", alice).json()
     assert (changed["name"], changed["keyword"], changed["target"]) == ("New name", "ok", peer.url + "/")
+    assert changed["group"] == "Website"  # the status page's section for it
 
 
 def test_it_pauses_resumes_and_publishes_with_one_key_each(console, api, alice, peer):
