@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.api import Api, User
 from tests.support.appliance import ApplianceProcess, InProcessAppliance
+from tests.support.postgres import PostgresServer, unavailable as postgres_unavailable
 
 _emails = itertools.count()
 
@@ -50,3 +51,30 @@ def alice(api, admin) -> User:
 @pytest.fixture
 def bob(api, admin) -> User:
     return _new_user(api, admin, "bob", full_name="Bob")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster for the session (skips when PostgreSQL is not installed)."""
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh empty database on the test server, dropped after the test: its URL."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> str:
+    """Where the entity store lives, once per backend: a SQLite file path or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "entities.sqlite")
+    return request.getfixturevalue("postgres_url")
