@@ -80,7 +80,7 @@ class Appliance:
         if settings.password_hash_cost < OWASP_LOG2_N:
             log.warning("passwords are hashed with scrypt N=2^%d, below OWASP's minimum 2^%d: for tests only "
                         "(STATUSCORE_PASSWORD_HASH_COST)", settings.password_hash_cost, OWASP_LOG2_N)
-        self.entities = EntityStore(settings.entities_path, self.plan_limits, self.passwords)
+        self.entities = EntityStore(settings.entities_target, self.plan_limits, self.passwords)
         self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval,
                                     memory_limit=settings.history_memory_limit)
         self.live = LiveStates()

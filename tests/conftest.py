@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 
@@ -13,18 +14,37 @@ from tests.support.postgres import PostgresServer, unavailable as postgres_unava
 _emails = itertools.count()
 
 
+# STATUSCORE_TEST_BACKEND=postgresql runs the API tests' appliances on the test PostgreSQL server
+# (a database per module) instead of SQLite + DuckDB files: the same tests, the other backend.
+ON_POSTGRES = os.environ.get("STATUSCORE_TEST_BACKEND", "sqlite") == "postgresql"
+
+
 @pytest.fixture(scope="module")
-def appliance_process(tmp_path_factory):
+def module_database(request):
+    """None (files in the data dir), or a fresh PostgreSQL database's URL under ON_POSTGRES."""
+    if not ON_POSTGRES:
+        yield None
+        return
+    pg = request.getfixturevalue("postgres_server")
+    url = pg.create_database()
+    yield url
+    pg.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def appliance_process(tmp_path_factory, module_database):
     """`statuscore serve` as a real subprocess, shared by the tests of one module."""
-    proc = ApplianceProcess(tmp_path_factory.mktemp("appliance") / "data").start()
+    env = {"STATUSCORE_DATABASE_URL": module_database} if module_database else None
+    proc = ApplianceProcess(tmp_path_factory.mktemp("appliance") / "data", env=env).start()
     yield proc
     proc.stop()
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, module_database):
     """The appliance served by waitress on a thread of the test process (stores reachable)."""
-    instance = InProcessAppliance(tmp_path_factory.mktemp("inproc") / "data").start()
+    instance = InProcessAppliance(tmp_path_factory.mktemp("inproc") / "data",
+                                  database_url=module_database).start()
     yield instance
     instance.stop()
 

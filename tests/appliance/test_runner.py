@@ -58,8 +58,8 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path):
-    entities = EntityStore(tmp_path / "entities.sqlite", hasher=cheap_hasher())
+def world(tmp_path, database):
+    entities = EntityStore(database, hasher=cheap_hasher())
     history = HistoryStore(tmp_path / "history.duckdb", flush_interval=0.1)
     runner = Runner({}, history, entities, LiveStates(), "local")
     yield World(entities, history, runner)
