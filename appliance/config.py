@@ -159,6 +159,11 @@ class Settings:
         return self.database_url or self.entities_path
 
     @property
+    def history_target(self) -> Path | str:
+        """Where the history lives: the PostgreSQL URL, or the DuckDB file."""
+        return self.database_url or self.history_path
+
+    @property
     def history_path(self) -> Path:
         return self.data_dir / "history.duckdb"
 

@@ -43,10 +43,11 @@ from appliance.storage import storage_error
 from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import EntityStore
-from appliance.storage.history import HistoryStore, HistoryWriteError
+from appliance.storage.history import HistoryWriteError
 from appliance.storage.imports import write_import
 from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
+from appliance.storage.pg_history import open_history
 from appliance.storage.probes import ProbeStore
 from appliance.timeutil import as_utc, iso, utcnow
 from appliance.tools.mtr import Mtr
@@ -81,7 +82,7 @@ class Appliance:
             log.warning("passwords are hashed with scrypt N=2^%d, below OWASP's minimum 2^%d: for tests only "
                         "(STATUSCORE_PASSWORD_HASH_COST)", settings.password_hash_cost, OWASP_LOG2_N)
         self.entities = EntityStore(settings.entities_target, self.plan_limits, self.passwords)
-        self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval,
+        self.history = open_history(settings.history_target, flush_interval=settings.flush_interval,
                                     memory_limit=settings.history_memory_limit)
         self.live = LiveStates()
         # When the appliance could not take heartbeat calls (stopped, saturated): no job is blamed for it.

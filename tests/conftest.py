@@ -98,3 +98,11 @@ def database(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "entities.sqlite")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def history_target(request, tmp_path):
+    """Where a history store lives, once per backend: a DuckDB file or a PostgreSQL URL."""
+    if request.param == "duckdb":
+        return tmp_path / "history.duckdb"
+    return request.getfixturevalue("postgres_url")

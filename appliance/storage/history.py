@@ -360,7 +360,9 @@ class QueuedHistory:
                f"count(*) FILTER (WHERE NOT up) AS failures, {self.RT_SUM} FILTER (WHERE up) AS rt_sum, "
                f"count(response_time) FILTER (WHERE up) AS rt_count FROM results WHERE {ids} ")
         sql = (
-            "SELECT monitor_id, day, sum(checks), sum(failures), sum(rt_sum) / nullif(sum(rt_count), 0) FROM ("
+            # CAST: PostgreSQL's sum of bigints is a numeric (a Decimal in Python, a string in JSON)
+            "SELECT monitor_id, day, CAST(sum(checks) AS BIGINT), CAST(sum(failures) AS BIGINT), "
+            "sum(rt_sum) / nullif(sum(rt_count), 0) FROM ("
             "SELECT monitor_id, bucket AS day, checks, failures, rt_sum, rt_count FROM rollup_day "
             f"WHERE {ids} AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE) "
             "UNION ALL "
@@ -368,7 +370,7 @@ class QueuedHistory:
             f"WHERE {ids} AND bucket >= ? AND bucket < ? "
             f"UNION ALL {raw} AND checked_at >= ? AND checked_at < ? GROUP BY 1, 2 "
             f"UNION ALL {raw} AND checked_at >= ? GROUP BY 1, 2"
-            ") GROUP BY monitor_id, day ORDER BY 1, 2"
+            ") AS parts GROUP BY monitor_id, day ORDER BY 1, 2"
         )
         params = [start, days, hours_from, hours, raw_from, hours_from, max(raw_from, hours)]
         out: dict[int, list[tuple]] = {}

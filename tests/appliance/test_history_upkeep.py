@@ -1,4 +1,4 @@
-"""History upkeep on a real DuckDB file: rollups, retention that keeps long-range stats, late
+"""History upkeep on both backends (a real DuckDB file, a real PostgreSQL database): rollups, retention that keeps long-range stats, late
 rows rolled again, and compaction that keeps every row."""
 
 from __future__ import annotations
@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from appliance.storage.history import HistoryStore, ResultRow
+from appliance.storage.history import ResultRow
+from appliance.storage.pg_history import open_history
 
 NOW = datetime(2026, 6, 15, 12, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def store(tmp_path):
-    history = HistoryStore(tmp_path / "history.duckdb", flush_interval=0.05)
+def store(history_target):
+    history = open_history(history_target, flush_interval=0.05)
     yield history
     history.close()
 
