@@ -91,6 +91,8 @@ class QueuedHistory:
     bookkeeping of late rows for the rollups. A backend gives `_new_writer` (how a batch is
     written) and `_upkeep` (one round of rollups, retention, compaction), and its reads."""
 
+    WRITE_ADVICE = "free disk space there"  # what to do when writes fail, for the log line
+
     def __init__(self, flush_interval: float):
         self.flush_interval = flush_interval
         self._late_since: datetime | None = None  # oldest row written into an already rolled hour
@@ -179,13 +181,13 @@ class QueuedHistory:
                 text = storage_error(exc)
                 if self.last_write_error is None:
                     log.error("cannot write check results to %s (%s); keeping them in memory and retrying: "
-                              "free disk space there", self.path, text)
+                              "%s", self.path, text, self.WRITE_ADVICE)
                 self.last_write_error = text
                 if len(pending) > MAX_PENDING:
                     dropped = len(pending) - MAX_PENDING
                     del pending[:dropped]
-                    log.error("dropped the %d oldest unwritten results: free disk space under %s",
-                              dropped, self.path)
+                    log.error("dropped the %d oldest unwritten results (%s): %s",
+                              dropped, self.path, self.WRITE_ADVICE)
                 return False
             if self.last_write_error is not None:
                 log.info("writing check results again after an earlier error")

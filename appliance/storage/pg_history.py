@@ -58,6 +58,7 @@ class PostgresHistoryStore(QueuedHistory):
     QUANTILES = ("percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY response_time) "
                  "FILTER (WHERE up)")
     RT_SUM = "sum(response_time::double precision)"  # sum(real) would be a real: 7 digits
+    WRITE_ADVICE = "check that the PostgreSQL server is running and has disk space"
 
     def __init__(self, url: str, flush_interval: float = 0.5, memory_limit: str | None = None):
         self.url = url
@@ -144,11 +145,17 @@ class _PostgresWriter:
 
     def write(self, rows: list[tuple]) -> None:
         conn = self.cursor
-        self.store.partitions.ensure(conn, {r[1].date() for r in rows})
-        with conn.transaction():
-            with conn.cursor() as cur, cur.copy(f"COPY results ({COLUMNS}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
+        try:
+            self.store.partitions.ensure(conn, {r[1].date() for r in rows})
+            with conn.transaction():
+                with conn.cursor() as cur, cur.copy(f"COPY results ({COLUMNS}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row(r)
+        except Exception:
+            # The partitions we know of may be gone (a database restored or recreated meanwhile):
+            # look again before the retry.
+            self.store.partitions.known.clear()
+            raise
 
     def discard(self) -> None:
         pass  # the failed transaction was rolled back whole

@@ -7,9 +7,10 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from appliance.storage.history import HistoryStore, ResultRow
+from appliance.storage.history import HistoryStore, HistoryWriteError, ResultRow
 from appliance.storage.pg_history import open_history
 from tests.support.net import wait_for
+from tests.support.postgres import unavailable as postgres_unavailable
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -205,3 +206,35 @@ def test_a_second_process_on_the_same_history_gets_a_clear_refusal(tmp_path):
         assert "in use by another process" in out.stdout, out.stderr
     finally:
         store.close()
+
+
+@pytest.mark.skipif(postgres_unavailable() is not None, reason=str(postgres_unavailable()))
+def test_a_postgresql_history_keeps_results_while_the_server_is_down_and_writes_them_after():
+    """Its own server, stopped as by a crash and started again: rows queued meanwhile are kept in
+    memory, a flush says why it cannot write, readers get the driver's error, and all is written
+    once the server is back."""
+    from psycopg import OperationalError
+
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer().start(durable=True)  # a crash loses no commit
+    try:
+        store = open_history(server.create_database(), flush_interval=0.1)
+        try:
+            store.append_many([row(1, m) for m in range(3)])
+            store.flush()
+            server.halt()
+            store.append_many([row(1, m) for m in range(3, 6)])
+            with pytest.raises(HistoryWriteError):
+                store.flush(timeout=30)
+            assert store.last_write_error
+            with pytest.raises(OperationalError):
+                store.count()
+            server.resume()
+            wait_for(lambda: store.last_write_error is None, timeout=30, interval=0.1, message="writes again")
+            store.flush()
+            assert store.count(1) == 6
+        finally:
+            store.close()
+    finally:
+        server.stop()

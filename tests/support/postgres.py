@@ -63,25 +63,39 @@ class PostgresServer:
             raise RuntimeError(f"{Path(args[0]).name} failed ({result.returncode}): {result.stderr.strip()} "
                                f"{result.stdout.strip()[-500:]} {tail}")
 
-    def start(self) -> "PostgresServer":
+    def start(self, durable: bool = False) -> "PostgresServer":
+        """durable: fsync and Debian's default memory (benchmarks); otherwise tuned for tests."""
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "--encoding=UTF8", "--locale=C", "--no-sync")
-        # Throwaway data: no durability, so tests are not slowed by fsyncs; socket only, no TCP.
-        options = (f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-                   "-c shared_buffers=64MB")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-                  "-w", "-t", "60", "start")
-        self.started = True
+        # Socket only, no TCP. Throwaway data: no durability, so tests are not slowed by fsyncs.
+        options = f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
+        self.options = options
+        self._pg_ctl_start()
         return self
 
-    def stop(self) -> None:
+    def _pg_ctl_start(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", self.options,
+                  "-w", "-t", "60", "start")
+        self.started = True
+
+    def halt(self) -> None:
+        """Stop the server as a crash would (immediate), keeping its data: start() it again."""
         if self.started:
             try:
                 self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
             finally:
                 self.started = False
-        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def resume(self) -> None:
+        self._pg_ctl_start()
+
+    def stop(self) -> None:
+        try:
+            self.halt()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
         """A URL in the form STATUSCORE_DATABASE_URL takes (socket dir as the host query)."""
