@@ -97,3 +97,33 @@ def test_it_refuses_a_database_url_that_is_not_postgresql(tmp_path):
     for url, words in (("mysql://db/statuscore", "postgresql://"), ("postgresql://db:5432", "names no database")):
         with pytest.raises(ConfigError, match=words):
             Settings.load({"data_dir": tmp_path}, env={"STATUSCORE_DATABASE_URL": url})
+
+
+def test_stores_opened_at_once_on_an_empty_postgresql_database_make_the_schema_once(postgres_url):
+    """Appliances starting together (a cluster) each run the schema upgrade: one does, the others
+    wait for it, and none fails on a table another just made."""
+    from appliance.storage.pg_history import open_history
+
+    errors: list[BaseException] = []
+    opened = []
+    start = threading.Barrier(4)
+
+    def open_both() -> None:
+        try:
+            start.wait(timeout=10)
+            opened.append(EntityStore(postgres_url, hasher=cheap_hasher()))
+            opened.append(open_history(postgres_url))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_both) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors, errors
+        assert len(opened) == 8
+    finally:
+        for store in opened:
+            store.close()
