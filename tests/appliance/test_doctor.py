@@ -57,3 +57,14 @@ def test_the_command_exits_non_zero_when_something_needs_fixing(tmp_path):
 def test_it_accepts_a_port_taken_by_a_running_appliance(tmp_path, server):
     result = checks(tmp_path, port=server.settings.port)  # doctor run next to the live service
     assert result["port"].ok and "StatusCore appliance answers" in result["port"].message
+
+
+def test_it_checks_the_postgresql_database_when_one_is_set(tmp_path, postgres_url):
+    ok = checks(tmp_path, database_url=postgres_url)["database"]
+    assert ok.ok and "PostgreSQL 1" in ok.message
+    bad = checks(tmp_path, database_url=postgres_url.replace("?host=", "?host=/nonexistent"))["database"]
+    assert not bad.ok and "STATUSCORE_DATABASE_URL" in bad.message
+
+
+def test_it_has_no_database_line_for_the_embedded_stores(tmp_path):
+    assert "database" not in checks(tmp_path)
