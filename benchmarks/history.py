@@ -12,8 +12,8 @@ Usage: .venv/bin/python benchmarks/history.py [--rows 100000000] [--monitors 100
 With --database-url (an empty database) or --temp-postgres (a throwaway cluster of this machine's
 PostgreSQL, started for the run with Debian's default memory settings and fsync on), the same is
 measured on the PostgreSQL stores (STATUSCORE_DATABASE_URL): results loaded into the day
-partitions, compaction is the upkeep's CLUSTER of each completed day, and the size is the
-partitions' heap plus their indexes.
+partitions, the upkeep rolls up (PostgreSQL rewrites no day), and the size is the partitions'
+heap plus their indexes.
 """
 
 from __future__ import annotations
@@ -248,12 +248,12 @@ def run_postgres(data_dir: Path, url: str, args, now: datetime) -> None:
     print(f"  load {time.time() - started:.0f} s; {size / 1e9:.2f} GB, {size / args.rows:.1f} bytes per result "
           "(heap + BRIN + B-tree, time order)")
     add_monitors(data_dir, args.monitors, url)
-    measure(data_dir, args.repeat, "Before compaction (rows in time order only):", url)
+    measure(data_dir, args.repeat, "Before upkeep (no rollups yet):", url)
     took = compact_all(data_dir, now, url)
     size = postgres_size(url)
-    print(f"\ncompaction (CLUSTER) of every completed day and rollups: {took:.0f} s; {size / 1e9:.2f} GB, "
-          f"{size / args.rows:.1f} bytes per result")
-    measure(data_dir, args.repeat, "After compaction (each day clustered by monitor) and rollups:", url)
+    print(f"\nupkeep (rollups of every completed hour and day; PostgreSQL rewrites no day): {took:.0f} s; "
+          f"{size / 1e9:.2f} GB, {size / args.rows:.1f} bytes per result")
+    measure(data_dir, args.repeat, "After upkeep (rollups):", url)
 
 
 if __name__ == "__main__":

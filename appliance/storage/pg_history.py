@@ -10,8 +10,8 @@ contract as the DuckDB store (history.py) and run through the same tests.
   API reads most.
 - Batches go in with COPY on the writer thread's own connection; readers each have a connection
   of their own (psycopg connections are not shared between threads here).
-- Upkeep (pg_rollups.py) rolls up hours and days as the DuckDB store does, and "compaction" is
-  CLUSTER of each completed day by (monitor_id, checked_at).
+- Upkeep (pg_rollups.py) rolls up hours and days as the DuckDB store does; no compaction (the
+  B-tree finds one monitor's rows; CLUSTER would block readers of the day it rewrites).
 """
 
 from __future__ import annotations

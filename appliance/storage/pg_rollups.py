@@ -1,8 +1,8 @@
 """History upkeep on PostgreSQL, the same rounds as rollups.py does on DuckDB (same tables, same
-meta keys, same answers): hourly and daily rollups (late rows roll their buckets again),
-retention, and compaction. The differences: retention drops whole day partitions, and
-compaction is CLUSTER of a completed day's partition by (monitor_id, checked_at), so one
-monitor's rows of a day sit on a few pages.
+meta keys, same answers): hourly and daily rollups (late rows roll their buckets again) and
+retention, which drops whole day partitions. No compaction: one monitor's rows are found through
+the (monitor_id, checked_at) B-tree, and rewriting a day sorted (CLUSTER) would lock that day's
+partition against every reader for seconds.
 
 Runs on the history writer's connection (autocommit); each step that must be all-or-nothing is
 one transaction.
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from appliance.storage.pg_partitions import partition_name
-from appliance.storage.rollups import COMPACT_DAYS_PER_RUN, COMPACTED, DAYS_ROLLED, HOURS_ROLLED, RAW_FROM
+from appliance.storage.rollups import DAYS_ROLLED, HOURS_ROLLED, RAW_FROM
 
 log = logging.getLogger("statuscore.history")
 
@@ -78,7 +78,6 @@ def maintain(conn: psycopg.Connection, now: datetime, retention_days: int, late_
           first.replace(minute=0, second=0, microsecond=0), late_since, HOURS_ROLLED)
     _roll(conn, "rollup_day", "CAST(checked_at AS date)", state.get(DAYS_ROLLED), day_now,
           datetime(first.year, first.month, first.day), late_since, DAYS_ROLLED)
-    _compact(conn, state.get(COMPACTED) or datetime(first.year, first.month, first.day), day_now, partitions)
     cutoff = day_now - timedelta(days=retention_days)
     if first < cutoff:
         dropped = 0
@@ -111,21 +110,3 @@ def _roll(conn, table: str, bucket_sql: str, rolled_until: datetime | None, unti
             f"INSERT INTO {table} SELECT monitor_id, {bucket_sql} AS bucket, location, {_AGGREGATE} "
             "FROM results WHERE checked_at >= %s AND checked_at < %s GROUP BY 1, 2, 3", [start, until])
         _set(conn, key, until)
-
-
-def _compact(conn, compacted_until: datetime, day_now: datetime, partitions) -> None:
-    day = compacted_until
-    existing = set(partitions.existing(conn))
-    for _ in range(COMPACT_DAYS_PER_RUN):
-        if day >= day_now:
-            return
-        if day.date() in existing:
-            name = partition_name(day.date())
-            index = conn.execute(
-                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = %s::regclass AND a.amname = 'btree'",
-                [name]).fetchone()
-            if index is not None:
-                conn.execute(f"CLUSTER {name} USING {index[0]}")
-        _set(conn, COMPACTED, day + timedelta(days=1))
-        day += timedelta(days=1)
