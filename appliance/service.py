@@ -42,7 +42,7 @@ from appliance.state import LocationState
 from appliance.storage import storage_error
 from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.api_keys import ApiKeyStore
-from appliance.storage.entities import EntityStore
+from appliance.storage.entities import Conflict as StoreConflict, EntityStore
 from appliance.storage.history import HistoryWriteError
 from appliance.storage.imports import write_import
 from appliance.storage.maintenance import MaintenanceStore
@@ -249,7 +249,10 @@ class Appliance:
         generated = password is None
         if generated:
             password = generate_password()
-        self.entities.create_user(email, password, full_name="Administrator", tier="pro", is_admin=True)
+        try:
+            self.entities.create_user(email, password, full_name="Administrator", tier="pro", is_admin=True)
+        except StoreConflict:  # another appliance on the same database made it a moment ago
+            return None
         return AdminCreated(email, password if generated else None)
 
     def check_login(self, email: str, password: str) -> User | None:

@@ -127,3 +127,36 @@ def test_stores_opened_at_once_on_an_empty_postgresql_database_make_the_schema_o
     finally:
         for store in opened:
             store.close()
+
+
+def test_appliances_starting_together_on_an_empty_database_make_one_admin(tmp_path, postgres_url):
+    from appliance.config import Settings
+    from appliance.service import Appliance
+    from tests.support.appliance import TEST_PASSWORD_HASH_COST
+
+    appliances = [Appliance(Settings.load({"data_dir": tmp_path / f"a{n}", "database_url": postgres_url,
+                                           "password_hash_cost": TEST_PASSWORD_HASH_COST}, env={}))
+                  for n in range(3)]
+    made, errors = [], []
+    start = threading.Barrier(3)
+
+    def ensure(app) -> None:
+        try:
+            start.wait(timeout=10)
+            made.append(app.ensure_admin())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ensure, args=(app,)) for app in appliances]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert len([m for m in made if m is not None]) == 1
+        assert appliances[0].entities.count_users() == 1
+    finally:
+        for app in appliances:
+            app.history.close()
+            app.entities.close()
