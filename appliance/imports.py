@@ -21,11 +21,13 @@ class WindowSpec:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     recurring: dict | None = None
+    notice: str | None = None  # announced on the status page
 
     def fields(self, monitor_ids: dict[str, int]) -> dict:
         """The Maintenance columns, the monitor names resolved to ids."""
         return {"name": self.name, "monitor_ids": [monitor_ids[n] for n in self.monitor_names],
-                "starts_at": self.starts_at, "ends_at": self.ends_at, "recurring": self.recurring}
+                "starts_at": self.starts_at, "ends_at": self.ends_at, "recurring": self.recurring,
+                "notice": self.notice}
 
 
 @dataclass

@@ -58,6 +58,7 @@ class Monitor(SQLModel, table=True):
     expected_status: Optional[int] = None
     is_active: bool = True
     public_status: bool = False
+    group: Optional[str] = None  # the status page section it is listed under ("Website", "API")
     heartbeat_token: Optional[str] = Field(default=None, unique=True, index=True)
     # The confirmed verdict, written only when it changes (with a StateChange row in the same
     # transaction), so a restart neither forgets a down nor announces it again.
@@ -219,4 +220,22 @@ class Maintenance(SQLModel, table=True):
     starts_at: Optional[datetime] = None
     ends_at: Optional[datetime] = None
     recurring: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    notice: Optional[str] = None  # set: the window is announced on the public status page with this text
     created_at: datetime = Field(default_factory=utcnow)
+
+
+INCIDENT_UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+
+
+class IncidentUpdate(SQLModel, table=True):
+    """A note the owner posts on an incident for visitors of the status page (Statuspage's
+    incident updates): where the work stands, in words. The incident itself still opens and
+    resolves by the checks."""
+
+    __tablename__ = "incident_update"
+    __table_args__ = _AUTOINC
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=_owner_fk("incident"))
+    status: str  # INCIDENT_UPDATE_STATUSES
+    message: str
+    created_at: datetime = Field(default_factory=utcnow, index=True)

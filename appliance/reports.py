@@ -79,6 +79,14 @@ def monitor_report(history: HistoryStore, entities: EntityStore, monitor_id: int
 def daily_uptimes(history: HistoryStore, entities: EntityStore, monitor_ids: list[int], days: list[date],
                   now: datetime) -> dict[int, dict[date, float | None]]:
     """Per monitor, the availability of each of the given UTC days that has results."""
+    figures = daily_figures(history, entities, monitor_ids, days, now)
+    return {mid: {day: uptime for day, (uptime, _avg) in per_day.items()} for mid, per_day in figures.items()}
+
+
+def daily_figures(history: HistoryStore, entities: EntityStore, monitor_ids: list[int], days: list[date],
+                  now: datetime) -> dict[int, dict[date, tuple[float | None, float | None]]]:
+    """Per monitor, (availability, average response time of successful checks in ms) of each of the
+    given UTC days that has results: the same one query of the daily rollups for both."""
     if not monitor_ids or not days:
         return {}
     since = datetime(days[0].year, days[0].month, days[0].day, tzinfo=now.tzinfo)
@@ -89,6 +97,7 @@ def daily_uptimes(history: HistoryStore, entities: EntityStore, monitor_ids: lis
         down.setdefault(monitor_id, []).append((a, b))
     out = {}
     for monitor_id in monitor_ids:
-        seen_days = [row[0] for row in rows.get(monitor_id, [])]
-        out[monitor_id] = daily_availability(down.get(monitor_id, []), seen_days, first.get(monitor_id), now)
+        seen = rows.get(monitor_id, [])
+        uptimes = daily_availability(down.get(monitor_id, []), [row[0] for row in seen], first.get(monitor_id), now)
+        out[monitor_id] = {row[0]: (uptimes.get(row[0]), row[3]) for row in seen}
     return out

@@ -45,6 +45,7 @@ from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import Conflict as StoreConflict, EntityStore
 from appliance.storage.history import HistoryWriteError
 from appliance.storage.imports import write_import
+from appliance.storage.incident_updates import IncidentUpdateStore
 from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.storage.pg_history import open_history
@@ -109,6 +110,7 @@ class Appliance:
                                    settings.probe_offline_after)
         self._online = self.locations.online_set()
         self.anomalies = AnomalyStore(self.entities)
+        self.incident_updates = IncidentUpdateStore(self.entities)  # the owner's notes on incidents
         sensitivity = settings.anomaly_sensitivity
         self.detector = AnomalyDetector(sensitivity if sensitivity in ("low", "medium", "high") else float(sensitivity))
         self.outbox = OutboxStore(self.entities)

@@ -6,11 +6,15 @@ what they show. Every API call runs in a thread worker (screens/base.py)."""
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from platformdirs import user_downloads_path
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -32,6 +36,19 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def screenshot_folder() -> Path:
+    """Where the palette's Screenshot goes: the Downloads folder when there is one (a server's
+    account often has none), else the current folder, else the temporary one: always a folder
+    that exists and can be written."""
+    for folder in (user_downloads_path(), Path.cwd(), Path(tempfile.gettempdir())):
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return Path(tempfile.gettempdir())
+
+
+SCREENSHOT = "console screenshot"  # the delivery's name: our notifications, not Textual's
+
+
 class StatusCoreConsole(ApiCalls, App):
     """Log in, then the dashboard; other screens are pushed over it."""
 
@@ -46,8 +63,12 @@ class StatusCoreConsole(ApiCalls, App):
         Binding("f6", "admin", "Admin", tooltip="Users, probes and the check engine"),
         Binding("f7", "maintenance", "Maintenance", tooltip="Maintenance windows: no alerts while they are on"),
         Binding("f8", "metrics", "Metrics", tooltip="The Prometheus /metrics text (administrators)"),
-        Binding("f9", "change_password", "Change password", show=False),
-        Binding("ctrl+l", "logout", "Log out", show=False),
+        Binding("f9", "change_password", "Change password", tooltip="Change your password"),
+        Binding("ctrl+l", "logout", "Log out", show=False, tooltip="Log out and forget a remembered token"),
+        # The footer keeps "? Help" on its right; f1 works while typing in a field too.
+        Binding("question_mark,f1", "help", "Help", tooltip="Every key of this screen, and what the symbols mean"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True,
+                tooltip="Search every action of this screen and the app by name"),
     ]
 
     client: ApiClient = None  # type: ignore[assignment]  # a plain attribute here (ApiCalls' property reads it from the app)
@@ -173,6 +194,25 @@ class StatusCoreConsole(ApiCalls, App):
                     title="Error" if error.status in (None, -1) else f"Error {error.status}",
                     severity="error")
 
+    # ---- screenshots (the command palette's "Screenshot") ------------------------------------
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Textual saves to ~/Downloads and fails when it does not exist; this picks a folder
+        that does (screenshot_folder) and says where the file went."""
+        folder = Path(path) if path else screenshot_folder()
+        name = filename or f"statuscore_{datetime.now():{time_format or '%Y-%m-%dT%H_%M_%S'}}.svg"
+        return self.deliver_text(io.StringIO(self.export_screenshot()), save_directory=folder, save_filename=name,
+                                 open_method="browser", mime_type="image/svg+xml", name=SCREENSHOT)
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        if event.name == SCREENSHOT:
+            self.notify(f"Screenshot saved to {event.path}", title="Screenshot")
+
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == SCREENSHOT:
+            self.notify(f"Could not save the screenshot: {event.exception}; "
+                        "start the console from a folder you can write to.", title="Screenshot", severity="error")
+
     # ---- navigation (also in the command palette) -------------------------------------------
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in {"dashboard", "anomalies", "tools", "settings", "admin", "maintenance", "change_password",
@@ -215,6 +255,12 @@ class StatusCoreConsole(ApiCalls, App):
     async def action_metrics(self) -> None:
         from console.screens.metrics import MetricsScreen
         await self._open(MetricsScreen)
+
+    def action_help(self) -> None:
+        from console.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def action_change_password(self) -> None:
         from console.screens.login import ChangePasswordScreen

@@ -161,6 +161,7 @@ class MaintenanceWindow(TypedDict, total=False):
     starts_at: str | None  # one-off
     ends_at: str | None
     recurring: Recurring | None  # weekly
+    notice: str | None  # announced on the public status page
     active: bool
     created_at: str
 
@@ -425,6 +426,13 @@ class ApiClient:
 
     def insights(self, monitor_id: int) -> Insights:
         return self.get(f"/api/monitors/{int(monitor_id)}/insights")
+
+    # ---- incident updates (shown on the status page) ---------------------------------------------
+    def incident_updates(self, incident_id: int) -> list[dict]:
+        return self.get(f"/api/incidents/{int(incident_id)}/updates")
+
+    def post_incident_update(self, incident_id: int, status: str, message: str) -> dict:
+        return self.post(f"/api/incidents/{int(incident_id)}/updates", {"status": status, "message": message})
 
     # ---- anomalies --------------------------------------------------------------------------
     def anomalies(self) -> list[Anomaly]:

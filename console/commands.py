@@ -11,15 +11,24 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
-def _bindings(node) -> Iterator[Binding]:
+# Keys every screen has that make no sense as a command to search for.
+NOT_COMMANDS = {"next_field", "previous_field", "app.focus_next", "app.focus_previous", "screen.copy_text"}
+
+
+def bindings_of(node) -> Iterator[Binding]:
+    """A screen's or the app's own bindings (its classes' too), one per action, with a description;
+    a key a subclass took over is listed with the subclass's meaning only."""
     seen: set[str] = set()
+    seen_keys: set[str] = set()
     for cls in type(node).__mro__:
         for binding in cls.__dict__.get("BINDINGS", ()):
             if isinstance(binding, tuple):
                 binding = Binding(*binding)
-            if binding.action in seen or not binding.description:
+            keys = {key.strip() for key in binding.key.split(",")}
+            if binding.action in seen or not binding.description or keys <= seen_keys:
                 continue
             seen.add(binding.action)
+            seen_keys |= keys
             yield binding
 
 
@@ -31,14 +40,14 @@ class ConsoleCommands(Provider):
         app = self.app
         found: list[tuple[str, str, object]] = []
         area = getattr(screen, "PALETTE_GROUP", "")
-        for binding in _bindings(screen):
-            if screen.check_action(binding.action, ()) is False:
+        for binding in bindings_of(screen):
+            if binding.action in NOT_COMMANDS or screen.check_action(binding.action, ()) is False:
                 continue
             title = f"{area}: {binding.description}" if area else binding.description
             key = app.get_key_display(binding)
             found.append((title, f"{binding.tooltip or binding.description} (key: {key})",
                           partial(screen.run_action, binding.action)))
-        for binding in _bindings(app):
+        for binding in bindings_of(app):
             if binding.action in {"command_palette", "quit"}:
                 continue
             if app.check_action(binding.action, ()) is False:

@@ -13,6 +13,7 @@ from server.errors import register_error_handlers
 from server.limits import create_limiter, init_login_throttle
 from server.proxies import TrustedProxies
 from server import public, status_page  # the status page: its settings, JSON and web page
+from server import incident_updates  # the owner's notes on incidents, shown on the status page
 
 MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_STATUSES = (429, 503)  # the only answers that say when to try again
@@ -55,6 +56,7 @@ def create_app(appliance, config: dict | None = None) -> Flask:
                       probes.admin_bp, probes.locations_bp, probes.probe_bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(status_page.bp)
+    app.register_blueprint(incident_updates.bp)
     app.register_blueprint(public.bp)
     heartbeat.register_heartbeat_limits(app, limiter, appliance.settings)
     probes.register_probe_limits(app, limiter)

@@ -136,7 +136,7 @@ def _window(where: str, item) -> WindowSpec:
         field, problem = next(iter(problems.items()))
         raise ApiError(400, f"Invalid {where}: {field} {problem}.", {f"{where}.{k}": v for k, v in problems.items()})
     return WindowSpec(body.name, tuple(names), body.starts_at, body.ends_at,
-                      body.recurring.model_dump() if body.recurring else None)
+                      body.recurring.model_dump() if body.recurring else None, body.notice or None)
 
 
 # ---- against what the user has ------------------------------------------------------------------
@@ -229,9 +229,10 @@ def _plan_windows(plan: ImportPlan, windows, by_name: dict, names_by_id: dict[in
             plan.note("created", "maintenance", spec.name)
             continue
         now = WindowSpec(window.name, tuple(sorted(names_by_id[i] for i in window.monitor_ids if i in names_by_id)),
-                         utc_or_none(window.starts_at), utc_or_none(window.ends_at), window.recurring)
+                         utc_or_none(window.starts_at), utc_or_none(window.ends_at), window.recurring,
+                         window.notice)
         same = now == WindowSpec(spec.name, tuple(sorted(spec.monitor_names)), spec.starts_at, spec.ends_at,
-                                 spec.recurring)
+                                 spec.recurring, spec.notice)
         if not same:
             plan.window_changes[window.id] = spec
         plan.note("unchanged" if same else "updated", "maintenance", spec.name)

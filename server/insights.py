@@ -23,7 +23,9 @@ def incident_json(incident: Incident, monitor_name: str) -> dict:
 def insights(monitor_id: int):
     found = services().incidents.insights(current_user, monitor_id)
     return jsonify({"incidents": [incident_json(i, found.monitor_name) for i in found.incidents],
-                    "anomalies": [anomaly_json(a, found.monitor_name) for a in found.anomalies]})
+                    "anomalies": [anomaly_json(a, found.monitor_name) for a in found.anomalies],
+                    "anomaly_scores": [{"location": location, "checked_at": iso(at), "anomaly_score": score}
+                                       for location, at, score in found.scores]})
 
 
 def anomaly_json(anomaly: AnomalyRecord, monitor_name: str) -> dict:

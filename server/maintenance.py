@@ -17,7 +17,7 @@ def maintenance_json(view: WindowView) -> dict:
     row = view.window
     return {"id": row.id, "name": row.name, "monitor_ids": list(row.monitor_ids),
             "starts_at": iso(row.starts_at), "ends_at": iso(row.ends_at), "recurring": row.recurring,
-            "active": view.active, "created_at": iso(row.created_at)}
+            "notice": row.notice, "active": view.active, "created_at": iso(row.created_at)}
 
 
 @bp.get("")

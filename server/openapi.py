@@ -20,11 +20,11 @@ from flask import Blueprint, jsonify
 from pydantic import BaseModel
 
 from appliance import __version__
-from appliance.models import TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.models import INCIDENT_UPDATE_STATUSES, TIERS, WEBHOOK_EVENTS, WEBHOOK_FORMATS
 from appliance.monitor_types import MONITOR_TYPES, POLLED_TYPES, TYPES
 from appliance.plans import KINDS as LIMITED_KINDS
 from server import schemas
-from appliance.monitor_types.fields import NOT_NULL as MONITOR_NOT_NULL
+from appliance.monitor_types.fields import BY_NAME as MONITOR_FIELDS_BY_NAME, NOT_NULL as MONITOR_NOT_NULL
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -135,6 +135,8 @@ MONITOR = obj(
                              "description": "(ext) While down, the down alert is sent again this often."},
         "is_active": {"type": "boolean"},
         "public_status": {"type": "boolean"},
+        "group": {**nullable({"type": "string"}),
+                  "description": "(ext) " + MONITOR_FIELDS_BY_NAME["group"].description},
         "status": STATUS,
         "response_time": {**nullable(MILLIS), "description": "The latest check's, in ms; null before any."},
         "last_check": nullable(TIMESTAMP),
@@ -204,7 +206,13 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     "DomainInfo": obj({"expires_at": nullable(TIMESTAMP), "days_left": nullable({"type": "integer"}),
                        "registrar": nullable({"type": "string"})}, optional=("expires_at", "days_left", "registrar")),
     "HistoryPoint": obj({"checked_at": TIMESTAMP, "status": {"type": "string", "enum": ["up", "down"]},
-                         "response_time": nullable(MILLIS), "location": {"type": "string"}}),
+                         "response_time": nullable(MILLIS), "location": {"type": "string"},
+                         "anomaly_score": {**nullable({"type": "number", "minimum": 0, "maximum": 1}),
+                                           "description": "The anomaly detector's score of this check, 0 "
+                                           "(usual) to 1 (reported as an anomaly); about 0.5 is where a spike "
+                                           "or shift is reported at medium sensitivity. Null for failed checks "
+                                           "(1 for one that completed a flapping report) and for checks "
+                                           "stored before scores existed."}}),
     "MonitorType": obj({
         "name": {"type": "string", "enum": list(MONITOR_TYPES)},
         "summary": {"type": "string", "description": "What up means for this type."},
@@ -257,6 +265,11 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     "MonitorInsights": obj({
         "incidents": {"type": "array", "items": ref("Incident"), "description": "Most recent first."},
         "anomalies": {"type": "array", "items": ref("Anomaly"), "description": "Most recent first."},
+        "anomaly_scores": {"type": "array", "description": "Per location, the anomaly score of its last "
+                           "check (see HistoryPoint.anomaly_score), by location.",
+                           "items": obj({"location": {"type": "string"}, "checked_at": TIMESTAMP,
+                                         "anomaly_score": nullable({"type": "number", "minimum": 0,
+                                                                    "maximum": 1})})},
     }),
     # A diagnostics answer still growing: its known keys are typed, others are allowed.
     "EngineStatus": {**obj({
@@ -285,6 +298,14 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "monitors": {"type": "array", "items": ref("PublicMonitor"), "description": "Public monitors only."},
         "incidents": {"type": "array", "items": ref("PublicIncident"),
                       "description": "Of the public monitors, the last 30 days (ongoing ones always), newest first."},
+        "groups": {"type": "array", "items": ref("PublicGroup"),
+                   "description": "(ext) The monitors' groups (sections of the page), in the order they are "
+                                  "listed; monitors without a group belong to none."},
+        "notices": {"type": "array", "items": ref("PublicNotice"),
+                    "description": "(ext) Maintenance windows with a notice, on now or due within 30 days, "
+                                   "soonest first."},
+        "feed_url": {**nullable({"type": "string"}),
+                     "description": "(ext) The Atom feed of incidents and notices, e.g. /status/acme/feed.atom."},
     }),
     "PublicMonitor": obj({
         "id": ID, "name": {"type": "string"},
@@ -295,15 +316,46 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "uptime_90d": {**nullable(PERCENT_2), "description": "(ext) Over the last 90 days; null without checks."},
         "history": {"type": "array", "minItems": 90, "maxItems": 90,
                     "items": obj({"date": DATE, "uptime": {**nullable(PERCENT_2),
-                                                           "description": "null: no checks that day."}}),
+                                                           "description": "null: no checks that day."},
+                                  "response_time": {**nullable(MILLIS),
+                                                    "description": "(ext) The day's average over successful "
+                                                                   "checks; null without any."}}),
                     "description": "One entry per UTC day, the last 90 days, oldest first (today is partial)."},
+        "group": {**nullable({"type": "string"}), "description": "(ext) The group (page section) it is listed under."},
+        "monitoring_since": {**DATE, "description": "(ext) The UTC day the monitor was created: the page's "
+                                                    "bar starts there."},
+    }),
+    "PublicGroup": obj({
+        "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["operational", "partial_outage", "major_outage", "under_maintenance",
+                                              "no_data", "paused"],
+                   "description": "The worst of its members: some or all down, else any under maintenance; "
+                                  "paused members count for nothing (all paused: paused)."},
+        "monitor_ids": {"type": "array", "items": ID, "minItems": 1},
+    }),
+    "PublicNotice": obj({
+        "id": ID, "title": {"type": "string", "description": "The maintenance window's name."},
+        "message": {"type": "string", "description": "Its notice."},
+        "starts_at": TIMESTAMP, "ends_at": TIMESTAMP,
+        "status": {"type": "string", "enum": ["scheduled", "in_progress"]},
+        "recurring": {"type": "boolean", "description": "A weekly window: starts_at/ends_at are its next period."},
+        "monitor_ids": {"type": "array", "items": ID, "description": "The public monitors it covers."},
+        "created_at": TIMESTAMP,
     }),
     "PublicIncident": obj({
         "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"},
         "started_at": TIMESTAMP, "resolved_at": nullable(TIMESTAMP),
         "status": {"type": "string", "enum": ["ongoing", "resolved"]},
         "duration_seconds": {"type": "integer", "minimum": 0, "description": "Until now while ongoing."},
+        "updates": {"type": "array", "description": "(ext) The owner's updates, newest first.",
+                    "items": obj({"status": ref("IncidentUpdateStatus"), "message": {"type": "string"},
+                                  "created_at": TIMESTAMP})},
     }, description="An incident without its cause or locations (an error text can name the target)."),
+    "IncidentUpdateStatus": {"type": "string", "enum": list(INCIDENT_UPDATE_STATUSES)},
+    "IncidentUpdate": obj({
+        "id": ID, "incident_id": ID, "status": ref("IncidentUpdateStatus"),
+        "message": {"type": "string"}, "created_at": TIMESTAMP,
+    }, description="The owner's note on an incident, shown under it on the public status page and in its feed."),
     "MtrHop": obj({
         "hop": {"type": "integer", "minimum": 1, "description": "Distance (TTL) from the appliance."},
         "host": {"type": "string", "description": "Reverse DNS name, else the address; ??? when it never answered."},
@@ -436,6 +488,7 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
             "duration_minutes": {"type": "integer", "minimum": 1},
             "timezone": {"type": "string", "examples": ["Europe/Berlin"]},
         })),
+        "notice": {**nullable({"type": "string"}), "description": "(ext) Announced on the public status page."},
         "active": {"type": "boolean", "description": "Inside the window now."},
         "created_at": TIMESTAMP,
     }),
@@ -469,6 +522,10 @@ PARAMETERS = {
     "ProbeId": {"name": "probe_id", "in": "path", "required": True,
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "WindowId": {"name": "window_id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "IncidentId": {"name": "incident_id", "in": "path", "required": True,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "UpdateId": {"name": "update_id", "in": "path", "required": True,
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "KeyId": {"name": "key_id", "in": "path", "required": True,
               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
@@ -665,7 +722,19 @@ OPERATIONS: tuple[Op, ...] = (
        "PublicStatus", access="public",
        description="Only monitors marked public; never a target, token or private field; incidents without "
                    "their cause. Cached for a few seconds. The same as a web page: GET /status/{slug}; a "
-                   "badge per monitor: GET /status/{slug}/badge/{monitor_id}.svg."),
+                   "badge per monitor: GET /status/{slug}/badge/{monitor_id}.svg; an Atom feed of its "
+                   "incidents, their updates and maintenance notices: GET /status/{slug}/feed.atom."),
+    Op("get", "/api/incidents/{incident_id}/updates", "listIncidentUpdates", "The updates you posted on an "
+       "incident", "status page", "IncidentUpdate", list_of_answer=True, description="Newest first."),
+    Op("post", "/api/incidents/{incident_id}/updates", "postIncidentUpdate", "Tell status page visitors where "
+       "an incident stands", "status page", "IncidentUpdate", ok=201, body=schemas.IncidentUpdateBody,
+       description="Shown under the incident on the public status page and in its Atom feed (when the "
+                   "monitor is public). The incident still opens and resolves by the checks. At most 100 "
+                   "updates per incident.",
+       examples={"investigating": {"status": "investigating",
+                                   "message": "The database is not answering; we are on it."}}),
+    Op("delete", "/api/incidents/{incident_id}/updates/{update_id}", "deleteIncidentUpdate",
+       "Delete an update you posted", "status page", ok=204),
     Op("get", "/api/monitors/{monitor_id}/mtr", "monitorMtr", "MTR report to the monitor's target (pro)",
        "tools", "MtrReport", query=("Rounds", "MaxHops", "ProbeTimeout"), errors=(403, 502, 503),
        description="Several traceroute rounds to the host of the monitor's target (URL, host:port, sip "
@@ -770,6 +839,7 @@ OPERATIONS: tuple[Op, ...] = (
 _PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken",
                     "{anomaly_id}": "AnomalyId", "{key_id}": "KeyId", "{window_id}": "WindowId",
                     "{webhook_id}": "WebhookId", "{probe_id}": "ProbeId",
+                    "{incident_id}": "IncidentId", "{update_id}": "UpdateId",
                     "{target}": "WhoisTarget",
                     "{slug}": "Slug"}
 

@@ -3,6 +3,7 @@
 - GET /api/public/status/<slug>             the JSON (API.md "Public status page")
 - GET /status/<slug>                         the same as a web page (templates/status_page.html)
 - GET /status/<slug>/badge/<monitor_id>.svg  a small status badge per public monitor
+- GET /status/<slug>/feed.atom               an Atom feed of its incidents, their updates and maintenance notices
 
 What a page shows and how it is cached is the StatusPages service's (appliance/services/
 status_pages.py); this module serves it: the JSON as assembled, the web page rendered once per
@@ -15,7 +16,7 @@ import math
 import threading
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, make_response, render_template
+from flask import Blueprint, Response, current_app, make_response, render_template, url_for
 
 from appliance import __version__
 from appliance.cache import TTLCache
@@ -83,6 +84,25 @@ def status_page(slug: str):
     return _public_cache_headers(_page(html, 200), services().status_pages.cache_seconds)
 
 
+@bp.get("/status/<slug>/feed.atom")
+def status_feed(slug: str):
+    """Follow a page in a feed reader: one entry per incident (its updates in its text) and per
+    maintenance notice, with absolute links to the page (rendered once per build and host)."""
+    page = services().status_pages.page(slug)
+    if page is None:
+        raise ApiError(404, "status page not found")
+    page_url = url_for("public.status_page", slug=slug, _external=True)
+    xml = render_cache().get_or_compute(
+        ("atom", slug, page.build, page_url),
+        lambda: render_template("status_feed.atom.xml", feed=feed_view(page.data, page_url, url_for("public.status_feed", slug=slug, _external=True)),
+                                version=__version__))
+    response = make_response(xml, 200)
+    response.headers["Content-Type"] = "application/atom+xml; charset=utf-8"
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public data, no credentials
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return _public_cache_headers(response, services().status_pages.cache_seconds)
+
+
 def _page(html: str, status: int) -> Response:
     response = make_response(html, status)
     response.headers["Content-Type"] = "text/html; charset=utf-8"
@@ -145,7 +165,9 @@ def format_duration(seconds: int) -> str:
 
 
 def human_time(text: str | None) -> str:
-    return "" if not text else text.replace("T", " ").replace("Z", " UTC")
+    """ISO UTC as people read it, the zone named ("2024-01-15 10:30 UTC"); the page's script then
+    shows it in the visitor's own zone, named too."""
+    return "" if not text else text[:16].replace("T", " ") + " UTC"
 
 
 @dataclass(frozen=True)
@@ -155,25 +177,108 @@ class Day:
     label: str
 
 
-def page_view(data: dict, slug: str) -> dict:
-    monitors = []
-    for m in data["monitors"]:
-        days = [Day(h["date"], day_class(h["uptime"]),
-                    f"{h['date']}: {h['uptime']} % uptime" if h["uptime"] is not None else f"{h['date']}: no data")
-                for h in m["history"]]
-        outage_days = sum(1 for d in days if d.css in ("partial", "major"))
-        monitors.append({
-            "id": m["id"], "name": m["name"], "status": m["status"],
-            "state_text": "Under maintenance" if m.get("in_maintenance") else STATE_TEXT.get(m["status"], m["status"]),
-            "uptime_90d": m["uptime_90d"], "uptime_24h": m["uptime_percentage"],
-            "days": days, "outage_days": outage_days,
-        })
-    incidents = [{
-        "monitor_name": i["monitor_name"], "status": i["status"],
+GROUP_TEXT = {"operational": "Operational", "partial_outage": "Partial outage", "major_outage": "Major outage",
+              "under_maintenance": "Under maintenance", "no_data": "No data yet", "paused": "Paused"}
+UPDATE_TEXT = {"investigating": "Investigating", "identified": "Identified", "monitoring": "Monitoring",
+               "resolved": "Resolved"}
+
+
+def bar_days(history: list[dict], since: str) -> list[Day]:
+    """The uptime bar's cells: days before the monitor existed (and without data) are marked as
+    such, not as blanks; days it was watched but no check ran say "no data"."""
+    days = []
+    for h in history:
+        if h["uptime"] is not None:
+            days.append(Day(h["date"], day_class(h["uptime"]), f"{h['date']}: {h['uptime']} % uptime"))
+        elif h["date"] < since:
+            days.append(Day(h["date"], "before", f"{h['date']}: not monitored yet"))
+        else:
+            days.append(Day(h["date"], "none", f"{h['date']}: no data"))
+    return days
+
+
+GRAPH_WIDTH, GRAPH_HEIGHT = 900, 60  # the SVG's own units; it scales to the card's width
+
+
+def response_graph(history: list[dict]) -> dict | None:
+    """The daily average response times as SVG polylines (one per run of days with data), drawn on
+    the server: no script and no external asset, so it shows under the page's CSP as it is."""
+    values = [h.get("response_time") for h in history]
+    known = [v for v in values if v is not None]
+    if not known:
+        return None
+    top = max(known) * 1.15 or 1
+    step = GRAPH_WIDTH / len(values)
+    lines, run, dots = [], [], []
+
+    def close_run():
+        if len(run) == 1:  # a lone day: a short dash where its cell is, not an invisible point
+            x, y = run[0]
+            run[:] = [(x - step * 0.35, y), (x + step * 0.35, y)]
+        if run:
+            lines.append(" ".join(f"{round(x, 1)},{y}" for x, y in run))
+        run.clear()
+
+    for index, value in enumerate(values):
+        if value is None:
+            close_run()
+            continue
+        x, y = step * (index + 0.5), round(GRAPH_HEIGHT - value / top * (GRAPH_HEIGHT - 4) - 2, 1)
+        run.append((x, y))
+        dots.append({"x": round(x, 1), "y": y, "label": f"{history[index]['date']}: {value} ms"})
+    close_run()
+    average = round(sum(known) / len(known))
+    return {"lines": lines, "dots": dots if len(dots) <= 90 else [], "width": GRAPH_WIDTH, "height": GRAPH_HEIGHT,
+            "min": min(known), "max": max(known), "avg": average, "latest": known[-1]}
+
+
+def monitor_view(m: dict) -> dict:
+    # Since it was created, or its first day with results if those go back further (an import).
+    since = min([m.get("monitoring_since") or "9999", *(h["date"] for h in m["history"] if h["uptime"] is not None)])
+    since = "" if since == "9999" else since
+    days = bar_days(m["history"], since)
+    watched = sum(1 for d in days if d.css != "before")
+    return {
+        "id": m["id"], "name": m["name"], "status": m["status"],
+        "state": "maintenance" if m.get("in_maintenance") and m["status"] != "paused" else m["status"],
+        "state_text": "Under maintenance" if m.get("in_maintenance") else STATE_TEXT.get(m["status"], m["status"]),
+        "uptime_90d": m["uptime_90d"], "uptime_24h": m["uptime_percentage"],
+        "days": days, "outage_days": sum(1 for d in days if d.css in ("partial", "major")),
+        "watched_days": watched, "since": since, "graph": response_graph(m["history"]),
+    }
+
+
+def sections_view(monitors: list[dict], groups: list[dict]) -> list[dict]:
+    """Monitors without a group first (no heading), then each group with its roll-up status."""
+    by_id = {m["id"]: m for m in monitors}
+    grouped = {i for g in groups for i in g["monitor_ids"]}
+    sections = []
+    loose = [m for m in monitors if m["id"] not in grouped]
+    if loose:
+        sections.append({"name": None, "status": None, "status_text": "", "monitors": loose})
+    for g in groups:
+        sections.append({"name": g["name"], "status": g["status"], "status_text": GROUP_TEXT[g["status"]],
+                         "monitors": [by_id[i] for i in g["monitor_ids"] if i in by_id]})
+    return sections
+
+
+def incident_view(i: dict) -> dict:
+    return {
+        "id": i["id"], "monitor_name": i["monitor_name"], "status": i["status"],
         "started_at": i["started_at"], "started_text": human_time(i["started_at"]),
         "resolved_at": i["resolved_at"], "resolved_text": human_time(i["resolved_at"]),
         "duration_text": format_duration(i["duration_seconds"]),
-    } for i in data["incidents"]]
+        "updates": [{**u, "status_text": UPDATE_TEXT.get(u["status"], u["status"]),
+                     "created_text": human_time(u["created_at"])} for u in i.get("updates", [])],
+    }
+
+
+def page_view(data: dict, slug: str) -> dict:
+    monitors = [monitor_view(m) for m in data["monitors"]]
+    names = {m["id"]: m["name"] for m in data["monitors"]}
+    notices = [{**n, "starts_text": human_time(n["starts_at"]), "ends_text": human_time(n["ends_at"]),
+                "monitor_names": [names[i] for i in n["monitor_ids"] if i in names]}
+               for n in data.get("notices", [])]
     return {
         "slug": slug,
         "company_name": data["company_name"],
@@ -182,10 +287,46 @@ def page_view(data: dict, slug: str) -> dict:
         "updated_at": data["updated_at"],
         "updated_text": human_time(data["updated_at"]),
         "monitors": monitors,
-        "incidents": incidents,
+        "sections": sections_view(monitors, data.get("groups", [])),
+        "incidents": [incident_view(i) for i in data["incidents"]],
+        "notices": notices,
         "incident_days": INCIDENT_DAYS,
         "history_days": HISTORY_DAYS,
     }
+
+
+def feed_view(data: dict, page_url: str, self_url: str) -> dict:
+    """The Atom feed's values: entries newest first, each updated when its incident resolved or got
+    an update (so readers show it again), ids stable per incident and notice."""
+    entries = []
+    for i in data["incidents"]:
+        lines = [f"Down since {i['started_at']}." if i["status"] == "ongoing" else
+                 f"Down from {i['started_at']} to {i['resolved_at']} ({format_duration(i['duration_seconds'])})."]
+        lines += [f"{UPDATE_TEXT.get(u['status'], u['status'])} ({u['created_at']}): {u['message']}"
+                  for u in i.get("updates", [])]
+        times = [i["started_at"], i["resolved_at"] or "", *(u["created_at"] for u in i.get("updates", []))]
+        entries.append({
+            "id": f"{page_url}#incident-{i['id']}", "link": f"{page_url}#incident-{i['id']}",
+            "title": f"{i['monitor_name']} is down" if i["status"] == "ongoing"
+            else f"Resolved: {i['monitor_name']} was down",
+            "published": i["started_at"], "updated": max(times), "category": "incident",
+            "content": "\n\n".join(lines)})
+    names = {m["id"]: m["name"] for m in data["monitors"]}
+    for n in data.get("notices", []):
+        affects = ", ".join(names[i] for i in n["monitor_ids"] if i in names)
+        entries.append({
+            "id": f"{page_url}#notice-{n['id']}", "link": f"{page_url}#notice-{n['id']}",
+            "title": f"{'Maintenance in progress' if n['status'] == 'in_progress' else 'Scheduled maintenance'}: "
+                     f"{n['title']}",
+            # Shown again when the window begins (its title then says "in progress").
+            "published": n["created_at"], "category": "maintenance",
+            "updated": max(n["created_at"], n["starts_at"]) if n["status"] == "in_progress" else n["created_at"],
+            "content": "\n\n".join(filter(None, (f"From {n['starts_at']} to {n['ends_at']}.",
+                                                   f"Affects: {affects}." if affects else "", n["message"])))})
+    entries.sort(key=lambda e: e["updated"], reverse=True)
+    company = data["company_name"] or "Service"
+    return {"title": f"{company} status", "author": company, "page_url": page_url, "self_url": self_url,
+            "updated": max([e["updated"] for e in entries], default=data["updated_at"]), "entries": entries}
 
 
 BADGE_COLOURS = {"up": "#1a7f37", "down": "#cf222e", "paused": "#6e7781", "pending": "#6e7781"}

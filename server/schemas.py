@@ -14,7 +14,8 @@ from flask import request
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
                       ValidationError, create_model, field_validator)
 
-from appliance.models import WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.models import INCIDENT_UPDATE_STATUSES, WEBHOOK_EVENTS, WEBHOOK_FORMATS
+from appliance.services.incident_updates import MAX_MESSAGE as MAX_UPDATE_MESSAGE
 from appliance.monitor_types import MONITOR_TYPES
 from appliance.services.status_pages import SLUG_PATTERN
 from appliance.monitor_types.fields import FIELDS as MONITOR_FIELDS, MonitorField
@@ -237,12 +238,19 @@ class RecurringBody(Strict):
 MonitorIds = Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=1000)]
 
 
+# A maintenance window's announcement on the public status page (may span lines; blank: none).
+Notice = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), MultilineText,
+                   Field(description="Shown on the public status page and in its feed while the window is on "
+                                     "or due within 30 days; null or blank: not announced.")]
+
+
 class MaintenanceBody(Strict):
     name: Name
     monitor_ids: MonitorIds
     starts_at: UtcTime | None = Field(default=None, strict=False)
     ends_at: UtcTime | None = Field(default=None, strict=False)
     recurring: RecurringBody | None = None
+    notice: Notice | None = None
 
 
 class MaintenanceUpdateBody(Strict):
@@ -251,6 +259,14 @@ class MaintenanceUpdateBody(Strict):
     starts_at: UtcTime | None = Field(default=None, strict=False)
     ends_at: UtcTime | None = Field(default=None, strict=False)
     recurring: RecurringBody | None = None
+    notice: Notice | None = None  # null: no longer announced on the status page
+
+
+class IncidentUpdateBody(Strict):
+    """An update on an incident for status page visitors (server/incident_updates.py)."""
+    status: Literal[INCIDENT_UPDATE_STATUSES]  # type: ignore[valid-type]
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_UPDATE_MESSAGE),
+                       MultilineText]
 
 
 class ApiKeyCreateBody(Strict):

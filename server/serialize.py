@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from appliance.availability import display_percent, percent_text
 from appliance.engine.live import LiveState
 from appliance.models import Monitor
@@ -19,10 +21,17 @@ def uptime_text(value: float | None) -> str | None:
     return None if shown is None else f"{shown:.3f}".rstrip("0").rstrip(".")
 
 
-def monitor_config_json(monitor: Monitor) -> dict:
-    """The parts of the monitor object that only change when the monitor is edited (callers may
-    cache it for as long as the stored monitor is unchanged)."""
-    data = {
+class MonitorConfig(NamedTuple):
+    """The parts of a monitor object that only change when the monitor is edited, split where the
+    live part goes in between (callers may cache it while the stored monitor is unchanged)."""
+    head: dict   # id … public_status, in the answer's order
+    rest: dict   # created_at, then what the type shows (heartbeat_url, grace, keyword, …)
+    type: str
+    is_active: bool
+
+
+def monitor_config_json(monitor: Monitor) -> MonitorConfig:
+    head = {
         "id": monitor.id,
         "name": monitor.name,
         "type": monitor.type,
@@ -37,43 +46,45 @@ def monitor_config_json(monitor: Monitor) -> dict:
         "reminder_minutes": monitor.reminder_minutes,
         "is_active": monitor.is_active,
         "public_status": monitor.public_status,
-        "created_at": iso(monitor.created_at),
+        "group": monitor.group,
     }
+    rest = {"created_at": iso(monitor.created_at)}
     for key in TYPES[monitor.type].shown:
-        data[key] = (f"/api/heartbeat/{monitor.heartbeat_token}" if key == "heartbeat_url"
+        rest[key] = (f"/api/heartbeat/{monitor.heartbeat_token}" if key == "heartbeat_url"
                      else getattr(monitor, key))
-    return data
+    return MonitorConfig(head, rest, monitor.type, monitor.is_active)
 
 
-# The order of the keys in the answer (the API.md example's order, extensions after), then what
-# only some types show (each type's keys in its declared order), then last_error.
+# The order of the keys in the answer: the API.md example's order (config head, live part,
+# created_at), extensions after: what only some types show (each type's keys in its declared
+# order), then last_error. monitor_json builds the object in this order directly (the list of
+# 1,000 monitors goes through it per request); tests/server/test_response_bodies.py pins it.
 _ORDER = ("id", "name", "type", "target", "port", "ssl_check", "check_locations", "interval", "timeout",
-          "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "status",
+          "retries", "recovery_checks", "reminder_minutes", "is_active", "public_status", "group", "status",
           "response_time", "last_check", "uptime_percentage", "location_status", "in_maintenance", "created_at",
           *dict.fromkeys(key for t in TYPES.values() for key in (*t.shown, *t.details)), "last_error")
 
 
 def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_maintenance: bool = False,
-                 config: dict | None = None) -> dict:
+                 config: MonitorConfig | None = None) -> dict:
     """`uptime` is the 24 h percentage (None before any result); `config` is
     monitor_config_json(monitor) when the caller has it at hand."""
     config = config if config is not None else monitor_config_json(monitor)
-    active = config["is_active"]
-    live_part = {
-        "status": "paused" if not active else live.status,
-        "response_time": None if live.response_time is None or not active else round(live.response_time),
-        "last_check": iso(live.last_check),
-        "uptime_percentage": percent(uptime),
-        "location_status": {} if not active else live.location_status,
-        "in_maintenance": in_maintenance,
-    }
-    for key, needs, shape in _DETAIL_RULES[config["type"]]:
-        if needs is None or config[needs]:
-            live_part[key] = shape(live.details.get(key))
+    active = config.is_active
+    out = config.head.copy()
+    out["status"] = "paused" if not active else live.status
+    out["response_time"] = None if live.response_time is None or not active else round(live.response_time)
+    out["last_check"] = iso(live.last_check)
+    out["uptime_percentage"] = percent(uptime)
+    out["location_status"] = {} if not active else live.location_status
+    out["in_maintenance"] = in_maintenance
+    out.update(config.rest)
+    for key, needs, shape in _DETAIL_RULES[config.type]:
+        if needs is None or config.head.get(needs, config.rest.get(needs)):
+            out[key] = shape(live.details.get(key))
     if live.last_error and active:
-        live_part["last_error"] = live.last_error
-    merged = {**config, **live_part}
-    return {key: merged[key] for key in _ORDER if key in merged}
+        out["last_error"] = live.last_error
+    return out
 
 
 def _ssl_json(info: dict | None) -> dict | None:

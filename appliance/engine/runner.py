@@ -76,10 +76,19 @@ class Runner:
         self.record(spec, self.location, result, self.clock())
 
     def record(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> LiveState:
-        self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms, result.error))
         self.checks[spec.id] += 1
         self.uptime.seen(spec.id, at)
         with self._locks[spec.id]:
+            # One stream per monitor and location, fed under the monitor's lock (in order); the
+            # history row carries the check's anomaly score (and is stored whatever happens).
+            found, score = [], None
+            try:
+                if self.detector is not None:
+                    found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms)
+                    score = self.detector.score((spec.id, location))
+            finally:
+                self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms,
+                                              result.error, score))
             old = self.live.get(spec.id)
             locations = dict(old.locations)
             # A missed heartbeat deadline already includes its grace: no further confirmation.
@@ -96,9 +105,6 @@ class Runner:
                 # monitor's latest check stays the newest one.
                 new = replace(old, locations=locations)
             new = self._settle(spec, old, new, at, result.error or "")
-            # One stream per monitor and location, fed under the monitor's lock (in order).
-            found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms) \
-                if self.detector is not None else []
         try:
             if found and not self.in_maintenance(spec.id, at):
                 for anomaly in found:

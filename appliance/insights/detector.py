@@ -8,6 +8,7 @@ Usage (the engine calls `observe` once per check result):
     detector = AnomalyDetector(sensitivity="medium")        # "low" | "medium" | "high" | float > 0
     for anomaly in detector.observe((monitor_id, location), at, up, response_time_ms):
         ...                                                   # store / notify
+    detector.score((monitor_id, location))                    # that check's anomaly score, 0..1
     detector.forget((monitor_id, location))                   # monitor deleted
     saved = detector.state(key).to_dict()                     # JSON-friendly; restore(key, saved)
 
@@ -38,11 +39,24 @@ slow services alike, and the long right tail becomes much closer to symmetric.
   one odd day (an incident, a level shift in the middle of a day) is always outvoted, and the
   current hour never teaches itself (a slowdown is not mistaken for seasonality). Samples more
   than 4 sigmas off, and the hours of an incident that came and went within 4 hours, are left out
-  of the day's means; hours with fewer than 3 checks have no mean (hourly checks: no profile).
+  of the day's means. At intervals under 10 minutes an hour needs 3 checks for its mean to
+  count; sparser, one check makes an hour (half-hourly and hourly checks get a daily profile).
+  Checks 6 hours apart or more (the usual interval, an EW mean) use the weekly cycle instead:
+  7 day-of-week bins, the same rules, weeks instead of days.
+- the warm-up is `warmup` checks, or 20 checks once they span 12 hours (sparse checks).
+
+*Cold start.* During warm-up there is one verdict: a jump far above everything seen so far
+(10x and 200 ms above the slowest warm-up check, for 3 checks in a row; at least 5 checks seen)
+is reported as a shift, and the warm-up starts again from the new level. A fresh monitor at
+10 s whose 1 ms checks become 1.5 s is reported 30 s later.
 
 *Spikes* (`response_time_spike`): a sample whose z = r / sigma is at least `spike_z`, whose
 ratio to the expected value is at least `spike_ratio`, which is `min_delta_ms` slower, and which
-exceeds the usual tail by `tail_margin`: unusual, noticeable, and beyond ordinary jitter. It is
+exceeds the spike bar by `tail_margin`: unusual, noticeable, and beyond ordinary jitter. The
+bar is the usual tail, or the size of the recent spikes (each reported spike sets it, and it
+halves every 300 checks: bursts of spikes are one episode), or the second biggest spike seen
+at that hour of the day (give or take one; day of the week when weekly) within the last 7 days
+(a spike that came twice at that hour is a job the service runs). It is
 held until the stream is back to normal (then reported with its peak, usually one check later),
 or until a shift is confirmed (then the shift is the only report of that incident).
 
@@ -51,7 +65,9 @@ of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for 
 Clipping keeps a short burst of spikes from looking like a shift. On alarm, the new level is the
 median residual of the run since the CUSUM left zero (at most the last 16 samples), so outliers
 cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the usual
-210 ms") when it differs by `shift_ratio` and `min_delta_ms`. Reported or not, the baseline moves
+210 ms") when it differs by `shift_ratio` and `min_delta_ms`, and is not a return to the level
+of the last reported shift within 24 hours (the same trouble recurring: said once). Reported or
+not, the baseline moves
 to the new level, so a lasting change is reported once and becomes the new normal. A move back
 towards the level that preceded a reported shift (within 24 hours) is the incident ending: the
 baseline follows silently. Shifts down are reported too (low severity: faster is rarely bad,
@@ -67,6 +83,18 @@ unremarkable; after a shift, shifts are muted until `quiet` consecutive samples 
 of the new level; after flapping, flapping is muted until the status is stable for `flap_window`
 checks.
 
+*Severity* is the lower of a ratio grade and an absolute grade: spikes high from 5x and 1 s
+slower, medium from 2.5x and 250 ms; shifts up high from 3x and 300 ms, medium from 1.75x and
+50 ms. A few ms becoming 200 ms is "low", however large the ratio.
+
+*Anomaly score* (`score(key)`), per check with a response time: x is the largest of how far the
+check is past the spike bar (in sigmas, over 6), as far below the usual (Gaussian tail, over 6)
+and the larger CUSUM (over 10), all medium's references whatever the sensitivity; the score is
+0.99 x / (1 + x), so ~0.5 where medium reports, never saturating below 0.99, and halved while
+a reported episode is still muted (less news); a check that completed a report scores 1.0.
+None for failed checks (1.0 if one completes a flapping report). It is for charts and tuning
+thresholds; events stay the alerting path.
+
 *Failures* (up=False) count only for flapping; they never touch the response-time baseline,
 whatever response time they carry.
 
@@ -77,7 +105,9 @@ flap_changes = max(3, round(6/s)).
 
 Calls for one stream must not run concurrently (the engine runs one check per monitor and
 location at a time); different streams are independent. Cost: a few microseconds per check.
-`benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold.
+`benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold, and with
+NAB's scorer (the shipped NAB sample; the spike-memory half-life and the sensitivity chosen by
+cross-validation between the artificial + synthetic series and the real ones).
 """
 
 from __future__ import annotations
@@ -104,6 +134,10 @@ _MAD_TO_SIGMA = 1.2533  # mean absolute deviation -> sigma for Gaussian noise
 _TAIL_P = 0.995  # the quantile of residuals tracked as "the usual slow tail"
 _TAIL_STEP = 0.5  # its stochastic-approximation step, in sigmas
 _TAIL_INIT = 2.576  # ... and its start: the Gaussian 99.5th percentile, in sigmas
+_ESCALATION = math.log(1.5)  # an ongoing slowdown is reported again once 1.5x worse
+_BURST_HALF = 300  # a reported spike is the bar for the next ones, halving every this many checks
+_BURST_DECAY = 0.5 ** (1.0 / _BURST_HALF)
+_SPIKE_HOURS_CYCLES = 7  # an hour's spikes are forgotten after this many days (weeks) without one
 _TAIL_YOUNG = 300  # samples after warm-up during which the tail estimate moves faster
 _Z_CLIP = 3.0  # z-scores are clipped here before entering the CUSUM
 _CUSUM_K = 0.5  # CUSUM allowance (in sigmas): tuned to shifts of 1 sigma and more (Page)
@@ -113,8 +147,21 @@ _QUIET_Z = 2.0  # |z| below which a sample counts as back to normal for shift hy
 _HOUR = 3600.0
 _DAY = 86400.0
 _PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their median
-_PROFILE_MIN_HOURS = 12  # hours a day must have data for to make a profile
-_HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count (sparser: no daily profile)
+# a day (week) makes a profile when at least half its hours (days) have a mean
+_HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count, at intervals under _DENSE_GAP
+_DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check makes an hour's mean
+_WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
+_DAILY_GAP = 4 * 3600.0  # ... and back to the daily one under this (hysteresis)
+_GAP_ALPHA = 0.05  # weight of the usual interval between checks
+_WARM_MIN = 20  # sparse checks: warm-up ends after this many checks once they span _WARM_SPAN
+_WARM_SPAN = 12 * 3600.0
+_JUMP_RATIO = math.log(10.0)  # cold start: a jump this far above everything seen (10x) ...
+_JUMP_MS = 200.0  # ... and this many ms above it ...
+_JUMP_RUN = 3  # ... for this many checks in a row is reported during warm-up
+_JUMP_MIN_SEEN = 5  # checks seen before the run that make "everything seen"
+_SCORE_Z = 6.0  # the anomaly score is 0.5 at this many sigmas beyond the usual tail (medium) ...
+_SCORE_H = 10.0  # ... or at this CUSUM (medium's shift threshold); independent of the sensitivity
+_EPISODE_DAMPING = 0.5  # the score is scaled by this while a reported episode is still muted
 _SEASON_Z = 4.0  # samples this many sigmas off do not teach the daily profile
 _INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident, not a pattern
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
@@ -178,6 +225,8 @@ class StreamState:
         "spike_pending",
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
+        "score", "last_t", "gap", "weekly", "jump_run", "burst", "spike_hours", "visited",
+        "spike_told",
     )
 
     def __init__(self) -> None:
@@ -210,6 +259,17 @@ class StreamState:
         self.last_change = 0
         self.flap_rate = 0.0  # usual status changes per check
         self.recent: list[float] = []  # the last _RECENT residuals (log response time - expected)
+        self.score: float | None = None  # anomaly score of the last check (None: no response time)
+        self.last_t: float | None = None  # epoch seconds of the last check
+        self.gap = 0.0  # usual seconds between checks (EW mean)
+        self.weekly = False  # the profile is the weekly cycle (sparse checks), not the daily one
+        self.jump_run = 0  # warm-up checks in a row far above everything seen before them
+        self.burst = 0.0  # residual of recent spikes, decaying: spikes up to it are not news
+        # ... and the two biggest recent spikes at each hour of the day (day of the week)
+        self.spike_hours = [[0.0, 0.0, 0] for _ in range(24)]
+        # [level, epoch, level before the episode] of the last slowdown reported (or told as a spike)
+        self.visited: list[float] | None = None
+        self.spike_told = -(10 ** 9)  # sample count when the last spike was reported
 
     @property
     def warm_up(self) -> bool:
@@ -283,6 +343,13 @@ class AnomalyDetector:
     def state(self, key: Hashable) -> StreamState | None:
         return self._states.get(key)
 
+    def score(self, key: Hashable) -> float | None:
+        """The anomaly score (0..1) of the last check of `key`; None when it had no response
+        time (a failed check) or the stream is unknown. 0.5 is about where a spike or a shift
+        would be reported at medium sensitivity; the score does not depend on the sensitivity."""
+        state = self._states.get(key)
+        return None if state is None else state.score
+
     def restore(self, key: Hashable, data: dict | StreamState) -> StreamState:
         state = data if isinstance(data, StreamState) else StreamState.from_dict(data)
         self._states[key] = state
@@ -304,6 +371,12 @@ class AnomalyDetector:
         """Advance `state` by one check result (the stateless core of `observe`)."""
         t = _epoch(at)
         state.checks += 1
+        state.score = None
+        if state.last_t is not None and t > state.last_t:
+            gap = t - state.last_t
+            state.gap = gap if state.gap <= 0 else state.gap + _GAP_ALPHA * (gap - state.gap)
+        if state.last_t is None or t > state.last_t:
+            state.last_t = t
         events: list[Anomaly] = []
         flapping = self._flapping(state, at, t, bool(up))
         if flapping is not None:
@@ -312,6 +385,8 @@ class AnomalyDetector:
             rt = float(response_time_ms)
             if math.isfinite(rt) and rt >= 0:
                 events.extend(self._response_time(state, at, t, rt))
+        if events:
+            state.score = 1.0  # a check that completed a report (flapping too) scores the top
         return events
 
     def _flapping(self, s: StreamState, at: datetime, t: float, up: bool) -> Anomaly | None:
@@ -343,13 +418,13 @@ class AnomalyDetector:
         y = math.log(max(rt, _MIN_MS))
         s.samples += 1
         if s.warm is not None:
-            s.warm.append(y)
-            if len(s.warm) >= self.warmup:
-                self._finish_warm_up(s)
-            return []
+            return self._warming_up(s, at, t, rt, y)
 
-        hour = int(t // _HOUR) % 24
-        day = int(t // _DAY)
+        if s.weekly != (s.gap >= (_DAILY_GAP if s.weekly else _WEEKLY_GAP)):
+            _reset_profile(s, not s.weekly)  # checks became sparse (or dense): other seasonality
+        bin_len, bins = _profile_bins(s)
+        hour = int(t // bin_len) % bins
+        day = int(t // (bin_len * bins))
         if day != s.day:
             self._end_day(s, day)
         expected = s.level + s.offsets[hour]
@@ -370,6 +445,7 @@ class AnomalyDetector:
             if normal:
                 events.append(_spike(pending))
                 s.spike_pending = None
+                s.spike_told = s.samples
             else:
                 pending[3] += 1
                 if ratio > pending[1] / pending[2]:  # a higher peak
@@ -377,11 +453,27 @@ class AnomalyDetector:
                 if pending[3] > self._spike_hold:
                     events.append(_spike(pending))
                     s.spike_pending = None
+                    s.spike_told = s.samples
+        # what a spike must clear: the usual slow tail, recent spikes, an hour's recurring spikes
+        bar = s.tail if s.tail > s.burst else s.burst
+        if r > bar:  # only then can the hour's spikes matter (saves the look-up per check)
+            seasonal = _seasonal_bar(s, hour, bins)
+            if seasonal > bar:
+                bar = seasonal
         if s.spike_armed:
             if (z >= th.spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms
-                    and r >= s.tail + th.tail_margin):
+                    and r >= bar + th.tail_margin):
                 s.spike_armed, s.spike_quiet = False, 0
                 s.spike_pending = [t, rt, usual_ms, 1]
+                # spikes this size may be what the service does (bursts, jobs): the next one is
+                # news once it is bigger, or after a calm (this memory halves every _BURST_HALF)
+                s.burst = max(s.burst, r)
+                seen = s.spike_hours[hour]  # the two biggest recent spikes at this hour, and when
+                if r > seen[0]:
+                    seen[:2] = [r, seen[0]]
+                elif r > seen[1]:
+                    seen[1] = r
+                seen[2] = day
         else:
             s.spike_quiet = s.spike_quiet + 1 if normal else 0
             if s.spike_quiet >= self.quiet:
@@ -391,6 +483,12 @@ class AnomalyDetector:
         zc = max(-_Z_CLIP, min(_Z_CLIP, z))
         s.cusum_up = _cusum_step(s.cusum_up, zc - _CUSUM_K, s.run_up, y, expected)
         s.cusum_down = _cusum_step(s.cusum_down, -zc - _CUSUM_K, s.run_down, y, expected)
+        # the score: how far past the spike bar (or as far below the usual), or how far up the
+        # CUSUM is, each against medium's reference (then ~0.5)
+        spike_x = (r - bar if bar > 0 else r) / sigma
+        down_x = -z - _TAIL_INIT
+        cusum = s.cusum_up if s.cusum_up > s.cusum_down else s.cusum_down
+        s.score = _score((spike_x if spike_x > down_x else down_x) / _SCORE_Z, cusum / _SCORE_H)
         shifted = False
         for cusum, run in ((s.cusum_up, s.run_up), (s.cusum_down, s.run_down)):
             if cusum > th.shift_h and run[0] >= _MIN_RUN:
@@ -406,6 +504,11 @@ class AnomalyDetector:
             if s.shift_quiet >= self.quiet:
                 s.shift_armed = True
 
+        if events:
+            s.score = 1.0  # the check that completed a report
+        elif not (s.spike_armed and s.shift_armed):
+            s.score = round(s.score * _EPISODE_DAMPING, 4)  # already reported: less news
+
         # learning (winsorised), after the verdicts on this sample
         clipped = expected + max(-_HUBER * sigma, min(_HUBER * sigma, r))
         if shifted or abs(z) < _SEASON_Z:
@@ -420,6 +523,7 @@ class AnomalyDetector:
         # (steps 4x larger for the first _TAIL_YOUNG samples, so the usual jitter is learnt fast)
         step = _TAIL_STEP * sigma * (4.0 if s.samples < self.warmup + _TAIL_YOUNG else 1.0)
         s.tail += step * (_TAIL_P if r > s.tail else _TAIL_P - 1.0)
+        s.burst *= _BURST_DECAY
         return events
 
     def _shift(self, s: StreamState, at: datetime, t: float, run: list, sigma: float,
@@ -460,21 +564,84 @@ class AnomalyDetector:
         value_ms, base_ms = math.exp(value_log), math.exp(base_log)
         big_enough = (abs(delta) >= math.log(th.shift_ratio)
                       and abs(value_ms - base_ms) >= th.min_delta_ms)
+        if big_enough and s.visited is not None and t - s.visited[1] <= _RECOVERY_MEMORY \
+                and abs(s.level - s.visited[0]) < math.log(th.shift_ratio):
+            # back at the level of a recent episode: the same trouble recurring, already told
+            s.visited[1] = t
+            if s.prior_level is None:
+                s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
+            return None
+        recent = s.visited is not None and t - s.visited[1] <= _RECOVERY_MEMORY
+        if delta < 0 and recent and s.level >= s.visited[2] - math.log(th.shift_ratio):
+            # down to about where a recent slowdown started from: that episode ending (however
+            # many steps it took up), not news
+            s.prior_level, s.episode_hours = None, 0
+            return None
+        if delta > 0 and recent:
+            if s.prior_level is not None and s.level - s.visited[0] < _ESCALATION:
+                s.visited[1] = t  # the slowdown told about getting somewhat worse: not yet news
+                return None
+            if s.level - s.visited[2] < math.log(th.shift_ratio):
+                return None  # back from an overshoot below where the last slowdown started
         if not (big_enough and s.shift_armed):
+            return None
+        if delta > 0 and s.samples - s.spike_told <= 2 * self._spike_hold:
+            # the slowdown whose first checks were just reported as a spike: one episode, one
+            # report (the baseline moves, and the way back is the end, as after a reported shift)
+            s.shift_armed, s.shift_quiet = False, 0
+            if s.prior_level is None:
+                s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
+            _visit(s, old_level, t)
             return None
         s.shift_armed, s.shift_quiet = False, 0
         if s.prior_level is None:
             s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
         ratio = value_ms / base_ms
+        # by ratio, capped by the absolute difference (a few ms more is never "high")
+        moved = abs(value_ms - base_ms)
+        by_delta = 2 if moved >= 300 else 1 if moved >= 50 else 0
         if delta > 0:
-            severity = "high" if ratio >= 3 else "medium" if ratio >= 1.75 else "low"
+            by_ratio = 2 if ratio >= 3 else 1 if ratio >= 1.75 else 0
             direction = "up"
         else:
-            severity = "medium" if ratio <= 1 / 3 else "low"
+            by_ratio = 1 if ratio <= 1 / 3 else 0
             direction = "down"
+        severity = ("low", "medium", "high")[min(by_ratio, by_delta)]
+        if delta > 0:
+            _visit(s, old_level, t)
         return Anomaly(SHIFT, at, round(value_ms, 1), round(base_ms, 1), severity,
                        f"Response time has stayed around {_ms(value_ms)} for {n} checks, "
                        f"{direction} from the usual {_ms(base_ms)}")
+
+    def _warming_up(self, s: StreamState, at: datetime, t: float, rt: float,
+                    y: float) -> list[Anomaly]:
+        """Collect the warm-up samples. A young monitor gets one verdict: a jump far above
+        everything seen so far (10x and 200 ms), held for a few checks, is reported as a shift
+        and the warm-up starts again from the new level."""
+        seen = s.warm[:len(s.warm) - s.jump_run]
+        events: list[Anomaly] = []
+        s.score = 0.0
+        if len(seen) >= _JUMP_MIN_SEEN:
+            top = max(seen)
+            if y - top >= _JUMP_RATIO and rt - math.exp(top) >= _JUMP_MS:
+                s.jump_run += 1
+                s.score = _score(0.0, s.jump_run / _JUMP_RUN)
+            else:
+                s.jump_run = 0
+        s.warm.append(y)
+        if s.jump_run >= _JUMP_RUN:
+            run = s.warm[-s.jump_run:]
+            value_ms, base_ms = math.exp(_median(sorted(run))), math.exp(_median(sorted(seen)))
+            events.append(Anomaly(
+                SHIFT, at, round(value_ms, 1), round(base_ms, 1), _severity(value_ms, base_ms),
+                f"Response time jumped to {_ms(value_ms)} for {len(run)} checks, up from "
+                f"{_ms(base_ms)} (at most {_ms(math.exp(max(seen)))} until then)"))
+            s.warm, s.jump_run = run, 0  # learn the new level from scratch
+            s.score = 1.0
+        elif len(s.warm) >= self.warmup or (
+                len(s.warm) >= _WARM_MIN and s.gap * (len(s.warm) - 1) >= _WARM_SPAN):
+            self._finish_warm_up(s)  # enough checks, or fewer over half a day (sparse checks)
+        return events
 
     def _finish_warm_up(self, s: StreamState) -> None:
         values = sorted(s.warm)
@@ -487,38 +654,96 @@ class AnomalyDetector:
         # checks, at its second slowest (one spike in the warm-up cannot set it)
         s.tail = max(_TAIL_INIT * sigma, values[-2] - median)
         s.warm = None
+        s.jump_run = 0
+        s.weekly = s.gap >= _WEEKLY_GAP
 
     @staticmethod
     def _end_day(s: StreamState, day: int) -> None:
         """Turn the finished day's hourly means into a profile (deviations from that day's
         mean) and the usual offset of each hour into the median over the last profiles."""
-        means = [total / n if n >= _HOUR_MIN_SAMPLES else None
-                 for total, n in zip(s.hour_sum, s.hour_n)]
+        _, bins = _profile_bins(s)
+        least = _HOUR_MIN_SAMPLES if 0 < s.gap < _DENSE_GAP else 1
+        means = [total / n if n >= least else None
+                 for total, n in zip(s.hour_sum[:bins], s.hour_n[:bins])]
         known = [m for m in means if m is not None]
-        if s.day >= 0 and len(known) >= _PROFILE_MIN_HOURS:
+        if s.day >= 0 and len(known) >= (bins + 1) // 2:
             center = sum(known) / len(known)
             s.profiles.append([None if m is None else m - center for m in means])
             del s.profiles[:-_PROFILE_DAYS]
             last_hour = max(h for h, m in enumerate(means) if m is not None)
             old = s.offsets
             usual = [_usual_offset([p[h] for p in s.profiles if p[h] is not None])
-                     for h in range(24)]
+                     for h in range(bins)]
             if len(s.profiles) < 2:
-                usual = [0.0] * 24
-            for h in sorted(range(24), key=lambda h: (h - last_hour) % 24):
+                usual = [0.0] * bins
+            for h in sorted(range(bins), key=lambda h: (h - last_hour) % bins):
                 if usual[h] is None:  # too few days saw that hour: as the hour before it
                     usual[h] = usual[h - 1] if usual[h - 1] is not None else 0.0
-            s.offsets = usual
+            s.offsets = usual + [0.0] * (24 - bins)
             # keep the expected value continuous: the level had been following the last hours
             # (its memory, ~1/_A_LEVEL samples) with their old offsets
             per_hour = sum(s.hour_n) / max(1, sum(1 for n in s.hour_n if n))
-            span = min(24, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
-            hours = [(last_hour - i) % 24 for i in range(span)]
+            span = min(bins, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
+            hours = [(last_hour - i) % bins for i in range(span)]
             s.level -= sum(usual[h] - old[h] for h in hours) / span
+        for seen in s.spike_hours:  # forgotten after a few cycles without one
+            if day - seen[2] > _SPIKE_HOURS_CYCLES:
+                seen[:] = [0.0, 0.0, 0]
         s.day = day
         s.hour_sum = [0.0] * 24
         s.hour_n = [0] * 24
         s.episode_hours = 0
+
+
+def _visit(s: StreamState, old_level: float, t: float) -> None:
+    """Remember the level of a slowdown told about, and the lowest level it started from (one
+    episode may climb in steps)."""
+    base = old_level
+    if s.visited is not None and len(s.visited) > 2 and t - s.visited[1] <= _RECOVERY_MEMORY:
+        base = min(base, s.visited[2])
+    s.visited = [s.level, t, base]
+
+
+def _seasonal_bar(s: StreamState, hour: int, bins: int) -> float:
+    """Spikes at this hour of the day (day of the week, give or take one) are what the service
+    does once two of them were seen there recently (a nightly job): the second biggest."""
+    hours = s.spike_hours
+    values = sorted(hours[hour][:2] + hours[(hour - 1) % bins][:2] + hours[(hour + 1) % bins][:2])
+    return values[-2]
+
+
+def _profile_bins(s: StreamState) -> tuple[float, int]:
+    """(seconds per bin, bins per cycle): hours of the day, or days of the week when sparse."""
+    return (_DAY, 7) if s.weekly else (_HOUR, 24)
+
+
+def _reset_profile(s: StreamState, weekly: bool) -> None:
+    s.weekly = weekly
+    s.day = -1
+    s.hour_sum, s.hour_n = [0.0] * 24, [0] * 24
+    s.profiles, s.episode_hours = [], 0
+    s.spike_hours = [[0.0, 0.0, 0] for _ in range(24)]
+    s.offsets = [0.0] * 24
+
+
+def _score(spike: float, shift: float) -> float:
+    """0..0.99 from how far past the spike and shift references the check is (x = 1 at the
+    reference): 0.99 * x / (1 + x), so ~0.5 at the reference, 0.9 at 10x it; it never
+    saturates, so a threshold can still tell big from huge. 1.0 is kept for reported checks."""
+    x = spike if spike > shift else shift
+    return 0.99 * x / (1.0 + x) if x > 0 else 0.0
+
+
+def _severity(value_ms: float, base_ms: float) -> str:
+    """By ratio and by absolute difference, the lower of both: 2.7 ms -> 207 ms is 75x but only
+    0.2 s, not worth more than "low"; 1 s -> 2.5 s is 1.5 s but only 2.5x ("medium")."""
+    ratio = value_ms / base_ms if base_ms > 0 else math.inf
+    delta = abs(value_ms - base_ms)
+    if ratio < 1:
+        ratio = 1 / ratio if value_ms > 0 else math.inf
+    by_ratio = 2 if ratio >= 5 else 1 if ratio >= 2.5 else 0
+    by_delta = 2 if delta >= 1000 else 1 if delta >= 250 else 0
+    return ("low", "medium", "high")[min(by_ratio, by_delta)]
 
 
 def _usual_offset(values: list[float]) -> float | None:
@@ -534,7 +759,7 @@ def _spike(pending: list[float]) -> Anomaly:
     t, rt, usual_ms, _ = pending
     ratio = rt / usual_ms
     return Anomaly(SPIKE, datetime.fromtimestamp(t, timezone.utc), round(rt, 1), round(usual_ms, 1),
-                   "high" if ratio >= 5 else "medium" if ratio >= 2.5 else "low",
+                   _severity(rt, usual_ms),
                    f"Response time {_ms(rt)} is {_times(ratio)} the usual {_ms(usual_ms)}")
 
 

@@ -42,6 +42,9 @@ FIELDS: tuple[MonitorField, ...] = (
     MonitorField("expected_status", "int", minimum=100, maximum=599, per_type=True, checked=True),
     MonitorField("is_active", "bool", default=True, nullable=False),
     MonitorField("public_status", "bool", default=False, nullable=False),
+    MonitorField("group", "name", max_length=200,
+                 description="The section of the public status page it is listed under, e.g. Website or API "
+                             "(null: listed on its own)."),
 )
 
 BY_NAME = {f.name: f for f in FIELDS}

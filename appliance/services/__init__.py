@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from appliance.services.incident_updates import IncidentUpdates
 from appliance.services.incidents import Incidents
 from appliance.services.maintenance import MaintenanceWindows
 from appliance.services.metrics import Metrics
@@ -26,6 +27,7 @@ __all__ = ["Services", "ServiceError", "NotFound", "Invalid", "Conflict", "Forbi
 class Services:
     monitors: Monitors
     incidents: Incidents
+    incident_updates: IncidentUpdates
     status_pages: StatusPages
     maintenance: MaintenanceWindows
     tools: Tools
@@ -40,6 +42,7 @@ class Services:
     @classmethod
     def build(cls, appliance) -> "Services":
         return cls(monitors=Monitors(appliance), incidents=Incidents(appliance),
+                   incident_updates=IncidentUpdates(appliance),
                    status_pages=StatusPages(appliance, appliance.settings.status_page_cache_seconds),
                    maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
                    webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance),

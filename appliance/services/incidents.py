@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from appliance.models import AnomalyRecord, Incident, User
 from appliance.services.errors import NotFound
@@ -13,12 +14,15 @@ class Insights:
     monitor_name: str
     incidents: list[Incident]
     anomalies: list[AnomalyRecord]
+    # (location, time of its last check, that check's anomaly score 0..1 or None) per location
+    scores: list[tuple[str, datetime, float | None]] = field(default_factory=list)
 
 
 class Incidents:
     def __init__(self, appliance):
         self._entities = appliance.entities
         self._anomalies = appliance.anomalies
+        self._detector = getattr(appliance, "detector", None)
 
     def insights(self, user: User, monitor_id: int) -> Insights:
         """One monitor's latest incidents and anomalies, most recent first."""
@@ -26,7 +30,21 @@ class Incidents:
         if monitor is None:
             raise NotFound()
         return Insights(monitor.name, self._entities.incidents([monitor.id], limit=100),
-                        self._anomalies.list([monitor.id], limit=100))
+                        self._anomalies.list([monitor.id], limit=100), self._latest_scores(monitor.id))
+
+    def _latest_scores(self, monitor_id: int) -> list[tuple[str, datetime, float | None]]:
+        """The detector's score of each location's last check (since the appliance started or
+        its learned state was restored), by location."""
+        if self._detector is None:
+            return []
+        found = []
+        for key in self._detector.keys():
+            if not (isinstance(key, tuple) and key[0] == monitor_id):
+                continue
+            state = self._detector.state(key)
+            if state is not None and state.last_t is not None:
+                found.append((str(key[1]), datetime.fromtimestamp(state.last_t, timezone.utc), state.score))
+        return sorted(found)
 
     def monitor_names(self, user: User) -> dict[int, str]:
         return {m.id: m.name for m in self._entities.list_monitors(user.id)}

@@ -41,19 +41,21 @@ class MaintenanceWindows:
         fields = self._checked(user, fields)
         return self._save(user, Maintenance(user_id=user.id, name=fields["name"], monitor_ids=fields["monitor_ids"],
                                             starts_at=fields["starts_at"], ends_at=fields["ends_at"],
-                                            recurring=fields["recurring"]))
+                                            recurring=fields["recurring"], notice=fields.get("notice") or None))
 
     def update(self, user: User, window_id: int, changes: dict) -> WindowView:
         """Any of the fields; giving a weekly schedule drops the one-off times, and the other way."""
         row = self.owned(user, window_id)
         current = {"name": row.name, "monitor_ids": list(row.monitor_ids),
                    "starts_at": as_utc(row.starts_at) if row.starts_at else None,
-                   "ends_at": as_utc(row.ends_at) if row.ends_at else None, "recurring": row.recurring}
+                   "ends_at": as_utc(row.ends_at) if row.ends_at else None, "recurring": row.recurring,
+                   "notice": row.notice}
         if changes.get("recurring") is not None:  # switching to weekly
             current["starts_at"] = current["ends_at"] = None
         if changes.get("starts_at") is not None or changes.get("ends_at") is not None:  # switching to one-off
             current["recurring"] = None
         fields = self._checked(user, {**current, **changes})
+        fields["notice"] = fields.get("notice") or None  # blank: not announced
         for key, value in fields.items():
             setattr(row, key, value)
         return self._save(user, row)

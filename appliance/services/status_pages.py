@@ -8,6 +8,11 @@ What a page shows, and what it never shows:
   incidents, exactly as the stats API computes it (appliance/reports.py).
 - Incidents of those monitors from the last 30 days (ongoing ones always): when and how long,
   never their `cause` or locations: a check's error text can name the target.
+- Each public monitor's `group` (the section it is listed under) and, per group, a roll-up
+  status: the worst of its members (paused ones left out, maintenance shown as maintenance).
+- Each day's average response time (successful checks, ms) next to its uptime, for the graph.
+- The owner's updates on those incidents (appliance/services/incident_updates.py), and notices of
+  the owner's maintenance windows that have one (`notice`), while on or due in the next 30 days.
 - Never a target, port, keyword, heartbeat token, owner, email or any other monitor setting.
 
 Each page is assembled at most once per `status_page_cache_seconds` (default 5 s) and served
@@ -28,13 +33,15 @@ from datetime import date, datetime, time as dtime, timedelta, timezone
 from appliance.availability import percent_text
 from appliance.cache import TTLCache
 from appliance.models import User
-from appliance.reports import daily_uptimes, window_uptime
+from appliance.maintenance import Window
+from appliance.reports import daily_figures, window_uptime
 from appliance.services.errors import Conflict, NotFound
 from appliance.storage.entities import Conflict as StoreConflict
 from appliance.timeutil import as_utc, iso, utcnow
 
 HISTORY_DAYS = 90
 INCIDENT_DAYS = 30
+NOTICE_DAYS = 30  # maintenance notices are shown from this long before they start
 MAX_INCIDENTS = 50
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$"  # 3-50 characters, no leading/trailing hyphen
 _SLUG = re.compile(SLUG_PATTERN)
@@ -111,7 +118,7 @@ class StatusPages:
         days = day_range(now.date())
         since = datetime.combine(days[0], dtime.min, tzinfo=timezone.utc)
         # The same availability figures as the stats API: by time, from the incidents.
-        daily = daily_uptimes(app.history, app.entities, [m.id for m in monitors], days, now)
+        daily = daily_figures(app.history, app.entities, [m.id for m in monitors], days, now)
         out_monitors = []
         for monitor in monitors:
             per_day = daily.get(monitor.id, {})
@@ -123,18 +130,94 @@ class StatusPages:
                 "in_maintenance": monitor.is_active and app.in_maintenance(monitor.id),
                 "uptime_percentage": percent_text(app.uptime_percent(monitor.id)),
                 "uptime_90d": percent_text(window_uptime(app.history, app.entities, monitor.id, since, now)),
-                "history": [{"date": day.isoformat(), "uptime": percent_text(per_day.get(day))} for day in days],
+                "history": [day_json(day, per_day.get(day)) for day in days],
+                "group": monitor.group,
+                "monitoring_since": as_utc(monitor.created_at).date().isoformat(),
             })
         names = {m.id: m.name for m in monitors}
         incidents = app.entities.incidents(list(names), since=now - timedelta(days=INCIDENT_DAYS),
                                            limit=MAX_INCIDENTS)
+        updates = app.incident_updates.for_incidents([i.id for i in incidents])
         return {
             "company_name": user.company_name or "",
             "overall": overall_status([m["status"] for m in out_monitors]),
             "updated_at": iso(now),
             "monitors": out_monitors,
-            "incidents": [public_incident_json(i, names[i.monitor_id], now) for i in incidents],
+            "incidents": [{**public_incident_json(i, names[i.monitor_id], now),
+                           "updates": [update_json(u) for u in updates.get(i.id, [])]} for i in incidents],
+            "groups": groups_json(out_monitors),
+            "notices": self.notices(user, set(names), now),
+            "feed_url": f"/status/{user.status_page_slug}/feed.atom" if user.status_page_slug else None,
         }
+
+    def notices(self, user: User, public_ids: set[int], now: datetime) -> list[dict]:
+        """The user's maintenance windows with a notice, on now or starting within NOTICE_DAYS:
+        their next (or current) period, soonest first. Only public monitors are named."""
+        out = []
+        for row in self._app.maintenance.list(user.id):
+            if not row.notice:
+                continue
+            try:
+                periods = Window.from_record(row).occurrences(now, now + timedelta(days=NOTICE_DAYS))
+            except (KeyError, ValueError):  # a window that cannot be read is ignored, as by the engine
+                continue
+            if not periods:
+                continue
+            start, end = min(periods)
+            out.append({
+                "id": row.id, "title": row.name, "message": row.notice,
+                "starts_at": iso(start), "ends_at": iso(end),
+                "status": "in_progress" if start <= now < end else "scheduled",
+                "recurring": bool(row.recurring),
+                "monitor_ids": [i for i in row.monitor_ids if i in public_ids],
+                "created_at": iso(row.created_at),
+            })
+        return sorted(out, key=lambda n: (n["starts_at"], n["id"]))
+
+
+def day_json(day: date, figures: tuple[float | None, float | None] | None) -> dict:
+    uptime, avg = figures or (None, None)
+    return {"date": day.isoformat(), "uptime": percent_text(uptime),
+            "response_time": None if avg is None else round(avg)}
+
+
+def update_json(update) -> dict:
+    return {"status": update.status, "message": update.message, "created_at": iso(update.created_at)}
+
+
+# Roll-up of a group (worst first): a member down outranks one in maintenance, which outranks up;
+# paused members count for nothing, and a group whose members are all paused shows paused.
+def monitor_state(monitor: dict) -> str:
+    """up | down | pending | paused | maintenance: what the page shows for one public monitor."""
+    if monitor["status"] == "paused":
+        return "paused"
+    return "maintenance" if monitor["in_maintenance"] else monitor["status"]
+
+
+def group_status(states: list[str]) -> str:
+    """operational | partial_outage | major_outage | under_maintenance | no_data | paused."""
+    watched = [s for s in states if s != "paused"]
+    if not watched:
+        return "paused"
+    down = sum(1 for s in watched if s == "down")
+    if down:
+        return "major_outage" if down == len(watched) else "partial_outage"
+    if "maintenance" in watched:
+        return "under_maintenance"
+    if all(s == "pending" for s in watched):
+        return "no_data"
+    return "operational"
+
+
+def groups_json(monitors: list[dict]) -> list[dict]:
+    """The named groups in the order their first monitor is listed, each with its members' ids
+    and roll-up status (monitors without a group are listed on their own)."""
+    members: dict[str, list[dict]] = {}
+    for m in monitors:
+        if m["group"]:
+            members.setdefault(m["group"], []).append(m)
+    return [{"name": name, "status": group_status([monitor_state(m) for m in group]),
+             "monitor_ids": [m["id"] for m in group]} for name, group in members.items()]
 
 
 def overall_status(statuses: list[str]) -> str:

@@ -55,7 +55,8 @@ class Transfer:
             "status_page": ({"company_name": user.company_name or "", "slug": user.status_page_slug}
                             if user.status_page_slug else None),
             "maintenance": [{"name": w.name, "monitors": [names[i] for i in w.monitor_ids if i in names],
-                             "starts_at": iso(w.starts_at), "ends_at": iso(w.ends_at), "recurring": w.recurring}
+                             "starts_at": iso(w.starts_at), "ends_at": iso(w.ends_at), "recurring": w.recurring,
+                             "notice": w.notice}
                             for w in app.maintenance.list(user.id)],
         }
 

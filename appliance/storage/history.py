@@ -31,9 +31,12 @@ CREATE TABLE IF NOT EXISTS results (
     location      VARCHAR   NOT NULL,
     up            BOOLEAN   NOT NULL,
     response_time FLOAT,
-    error         VARCHAR
+    error         VARCHAR,
+    anomaly_score FLOAT
 )
 """
+# Files from before the anomaly score: the column is added (NULL for their rows).
+MIGRATIONS = ("ALTER TABLE results ADD COLUMN IF NOT EXISTS anomaly_score FLOAT",)
 
 MAX_BATCH = 50_000
 MAX_PENDING = 2_000_000  # rows held in memory while the disk refuses writes
@@ -47,10 +50,12 @@ class ResultRow:
     up: bool
     response_time: float | None
     error: str | None = None
+    anomaly_score: float | None = None  # the detector's score of this check, 0..1
 
     def as_tuple(self) -> tuple:
         rt = None if self.response_time is None else round(float(self.response_time), 2)
-        return (self.monitor_id, naive_utc(self.checked_at), self.location, self.up, rt, self.error)
+        score = None if self.anomaly_score is None else round(float(self.anomaly_score), 4)
+        return (self.monitor_id, naive_utc(self.checked_at), self.location, self.up, rt, self.error, score)
 
 
 @dataclass(frozen=True)
@@ -246,7 +251,8 @@ class QueuedHistory:
     # The SQL is written once with ? placeholders, in what DuckDB and PostgreSQL both read; where
     # they differ, a backend gives its own of these.
     API_ROW = ("strftime(checked_at, '%Y-%m-%dT%H:%M:%SZ'), CASE WHEN up THEN 'up' ELSE 'down' END, "
-               "CAST(round(response_time) AS INTEGER), location, response_time, epoch_us(checked_at)")
+               "CAST(round(response_time) AS INTEGER), location, round(CAST(anomaly_score AS DOUBLE), 3), "
+               "response_time, epoch_us(checked_at)")
     QUANTILES = "quantile_cont(response_time, [0.5, 0.95, 0.99]) FILTER (WHERE up)"
     RT_SUM = "sum(response_time)"
 
@@ -293,9 +299,9 @@ class QueuedHistory:
         """(the API's rows, their exact response times, the first one's time in epoch us)."""
         sql = (f"SELECT {self.API_ROW} FROM results WHERE monitor_id = ? AND checked_at >= ? ORDER BY checked_at")
         found = self._execute(sql, [monitor_id, naive_utc(since)]).fetchall()
-        keys = ("checked_at", "status", "response_time", "location")
-        return ([dict(zip(keys, row)) for row in found], [row[4] for row in found],
-                found[0][5] if found else None)
+        keys = ("checked_at", "status", "response_time", "location", "anomaly_score")
+        return ([dict(zip(keys, row)) for row in found], [row[5] for row in found],
+                found[0][6] if found else None)
 
     def summary(self, monitor_id: int, since: datetime, until: datetime | None = None,
                 percentiles: bool = False) -> Summary:
@@ -430,6 +436,8 @@ class HistoryStore(QueuedHistory):
                     "data dir? (Backups go through the running appliance: statuscore backup)") from None
             raise HistoryUnavailable(f"cannot open {self.path} ({str(exc).splitlines()[0]})") from None
         self._con.execute(SCHEMA)
+        for statement in MIGRATIONS:
+            self._con.execute(statement)
         rollups.create(self._con)
         self._meta = rollups.meta(self._con)
         super().__init__(flush_interval)

@@ -38,12 +38,14 @@ CREATE TABLE IF NOT EXISTS results (
     location      text      NOT NULL,
     up            boolean   NOT NULL,
     response_time real,
-    error         text
+    error         text,
+    anomaly_score real
 ) PARTITION BY RANGE (checked_at);
+ALTER TABLE results ADD COLUMN IF NOT EXISTS anomaly_score real;
 CREATE INDEX IF NOT EXISTS results_checked_at_brin ON results USING brin (checked_at);
 CREATE INDEX IF NOT EXISTS results_monitor_time ON results (monitor_id, checked_at);
 """
-COLUMNS = "monitor_id, checked_at, location, up, response_time, error"
+COLUMNS = "monitor_id, checked_at, location, up, response_time, error, anomaly_score"
 
 
 def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
@@ -53,7 +55,8 @@ def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
 
 class PostgresHistoryStore(QueuedHistory):
     API_ROW = ("to_char(checked_at, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), CASE WHEN up THEN 'up' ELSE 'down' END, "
-               "round(response_time::numeric)::integer, location, response_time, "
+               "round(response_time::numeric)::integer, location, round(anomaly_score::numeric, 3)::double precision, "
+               "response_time, "
                "(extract(epoch FROM checked_at) * 1000000)::bigint")
     QUANTILES = ("percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY response_time) "
                  "FILTER (WHERE up)")

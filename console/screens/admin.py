@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Label, Select, Static,
+from textual.widgets import (Button, Checkbox, DataTable, Input, Label, Select, Static,
                              TabbedContent, TabPane)
 
 from console.client import ApiError
@@ -14,7 +14,7 @@ from console.screens.base import NOT_AVAILABLE, ConsoleModal, ConsoleScreen, not
 from console.screens.confirm import ask_first
 from console.screens.form import FormModal, field_error, form_buttons, modal_bindings
 from console.screens.lists import refilling, selected_item
-from console.widgets import ConnectionBanner, TitleBar
+from console.widgets import ConsoleFooter, ConnectionBanner, TitleBar
 from console.widgets.status import ago, short_time
 
 
@@ -151,6 +151,7 @@ class ProbeTokenDialog(ConsoleModal):
 
 class AdminScreen(ConsoleScreen):
     PALETTE_GROUP = "Admin"
+    NAV_ACTION = "admin"  # its key in the app's bindings: not in the footer while this screen is open
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("n", "new", "New", tooltip="New user (Users tab) or register a probe (Probes tab)"),
@@ -178,7 +179,7 @@ class AdminScreen(ConsoleScreen):
                     yield DataTable(id="locations", cursor_type="row", zebra_stripes=True)
             with TabPane("Engine", id="engine-tab"):
                 yield Static("", markup=False, id="engine", classes="tab-body")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#users", DataTable).add_columns("ID", "Email", "Name", "Tier", "Admin", "Created")

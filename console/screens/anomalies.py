@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen
-from console.widgets import ConnectionBanner, TitleBar
+from console.widgets import ConsoleFooter, ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "medium": "yellow", "low": "dim"}
@@ -25,6 +25,7 @@ def _number(value) -> str:
 
 class AnomaliesScreen(ConsoleScreen):
     PALETTE_GROUP = "Anomalies"
+    NAV_ACTION = "anomalies"  # its key in the app's bindings: not in the footer while this screen is open
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("k", "acknowledge", "Acknowledge", tooltip="Acknowledge the selected anomaly"),
@@ -42,7 +43,7 @@ class AnomaliesScreen(ConsoleScreen):
         yield Static("Unacknowledged anomalies", classes="panel-title", id="anomalies-title")
         yield Static("", markup=False, id="anomalies-notice", classes="notice")
         yield DataTable(id="anomalies", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.add_class("list-screen")

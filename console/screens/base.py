@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
@@ -159,8 +160,31 @@ class ApiCalls:
             self.console_app.report_error(error, call.name)
 
 
-class ConsoleScreen(ApiCalls, Screen):
+# Tab moves the focus in the app's own key loop (a priority binding), before the next key is
+# handed on. Textual's own tab runs in the focused field's queue, and keys typed in one burst
+# (a password manager's "email, tab, password") were already on their way to the old field: the
+# password landed in the email field, in clear.
+FOCUS_KEYS = [
+    Binding("tab", "next_field", "Next field", show=False, priority=True),
+    Binding("shift+tab", "previous_field", "Previous field", show=False, priority=True),
+]
+
+
+class FocusKeys:
+    """Mixed into the console's screens and dialogs: tab / shift+tab as above."""
+
+    def action_next_field(self) -> None:
+        self.focus_next()  # type: ignore[attr-defined]  # Screen.focus_next: at once, not call_later
+
+    def action_previous_field(self) -> None:
+        self.focus_previous()  # type: ignore[attr-defined]
+
+
+class ConsoleScreen(FocusKeys, ApiCalls, Screen):
     """A full screen of the console."""
+
+    BINDINGS = FOCUS_KEYS
+    NAV_ACTION: str | None = None  # the app's action that opens this screen (the footer leaves it out here)
 
     def refresh_data(self) -> None:
         """Load (again) what the screen shows; screens override it."""
@@ -181,5 +205,7 @@ class ConsoleScreen(ApiCalls, Screen):
             self.dismiss()
 
 
-class ConsoleModal(ApiCalls, ModalScreen):
+class ConsoleModal(FocusKeys, ApiCalls, ModalScreen):
     """A dialog over the current screen."""
+
+    BINDINGS = FOCUS_KEYS

@@ -6,17 +6,18 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ask_first
-from console.widgets import ConnectionBanner, StatusTable, TitleBar
+from console.widgets import ConsoleFooter, ConnectionBanner, StatusTable, TitleBar
 from console.widgets.status import COLUMNS, MAINTENANCE_LOOK, STATUS_LOOK
 
 
 class DashboardScreen(ConsoleScreen):
     PALETTE_GROUP = "Monitors"
+    NAV_ACTION = "dashboard"  # its key in the app's bindings: not in the footer while this screen is open
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="Open the selected monitor's details"),
         Binding("n", "new", "New", tooltip="Create a monitor"),
@@ -24,9 +25,9 @@ class DashboardScreen(ConsoleScreen):
         Binding("d", "delete", "Delete", tooltip="Delete the selected monitor (asks first)"),
         Binding("a", "toggle_active", "Pause/Resume", tooltip="Pause or resume checking the selected monitor"),
         Binding("p", "toggle_public", "Public", tooltip="Show or hide the selected monitor on the status page"),
-        Binding("s", "sort", "Sort", tooltip="Sort by the next column"),
+        Binding("s", "sort", "Sort", show=False, tooltip="Sort by the next column (or click a header)"),
         Binding("slash", "filter", "Filter", tooltip="Filter the monitors by typing"),
-        Binding("r", "refresh", "Refresh", tooltip="Reload the monitors now"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload the monitors now (they reload by themselves)"),
     ]
 
     def __init__(self) -> None:
@@ -40,7 +41,7 @@ class DashboardScreen(ConsoleScreen):
         yield Static("Loading monitors…", id="summary")
         yield Static("No monitors yet — press n to create one.", id="empty")
         yield StatusTable(id="monitors")
-        yield Footer()
+        yield ConsoleFooter()
 
     @property
     def table(self) -> StatusTable:

@@ -3,15 +3,16 @@ change-password dialog."""
 
 from __future__ import annotations
 
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from console.client import ApiClient, ApiError, normalize_url
 from console.screens.base import ConsoleScreen
 from console.screens.form import FormModal, field_error, form_buttons, modal_bindings, show_field_errors
-from console.widgets import TitleBar
+from console.widgets import ConsoleFooter, TitleBar
 
 
 def _login(client: ApiClient, email: str, password: str) -> dict:
@@ -19,9 +20,20 @@ def _login(client: ApiClient, email: str, password: str) -> dict:
     return client.me()  # the full user (isAdmin, statusPageSlug)
 
 
+# The appliance's first administrator (appliance/service.py DEFAULT_ADMIN_EMAIL; the console
+# does not import the appliance).
+DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
+FIELDS = ("server", "email", "password")
+
+
 class LoginScreen(ConsoleScreen):
     PALETTE_GROUP = "Login"
-    BINDINGS = [Binding("ctrl+s", "submit", "Log in", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Log in", priority=True, tooltip="Log in with what is typed"),
+        # A priority binding, like tab (screens/base.py): enter in the server or email field moves
+        # on at once, so the keys typed after it in one burst land in the next field.
+        Binding("enter", "next_field_or_submit", "Next field / log in", show=False, priority=True),
+    ]
 
     def __init__(self, email: str | None = None, password: str | None = None, auto: str | None = None,
                  message: str | None = None):
@@ -30,6 +42,9 @@ class LoginScreen(ConsoleScreen):
         self.initial_password = password or ""
         self.auto = auto
         self.message = message
+        # Focus the field to type in as the screen appears (Textual's auto focus runs before the
+        # first key is handled; a focus() in on_mount would run later, after keys typed at once).
+        self.AUTO_FOCUS = "#password" if self.initial_email else "#email"
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -39,17 +54,16 @@ class LoginScreen(ConsoleScreen):
                 yield Label("Server URL")
                 yield Input(self.client.server_url, id="server", placeholder="http://127.0.0.1:8080")
                 yield Label("Email")
-                yield Input(self.initial_email, id="email", placeholder="admin@example.com")
+                yield Input(self.initial_email, id="email", placeholder=DEFAULT_ADMIN_EMAIL)
                 yield Label("Password")
                 yield Input(self.initial_password, id="password", password=True)
                 yield Checkbox("Remember me on this computer (token file, mode 0600)", id="remember")
                 yield Static(self.message or "", markup=False, id="login-status", classes="form-error" if self.message else "")
                 with Horizontal(classes="buttons"):
                     yield Button("Log in", id="login", variant="primary")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#password" if self.initial_email else "#email", Input).focus()
         if self.auto == "password":
             self.action_submit()
         elif self.auto == "token":
@@ -61,12 +75,20 @@ class LoginScreen(ConsoleScreen):
         status.update(text)
         status.set_class(error, "form-error")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        order = ["server", "email", "password"]
-        if event.input.id in order[:-1] and not self.query_one("#password", Input).value:
-            self.query_one(f"#{order[order.index(event.input.id) + 1]}", Input).focus()
+    def action_next_field_or_submit(self) -> None:
+        """enter in the server or email field while the password is empty: the next field, now.
+        Anything else goes on to the focused widget (a field submits after its own pending keys,
+        so a password typed in a burst is complete; a button presses, a checkbox toggles)."""
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id in FIELDS[:-1] \
+                and not self.query_one("#password", Input).value:
+            self.set_focus(self.query_one(f"#{FIELDS[FIELDS.index(focused.id) + 1]}", Input))
             return
-        self.action_submit()
+        raise SkipAction()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id in FIELDS:
+            self.action_submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "login":
@@ -123,7 +145,7 @@ class ChangePasswordScreen(FormModal):
             yield Input(id="new_password", password=True)
             yield field_error("new_password")
             yield form_buttons("Change", "Cancel")
-        yield Footer()
+        yield ConsoleFooter()
 
     def action_save(self) -> None:
         self.clear_errors()

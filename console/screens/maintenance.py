@@ -10,13 +10,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
 from console.screens.confirm import ask_first
 from console.screens.lists import refilling, selected_item
-from console.widgets import ConnectionBanner, TitleBar
+from console.widgets import ConsoleFooter, ConnectionBanner, TitleBar
 from console.widgets.status import parse_time, short_time
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -66,12 +66,13 @@ def monitors_text(window: dict, names: dict[int, str]) -> str:
 
 class MaintenanceScreen(ConsoleScreen):
     PALETTE_GROUP = "Maintenance"
+    NAV_ACTION = "maintenance"  # its key in the app's bindings: not in the footer while this screen is open
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("n", "new", "New window", tooltip="Plan a maintenance window"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected maintenance window"),
         Binding("d", "delete", "Delete", tooltip="Delete the selected maintenance window (asks first)"),
-        Binding("r", "refresh", "Refresh", tooltip="Reload"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload (it reloads by itself)"),
     ]
 
     def __init__(self) -> None:
@@ -88,7 +89,7 @@ class MaintenanceScreen(ConsoleScreen):
                          "alert is sent; the dashboard marks its monitors ⚒ maint.", classes="hint")
             yield Static("", markup=False, id="maintenance-notice", classes="notice")
             yield DataTable(id="windows", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#windows", DataTable).add_columns("Now", "Name", "Monitors", "Schedule")

@@ -1,6 +1,7 @@
 """Create or edit a maintenance window: its name, its monitors (a selection list of yours), and
 either a one-off range (ISO 8601 start and end) or a weekly schedule (days, a start time, a
-duration and a time zone). The server validates; its `details` appear under each field."""
+duration and a time zone), and an optional notice for the public status page. The server
+validates; its `details` appear under each field."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Checkbox, Footer, Input, Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import Checkbox, Input, Label, RadioButton, RadioSet, SelectionList, Static
 
 from console.screens.form import FormPage, field_error, form_buttons, form_field, page_bindings
 from console.screens.maintenance import WEEKDAYS
-from console.widgets import TitleBar
+from console.widgets import ConsoleFooter, TitleBar
 
 ONCE, WEEKLY = "kind-once", "kind-weekly"
 # Where a `details` key of the server's answer is shown: "recurring.start" under #start, ...
@@ -93,8 +94,12 @@ class MaintenanceFormScreen(FormPage):
                                  Input(str(recurring.get("duration_minutes", 60)), id="duration_minutes"))
                 yield form_field("timezone", "Time zone (e.g. Europe/Berlin, America/New_York or UTC)",
                                  Input(recurring.get("timezone", "UTC"), id="timezone"))
+            yield form_field("notice", "Notice on the public status page (optional; shown while on or due "
+                                       "within 30 days)",
+                             Input(window.get("notice") or "", id="notice",
+                                   placeholder="The shop is read-only for up to an hour."))
             yield form_buttons()
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self._show_kind()
@@ -130,7 +135,8 @@ class MaintenanceFormScreen(FormPage):
         """The request body (the whole window), and problems found before asking the server."""
         problems: dict[str, str] = {}
         body: dict = {"name": self.query_one("#name", Input).value.strip(),
-                      "monitor_ids": list(self.query_one("#monitor_ids", SelectionList).selected)}
+                      "monitor_ids": list(self.query_one("#monitor_ids", SelectionList).selected),
+                      "notice": self.query_one("#notice", Input).value.strip() or None}
         if self.kind == ONCE:
             body["starts_at"] = with_zone(self.query_one("#starts_at", Input).value) or None
             body["ends_at"] = with_zone(self.query_one("#ends_at", Input).value) or None

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Input, Log, Static
+from textual.widgets import Input, Log, Static
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen, not_available
-from console.widgets import ConnectionBanner, TitleBar
+from console.widgets import ConsoleFooter, ConnectionBanner, TitleBar
 
 
 def summarize(text: str) -> tuple[int, int]:
@@ -22,6 +22,7 @@ def summarize(text: str) -> tuple[int, int]:
 
 class MetricsScreen(ConsoleScreen):
     PALETTE_GROUP = "Metrics"
+    NAV_ACTION = "metrics"  # its key in the app's bindings: not in the footer while this screen is open
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("slash", "filter", "Filter", tooltip="Show only the lines containing some text"),
@@ -39,7 +40,7 @@ class MetricsScreen(ConsoleScreen):
                     id="metrics-filter")
         yield Static("Loading /metrics…", markup=False, id="metrics-summary")
         yield Log(id="metrics-log", highlight=False)
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one(Log).focus()

@@ -9,16 +9,46 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Static
 
 from console.client import ApiError
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ask_first
-from console.widgets import ConnectionBanner, ResponseChart, TitleBar
+from console.widgets import (ConnectionBanner, ConsoleFooter, FillTable, ResponseChart, TitleBar,
+                             clipped_cell)
 from console.widgets.status import (ago, duration, locations_text, maintenance_text, millis, percent,
                                     short_time, status_text, uptime_style)
 
 RANGES = (1, 6, 24, 72, 168)
+CERT_ERROR = "TLS certificate is not valid: "  # how the https check words a failed verification
+
+
+def expiry_text(days_left: int | None) -> str:
+    """'expires in 45 days', 'expires today', 'expired 3 days ago'; 'expiry unknown' without a date."""
+    if days_left is None:
+        return "expiry unknown"
+    if days_left < 0:
+        return f"expired {-days_left} day{'s' if days_left != -1 else ''} ago"
+    if days_left == 0:
+        return "expires today"
+    return f"expires in {days_left} day{'s' if days_left != 1 else ''}"
+
+
+def certificate_text(ssl: dict, last_error: str | None) -> str:
+    """'valid — expires in 45 days (Example CA)' or 'invalid (self-signed certificate)'. The reason
+    comes from the object when the server gives one, else from the check's error."""
+    if ssl.get("valid"):
+        words = "valid"
+    else:
+        reason = ssl.get("error")
+        if not reason and last_error and last_error.startswith(CERT_ERROR):
+            reason = last_error[len(CERT_ERROR):]
+        words = f"invalid ({reason})" if reason else "invalid"
+    if ssl.get("days_left") is not None:
+        words += f" — {expiry_text(ssl['days_left'])}"
+    if ssl.get("issuer"):
+        words += f" ({ssl['issuer']})"
+    return words
 
 
 class MonitorDetailScreen(ConsoleScreen):
@@ -26,12 +56,14 @@ class MonitorDetailScreen(ConsoleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("e", "edit", "Edit", tooltip="Edit this monitor"),
-        Binding("d", "delete", "Delete", tooltip="Delete this monitor (asks first)"),
+        Binding("d", "delete", "Delete", show=False, tooltip="Delete this monitor (asks first)"),
         Binding("a", "toggle_active", "Pause/Resume", tooltip="Pause or resume checking"),
         Binding("p", "toggle_public", "Public", tooltip="Show or hide on the status page"),
         Binding("h", "range", "Hours", tooltip="Chart range: 1, 6, 24, 72 or 168 hours"),
         Binding("m", "mtr", "MTR", tooltip="Run an MTR report to the target"),
-        Binding("r", "refresh", "Refresh", tooltip="Reload now"),
+        Binding("u", "incident_update", "Post update",
+                tooltip="Tell status page visitors where the highlighted incident stands"),
+        Binding("r", "refresh", "Refresh", show=False, tooltip="Reload now (it reloads by itself)"),
     ]
 
     def __init__(self, monitor: dict, hours: int = 24):
@@ -51,17 +83,19 @@ class MonitorDetailScreen(ConsoleScreen):
         with Horizontal(id="detail-lists"):
             with Vertical(classes="panel"):
                 yield Static("Incidents", classes="panel-title")
-                yield DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
+                yield FillTable(id="incidents", fill="cause", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="panel"):
                 yield Static("Anomalies", classes="panel-title")
-                yield DataTable(id="anomalies", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+                yield FillTable(id="anomalies", fill="message", cursor_type="row", zebra_stripes=True)
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
-        incidents = self.query_one("#incidents", DataTable)
-        incidents.add_columns("Status", "Started", "Duration", "Cause")
-        anomalies = self.query_one("#anomalies", DataTable)
-        anomalies.add_columns("Detected", "Kind", "Severity", "Message")
+        incidents = self.query_one("#incidents", FillTable)
+        for label in ("Status", "Started", "Duration", "Cause"):
+            incidents.add_column(label, key=label.lower())
+        anomalies = self.query_one("#anomalies", FillTable)
+        for label in ("Detected", "Kind", "Severity", "Message"):
+            anomalies.add_column(label, key=label.lower())
         self.show_monitor(self.monitor)
         self.refresh_data()
         self.refresh_every(self.console_app.refresh_interval * 2)
@@ -77,8 +111,9 @@ class MonitorDetailScreen(ConsoleScreen):
                           on_error=self._gone)
 
     def _load_history(self) -> None:
-        self.call_api("history", self.client.history, self.monitor_id, self.hours, on_done=self.show_history,
-                      on_error=self._gone)
+        hours = self.hours  # the answer is drawn only if this is still the chosen range
+        self.call_api("history", self.client.history, self.monitor_id, hours,
+                      on_done=lambda answer: self.show_history(answer, hours), on_error=self._gone)
 
     # ---- showing ------------------------------------------------------------------------------
     def show_monitor(self, monitor: dict) -> None:
@@ -124,12 +159,12 @@ class MonitorDetailScreen(ConsoleScreen):
             line("Expects status", monitor["expected_status"])
         ssl = monitor.get("ssl")
         if ssl:
-            valid = "valid" if ssl.get("valid") else "INVALID"
-            line("Certificate", f"{valid}, {ssl.get('days_left')} days left ({ssl.get('issuer') or '?'})",
+            line("Certificate", certificate_text(ssl, monitor.get("last_error")),
                  "green" if ssl.get("valid") else "red")
         domain = monitor.get("domain")
         if domain:
-            line("Domain", f"{domain.get('days_left')} days left ({domain.get('registrar') or '?'})")
+            registrar = f" ({domain['registrar']})" if domain.get("registrar") else ""
+            line("Domain", f"registration {expiry_text(domain.get('days_left'))}{registrar}")
         if monitor.get("heartbeat_url"):
             line("Heartbeat URL", self.client.server_url + monitor["heartbeat_url"])
             line("Grace", f"{monitor.get('grace')} s")
@@ -137,7 +172,9 @@ class MonitorDetailScreen(ConsoleScreen):
             line("Last error", monitor["last_error"], "red")
         self.query_one("#facts", Static).update(facts)
 
-    def show_history(self, answer: dict) -> None:
+    def show_history(self, answer: dict, hours: int | None = None) -> None:
+        if hours is not None and hours != self.hours:
+            return  # an answer for the range shown before `h` was pressed
         if answer.get("monitor"):
             self.show_monitor(answer["monitor"])
         until = self.console_app.clock()
@@ -175,7 +212,7 @@ class MonitorDetailScreen(ConsoleScreen):
         self.query_one("#figures", Static).update(figures)
 
     def show_insights(self, insights: dict) -> None:
-        incidents = self.query_one("#incidents", DataTable)
+        incidents = self.query_one("#incidents", FillTable)
         incidents.clear()
         for incident in insights.get("incidents") or []:
             ongoing = incident.get("status") == "ongoing"
@@ -183,14 +220,16 @@ class MonitorDetailScreen(ConsoleScreen):
                 Text("▼ ongoing" if ongoing else "▲ resolved", style="bold red" if ongoing else "green"),
                 short_time(incident.get("started_at")),
                 duration(incident.get("duration_seconds")),
-                incident.get("cause") or "",
+                clipped_cell(incident.get("cause")),
                 key=str(incident.get("id")))
-        anomalies = self.query_one("#anomalies", DataTable)
+        incidents.refit()
+        anomalies = self.query_one("#anomalies", FillTable)
         anomalies.clear()
         for anomaly in insights.get("anomalies") or []:
             anomalies.add_row(short_time(anomaly.get("detected_at")), anomaly.get("kind") or "",
-                              str(anomaly.get("severity") or ""), anomaly.get("message") or "",
+                              str(anomaly.get("severity") or ""), clipped_cell(anomaly.get("message")),
                               key=str(anomaly.get("id")))
+        anomalies.refit()
 
     def _gone(self, error: ApiError) -> bool:
         if error.status == 404 and self.app.screen is self:
@@ -204,7 +243,7 @@ class MonitorDetailScreen(ConsoleScreen):
         index = RANGES.index(self.hours) if self.hours in RANGES else 0
         self.hours = RANGES[(index + 1) % len(RANGES)]
         self.notify(f"Chart: the last {self.hours} hours.")
-        self._load_history()
+        self._load_history()  # at once, even while a refresh's call for the old range is under way
 
     def action_edit(self) -> None:
         from console.screens.monitor_form import MonitorFormScreen
@@ -239,6 +278,23 @@ class MonitorDetailScreen(ConsoleScreen):
         self._show_figures()
         self.notify(f"“{monitor['name']}” is now {'checked' if monitor.get('is_active') else 'paused'} and "
                     f"{'shown on' if monitor.get('public_status') else 'hidden from'} the status page.")
+
+    def action_incident_update(self) -> None:
+        from console.screens.incident_update import IncidentUpdateForm
+
+        table = self.query_one("#incidents", FillTable)
+        if not table.row_count:
+            self.notify("This monitor has no incidents to post an update on.", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        started = table.get_row(key)[1]
+
+        def posted(update: dict | None) -> None:
+            if update:
+                self.notify(f"Posted “{update.get('status')}” on the incident of {started}: it is on the status page "
+                            f"{'now' if self.monitor.get('public_status') else 'once the monitor is public'}.")
+
+        self.app.push_screen(IncidentUpdateForm(int(key), f"the incident of {started}"), posted)
 
     def action_mtr(self) -> None:
         from console.screens.tools import ToolsScreen

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Checkbox, Footer, Input, Select, Static
+from textual.widgets import Checkbox, Input, Select, Static
 
 from console.screens.form import FormPage, form_buttons, form_field, page_bindings
-from console.widgets import TitleBar
+from console.widgets import ConsoleFooter, TitleBar
 
 # The types, their target hints and which per-type fields each takes all come from the server
 # (GET /api/monitors/types, its monitor-type registry): the console knows no type by itself.
@@ -88,7 +88,7 @@ class MonitorFormScreen(FormPage):
                         self._value(name, DEFAULTS.get(name, "")), id=name,
                         placeholder=self.target_hints.get(kind, "") if name == "target" else "", type="text"))
             yield form_buttons()
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self._show_fields(self.kind)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from console.screens.api_keys import ApiKeysPanel
 from console.screens.base import ConsoleScreen
 from console.screens.status_page import StatusPagePanel
 from console.screens.transfer import TransferPanel
 from console.screens.webhooks import WebhooksPanel
-from console.widgets import ConnectionBanner, TitleBar
+from console.widgets import ConsoleFooter, ConnectionBanner, TitleBar
 
 # The tab each action works on (n and d mean one thing on the Webhooks tab, another on API keys).
 ACTIONS_OF_TAB = {
@@ -28,6 +28,7 @@ TAB_OF_ACTION = {action: tab for tab, actions in ACTIONS_OF_TAB.items() for acti
 
 class SettingsScreen(ConsoleScreen):
     PALETTE_GROUP = "Settings"
+    NAV_ACTION = "settings"  # its key in the app's bindings: not in the footer while this screen is open
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("n", "new_webhook", "New webhook", tooltip="Add a webhook"),
@@ -65,7 +66,7 @@ class SettingsScreen(ConsoleScreen):
                 yield ApiKeysPanel(id="keys-panel")
             with TabPane("Export / import", id="transfer-tab"):
                 yield TransferPanel(id="transfer-panel")
-        yield Footer()
+        yield ConsoleFooter()
 
     def refresh_data(self) -> None:
         """Each panel loads itself when mounted; this reloads them (r, or the connection is back)."""

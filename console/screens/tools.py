@@ -8,12 +8,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import (Button, DataTable, Footer, Input, ProgressBar, Select, Static,
+from textual.widgets import (Button, DataTable, Input, ProgressBar, Select, Static,
                              TabbedContent, TabPane)
 
 from console.client import ApiError
 from console.screens.base import NOT_AVAILABLE, ConsoleScreen, app_must_act, not_available
-from console.widgets import ConnectionBanner, TitleBar
+from console.widgets import ConsoleFooter, ConnectionBanner, TitleBar
 from console.widgets.status import short_time
 
 
@@ -23,6 +23,7 @@ def _ms(value) -> str:
 
 class ToolsScreen(ConsoleScreen):
     PALETTE_GROUP = "Tools"
+    NAV_ACTION = "tools"  # its key in the app's bindings: not in the footer while this screen is open
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Back to the dashboard"),
         Binding("ctrl+r", "run", "Run", priority=True, tooltip="Run the tool of the open tab"),
@@ -61,7 +62,7 @@ class ToolsScreen(ConsoleScreen):
                     yield Static("", markup=False, id="whois-result")
                     with VerticalScroll(id="whois-scroll"):
                         yield Static("", markup=False, id="whois-raw")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.query_one("#mtr-hops", DataTable).add_columns(

@@ -4,6 +4,7 @@ StatusTable: the dashboard's sortable, filterable table of monitors."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Callable
 
 from rich.text import Text
@@ -99,7 +100,23 @@ def millis(value: int | float | None) -> str:
 
 
 def percent(value: str | float | None) -> str:
-    return "—" if value in (None, "") else f"{value} %"
+    """Uptime with two decimals everywhere ("99.9" and "99.90" from two endpoints look the same).
+    Cut, not rounded: 99.996 % is not 100 %."""
+    if value in (None, ""):
+        return "—"
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    except InvalidOperation:
+        return f"{value} %"
+    return f"{number} %"
+
+
+def clipped(value: str, width: int) -> str:
+    """`value` in at most `width` characters, with an ellipsis when it was cut."""
+    value = " ".join(value.split())  # one line: causes and messages may carry newlines
+    if len(value) <= width:
+        return value
+    return value[:max(0, width - 1)] + "…"
 
 
 def uptime_style(value: str | None) -> str:
@@ -119,7 +136,7 @@ def uptime_style(value: str | None) -> str:
 # ---- the table ------------------------------------------------------------------------------
 
 STATUS_ORDER = {"down": 0, "pending": 1, "up": 2, "paused": 3}
-COLUMNS = (  # key, label
+COLUMNS = (  # key, label (in the order they are shown)
     ("status", "Status"),
     ("name", "Name"),
     ("type", "Type"),
@@ -130,6 +147,14 @@ COLUMNS = (  # key, label
     ("last_check", "Last check"),
 )
 SORT_KEYS = tuple(key for key, _ in COLUMNS)
+# Narrow terminals: shorter headers, and columns dropped from the end of this list first. The
+# status is never dropped; a name or target too long for its column ends with an ellipsis.
+SHORT_LABELS = {"response": "Resp.", "uptime": "Up 24h", "last_check": "Checked", "locations": "Loc."}
+PRIORITY = ("status", "name", "response", "uptime", "last_check", "target", "type", "locations")
+MAX_WIDTH = {"name": 28, "target": 40, "locations": 30}
+NARROW_MAX_WIDTH = {**MAX_WIDTH, "name": 20}  # a long name gives way to the target's first part
+MIN_WIDTH = {"name": 8, "target": 12}
+NARROW = 110  # below this many columns, the short headers and NARROW_MAX_WIDTH
 
 
 def _last(value: Any) -> tuple[int, Any]:
@@ -164,10 +189,34 @@ def matches(monitor: dict, text: str) -> bool:
     return all(word in haystack for word in text.casefold().split())
 
 
+def _cell_width(cell: Any) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
+
+
+def fit_columns(needed: dict[str, int], available: int, padding: int = 1) -> dict[str, int]:
+    """Which columns fit in `available` cells and how wide each is: by PRIORITY, each whole (or,
+    for the name and target, cut down to its minimum)."""
+    widths: dict[str, int] = {}
+    room = available
+    caps = NARROW_MAX_WIDTH if available < NARROW else MAX_WIDTH
+    for key in PRIORITY:
+        want = min(needed.get(key, 0), caps.get(key, 10_000))
+        least = min(want, MIN_WIDTH.get(key, want))
+        if key == "status" or want + 2 * padding <= room:
+            widths[key] = want
+        elif least + 2 * padding <= room:
+            widths[key] = room - 2 * padding
+        else:
+            continue
+        room -= widths[key] + 2 * padding
+    return {key: widths[key] for key, _ in COLUMNS if key in widths}
+
+
 class StatusTable(DataTable):
     """Monitors, one row each (row key = monitor id). `show()` applies the filter and sort and
     keeps the cursor on the same monitor across refreshes. Click a header to sort by it (again:
-    reverse)."""
+    reverse). The columns fit the width: narrow terminals get short headers and lose the
+    lower-priority columns (PRIORITY), never the status."""
 
     DEFAULT_CSS = """
     StatusTable {
@@ -187,15 +236,45 @@ class StatusTable(DataTable):
         self.sort_key = "status"
         self.sort_reverse = False
         self.now: datetime = datetime.now(timezone.utc)
+        self.widths: dict[str, int] = {}  # the columns shown now, and their widths
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(self._label(key, label), key=key)
+        self._layout()
 
-    def _label(self, key: str, label: str) -> Text:
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            self.show()
+
+    @property
+    def visible_keys(self) -> tuple[str, ...]:
+        return tuple(self.widths)
+
+    def _label(self, key: str) -> Text:
+        label = dict(COLUMNS)[key]
+        if self.size.width and self.size.width < NARROW:
+            label = SHORT_LABELS.get(key, label)
         if key == self.sort_key:
             return Text(f"{label} {'↓' if not self.sort_reverse else '↑'}")
         return Text(label)
+
+    def _layout(self, rows: list[list[Any]] | None = None) -> bool:
+        """Choose the columns for this width and these rows; True when they changed (the table
+        was rebuilt empty)."""
+        needed = {key: self._label(key).cell_len for key, _ in COLUMNS}
+        for cells in rows or []:
+            for (key, _), cell in zip(COLUMNS, cells):
+                needed[key] = max(needed[key], _cell_width(cell))
+        available = self.size.width or self.app.size.width
+        if len(rows or []) + 1 > self.size.height:
+            available -= 2  # the vertical scrollbar's room
+        widths = fit_columns(needed, available, self.cell_padding)
+        if widths == self.widths and self.columns:
+            return False
+        self.widths = widths
+        self.clear(columns=True)
+        for key, width in widths.items():
+            self.add_column(self._label(key), width=width, key=key)
+        return True
 
     # ---- data -------------------------------------------------------------------------------
     def show(self, monitors: list[dict] | None = None, now: datetime | None = None) -> None:
@@ -206,31 +285,38 @@ class StatusTable(DataTable):
         visible = [m for m in self.monitors if matches(m, self.filter_text)]
         visible.sort(key=SORTERS.get(self.sort_key, SORTERS["status"]), reverse=self.sort_reverse)
         current = self.current_id()
-        same_rows = [m["id"] for m in visible] == [m["id"] for m in self.shown] and self.row_count == len(visible)
+        rows = [self._cells(monitor) for monitor in visible]
+        rebuilt = self._layout(rows)
+        same_rows = not rebuilt and [m["id"] for m in visible] == [m["id"] for m in self.shown] \
+            and self.row_count == len(visible)
         self.shown = visible
+        keys = [key for key, _ in COLUMNS]
         if same_rows:
-            for monitor in visible:
-                for key, value in zip(SORT_KEYS, self._cells(monitor)):
-                    self.update_cell(str(monitor["id"]), key, value)
+            for monitor, cells in zip(visible, rows):
+                for key, value in zip(keys, cells):
+                    if key in self.widths:
+                        self.update_cell(str(monitor["id"]), key, value)
         else:
             self.clear()
-            for monitor in visible:
-                self.add_row(*self._cells(monitor), key=str(monitor["id"]))
-            if current is not None and self.select_id(current):
-                pass
-        for column_key, label in COLUMNS:
+            for monitor, cells in zip(visible, rows):
+                self.add_row(*(value for key, value in zip(keys, cells) if key in self.widths),
+                             key=str(monitor["id"]))
+            if current is not None:
+                self.select_id(current)
+        for column_key in self.widths:
             column = self.columns.get(column_key)  # type: ignore[call-overload]
             if column is not None:
-                column.label = self._label(column_key, label)
+                column.label = self._label(column_key)
         self.refresh()
 
     def _cells(self, monitor: dict) -> list[Any]:
+        """One monitor's cells, in COLUMNS order."""
         response = monitor.get("response_time")
         uptime = monitor.get("uptime_percentage")
         target = monitor.get("target") or (monitor.get("heartbeat_url") and "heartbeat") or "—"
         if monitor.get("port") and monitor.get("type") == "tcp":
             target = f"{target}:{monitor['port']}"
-        name = Text(monitor.get("name") or "")
+        name = Text(monitor.get("name") or "", overflow="ellipsis", no_wrap=True)
         if monitor.get("public_status"):
             name.append(" ◉", style="cyan")
         return [
@@ -252,9 +338,11 @@ class StatusTable(DataTable):
         self.show()
 
     def cycle_sort(self) -> str:
-        index = (SORT_KEYS.index(self.sort_key) + 1) % len(SORT_KEYS) if self.sort_key in SORT_KEYS else 0
-        self.sort_by(SORT_KEYS[index], reverse=False)
-        return SORT_KEYS[index]
+        """Sort by the next column shown."""
+        keys = self.visible_keys or SORT_KEYS
+        index = (keys.index(self.sort_key) + 1) % len(keys) if self.sort_key in keys else 0
+        self.sort_by(keys[index], reverse=False)
+        return keys[index]
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text.strip()

@@ -1,4 +1,4 @@
-/* StatusCore public status page: shows times in the visitor's time zone and keeps the page
+/* StatusCore public status page: shows times in the visitor's time zone (named) and keeps the page
    fresh by fetching it again every N seconds (data-refresh, or ?refresh=N with 5 <= N <= 3600)
    and swapping in the parts marked data-part. Only this page's own address is fetched. */
 (function () {
@@ -30,11 +30,15 @@
       if (isNaN(when.getTime())) {
         continue;
       }
-      times[i].title = times[i].getAttribute("datetime");
+      times[i].title = times[i].getAttribute("datetime"); // the exact UTC time on hover
       try {
-        times[i].textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        // The visitor's own zone, named ("15 Jan 2024, 11:30 CET"): a bare time would be ambiguous.
+        times[i].textContent = when.toLocaleString(undefined, {
+          year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+          timeZoneName: "short"
+        });
       } catch (e) {
-        times[i].textContent = when.toLocaleString();
+        times[i].textContent = when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
       }
     }
   }
@@ -58,8 +62,9 @@
       }
       // Compare with what the server sent last time (times are localized after), and touch
       // only what changed, so a screen reader hears the banner only when it changes.
-      if (served[part.id] !== next.innerHTML || part.className !== next.className) {
+      if (served[part.id] !== next.innerHTML || part.className !== next.className || part.hidden !== next.hidden) {
         part.className = next.className;
+        part.hidden = next.hidden;
         for (var a = 0; a < next.attributes.length; a++) {
           var attr = next.attributes[a];
           if (attr.name.indexOf("data-") === 0) {

@@ -328,3 +328,138 @@ def test_it_applies_a_changed_sensitivity_to_existing_streams():
     detector.sensitivity = "high"
     found = feed(detector, [420.0] + noise(30, sigma=0.05, seed=3), start=331)
     assert kinds(found) == [SPIKE]
+
+
+# ---- issue 19: score, cold start, absolute floor, sparse checks, one event per episode -------
+
+def test_every_check_gets_a_score_between_0_and_1_and_reported_checks_score_1():
+    detector = AnomalyDetector()
+    values = noise(400)
+    values[300] = 3000.0  # one clear spike
+    ups = [i % 97 != 50 for i in range(400)]  # a few failed checks
+    scores, reported = [], []
+    for i, value in enumerate(values):
+        found = detector.observe(KEY, at(i), ups[i], value if ups[i] else None)
+        score = detector.score(KEY)
+        if not ups[i]:
+            assert score is None  # no response time, no score
+            continue
+        assert 0.0 <= score <= 1.0
+        scores.append(score)
+        if found:
+            reported.append((i, score))
+    assert [score for _, score in reported] == [1.0]
+    ordinary = sorted(scores[100:290])
+    assert ordinary[len(ordinary) // 2] < 0.2  # usual checks score low
+    assert detector.score(("unknown", "x")) is None
+
+
+def test_a_huge_jump_on_a_young_monitor_is_reported_within_a_few_checks():
+    # a fresh monitor checked every 10 s: 8 checks of ~1 ms, then every check 1.5 s
+    detector = AnomalyDetector()
+    rng = random.Random(3)
+    fast = [1.0 * math.exp(rng.gauss(0, 0.1)) for _ in range(8)]
+    slow = [1500.0 * math.exp(rng.gauss(0, 0.05)) for _ in range(60)]
+    found = []
+    for i, value in enumerate(fast + slow):
+        for anomaly in detector.observe(KEY, at(i, 10.0), True, value):
+            found.append((i, anomaly))
+    assert len(found) == 1  # one episode, one report
+    i, anomaly = found[0]
+    assert anomaly.kind == SHIFT and anomaly.severity == "high"
+    assert (anomaly.at - at(8, 10.0)).total_seconds() <= 90  # within 90 s of the first slow check
+    assert anomaly.value > 1000 and anomaly.baseline < 2
+    assert "1,5" in anomaly.message and "jumped" in anomaly.message
+
+
+def test_a_young_monitor_with_ordinary_jitter_reports_nothing():
+    detector = AnomalyDetector()
+    values = noise(80, usual=120.0, sigma=0.3, seed=9)
+    values[10] = values[11] = 900.0  # two slow checks are not a jump that lasts
+    assert feed(detector, values, interval=10.0) == []
+
+
+def test_a_few_milliseconds_to_200_ms_is_not_a_high_severity_spike():
+    # a 2.7 ms service on a loaded box: one 207 ms check (75x, but only 0.2 s)
+    detector = AnomalyDetector()
+    values = noise(200, usual=2.7, sigma=0.1, seed=4)
+    values[150] = 207.0
+    found = feed(detector, values, interval=10.0)
+    assert len(found) <= 1
+    assert all(a.severity != "high" for a in found)
+    # while a slow service's 5x spike of a few seconds still is
+    detector = AnomalyDetector()
+    values = noise(200, usual=800.0, sigma=0.1, seed=4)
+    values[150] = 6000.0
+    assert [a.severity for a in feed(detector, values)] == ["high"]
+
+
+@pytest.mark.parametrize("interval_minutes", [30, 60])
+def test_a_daily_cycle_checked_every_30_to_60_minutes_is_learnt_not_reported(interval_minutes):
+    detector = AnomalyDetector()
+    rng = random.Random(11)
+    step = interval_minutes * 60.0
+    n = int(30 * 86400 / step)  # 30 days
+    found = []
+    for i in range(n):
+        t = at(i, step)
+        hour = t.hour + t.minute / 60
+        value = 200.0 * math.exp(0.6 * math.cos(2 * math.pi * (hour - 15) / 24) + rng.gauss(0, 0.08))
+        found += detector.observe(KEY, t, True, value)
+    assert len(found) <= 3, [a.message for a in found]  # a few while the cycle is learnt, then quiet
+    assert not [a for a in found if a.at > at(n // 3, step)]
+
+
+def test_a_weekly_cycle_of_daily_checks_is_learnt_not_reported():
+    detector = AnomalyDetector()
+    rng = random.Random(12)
+    found = []
+    for i in range(300):  # one check a day for 300 days; weekends 3x slower
+        t = at(i, 86400.0)
+        value = (600.0 if t.weekday() >= 5 else 200.0) * math.exp(rng.gauss(0, 0.05))
+        found += detector.observe(KEY, t, True, value)
+    assert detector.state(KEY).weekly
+    late = [a for a in found if a.at > at(120, 86400.0)]
+    assert late == [], [a.message for a in late]
+
+
+def test_a_slowdown_that_comes_and_goes_is_one_event():
+    detector = AnomalyDetector()
+    values = noise(600)
+    for i in range(300, 360):  # an hour 5x slower, then back to normal
+        values[i] *= 5
+    found = feed(detector, values)
+    assert len(found) == 1, [a.message for a in found]
+    assert found[0].kind == SHIFT
+
+
+def test_the_score_survives_a_state_round_trip():
+    detector = AnomalyDetector()
+    feed(detector, noise(100))
+    saved = json.loads(json.dumps(detector.state(KEY).to_dict()))
+    restored = AnomalyDetector()
+    restored.restore(KEY, saved)
+    assert restored.score(KEY) == detector.score(KEY)
+    old = {k: v for k, v in saved.items() if k not in ("score", "last_t", "gap", "weekly", "jump_run")}
+    assert AnomalyDetector().restore(KEY, old).score is None  # state saved before scores existed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_a_slowdown_that_starts_with_a_spike_or_climbs_in_steps_is_one_event(seed):
+    detector = AnomalyDetector()
+    values = noise(900, seed=seed)
+    values[300] *= 3.2  # its first check looks like a spike ...
+    for i in range(301, 420):  # ... then 2.3x for two hours ...
+        values[i] *= 2.3
+    for i in range(420, 480):  # ... 2.9x for one more (worse, but not 1.5x worse) ...
+        values[i] *= 2.9
+    found = feed(detector, values)  # ... and back to normal
+    assert len(found) == 1, [a.message for a in found]
+    assert found[0].at <= at(310)
+    # while a slowdown that gets twice as bad is news again
+    detector = AnomalyDetector()
+    values = noise(900, seed=seed)
+    for i in range(300, 480):
+        values[i] *= 2.3 if i < 420 else 4.6
+    found = feed(detector, values)
+    assert [a.kind for a in found] == [SHIFT, SHIFT], [a.message for a in found]

@@ -238,3 +238,30 @@ def test_a_postgresql_history_keeps_results_while_the_server_is_down_and_writes_
             store.close()
     finally:
         server.stop()
+
+
+def test_a_file_from_before_anomaly_scores_gets_the_column_and_keeps_its_rows(tmp_path):
+    import duckdb
+
+    path = tmp_path / "history.duckdb"
+
+    con = duckdb.connect(str(path))  # the results table as it was before issue 19
+    con.execute("CREATE TABLE results (monitor_id INTEGER NOT NULL, checked_at TIMESTAMP NOT NULL, "
+                "location VARCHAR NOT NULL, up BOOLEAN NOT NULL, response_time FLOAT, error VARCHAR)")
+    con.execute("INSERT INTO results VALUES (1, ?, 'local', true, 12.5, NULL)", [T0.replace(tzinfo=None)])
+    con.close()
+    history = HistoryStore(path, flush_interval=0.2)
+    try:
+        history.append(ResultRow(1, T0 + timedelta(minutes=1), "local", True, 13.0, None, 0.25))
+        history.flush()
+        rows, _ = history.history_with_summary(1, T0 - timedelta(hours=1))
+        assert [r["anomaly_score"] for r in rows] == [None, 0.25]
+    finally:
+        history.close()
+
+
+def test_it_keeps_each_checks_anomaly_score(store):
+    store.append_many([row(1, 0), ResultRow(1, T0 + timedelta(minutes=1), "local", True, 13.0, None, 0.25)])
+    store.flush()
+    rows, _ = store.history_with_summary(1, T0 - timedelta(hours=1))
+    assert [r["anomaly_score"] for r in rows] == [None, 0.25]

@@ -68,7 +68,8 @@ def test_history_with_its_summary_matches_the_summary_query(store):
         assert summary == store.summary(1, since)
         assert len(rows) == summary.checks
     rows, summary = store.history_with_summary(1, start)
-    assert rows[0] == {"checked_at": "2026-06-14T03:00:00Z", "status": "down", "response_time": None, "location": "local"}
+    assert rows[0] == {"checked_at": "2026-06-14T03:00:00Z", "status": "down", "response_time": None, "location": "local",
+                       "anomaly_score": None}
     assert (summary.checks, summary.failures, summary.rt_count, summary.first_at) == (25, 5, 19, start)
 
 

@@ -147,6 +147,7 @@ class FakeClient:
         self.server_url = server_url
         self.token = token
         self.user = None
+        self.updates: list[dict] = []  # incident updates posted
 
     # session
     def load_token(self, _path) -> bool:
@@ -192,6 +193,17 @@ class FakeClient:
     def insights(self, monitor_id):
         return {"incidents": [i for i in INCIDENTS if i["monitor_id"] == monitor_id],
                 "anomalies": [a for a in ANOMALIES if a["monitor_id"] == monitor_id]}
+
+    def incident_updates(self, incident_id):
+        return [u for u in self.updates if u["incident_id"] == incident_id]
+
+    def post_incident_update(self, incident_id, status, message):
+        if not message.strip():
+            raise ApiError(400, "Invalid incident update: message must not be empty.", {"message": "must not be empty"})
+        update = {"id": len(self.updates) + 1, "incident_id": incident_id, "status": status, "message": message,
+                  "created_at": "2024-01-15T10:30:00Z"}
+        self.updates.append(update)
+        return update
 
     def create_monitor(self, fields=None, **more):
         fields = {**(fields or {}), **more}

@@ -73,3 +73,32 @@ def idle_appliance(tmp_path_factory):
     instance = InProcessAppliance(tmp_path_factory.mktemp("idle") / "data").start(engine=False)
     yield instance
     instance.stop()
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, as plain text: the compositor's last picture, so a widget
+    that changed its data but did not ask to be repainted still shows the old one here."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False,
+                      safe_box=False, color_system=None)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+def burst(pilot, *keys: str) -> None:
+    """Keys arriving all at once, as from a password manager or a paste: every key is queued
+    before the first is handled (pilot.press waits for each key; a busy machine may not)."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    app = pilot.app
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        char = {"tab": "\t", "enter": "\r"}.get(key, key if len(key) == 1 else None)
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app._driver.send_message(event)

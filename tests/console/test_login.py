@@ -154,3 +154,54 @@ def test_it_changes_the_password_from_the_palette_key(console, api, alice):
 
     run(scenario())
     api.login(alice.email, "brand-new-password-1")
+
+
+def test_keys_typed_in_one_burst_go_to_the_field_focused_for_them(console, alice):
+    """email, tab, password, enter as a password manager types them: nothing of the password
+    ever reaches the email field (where it would show in clear)."""
+    from tests.console.helpers import burst
+
+    async def scenario():
+        for move in ("tab", "enter"):
+            app = console()
+            async with app.run_test(size=SIZE) as pilot:
+                screen = await on_screen(pilot, "LoginScreen")
+                email, password = screen.query_one("#email"), screen.query_one("#password")
+                seen_in_email = []
+                email.watch(email, "value", lambda value: seen_in_email.append(value), init=False)  # every value
+                burst(pilot, *alice.email, move, *alice.password, "enter")
+                await on_screen(pilot, "DashboardScreen")
+                assert app.user["email"] == alice.email
+                assert seen_in_email[-1] == alice.email
+                assert not any(alice.password[:3] in value for value in seen_in_email), (move, seen_in_email)
+                assert password.password  # the password field masks what it holds
+
+    run(scenario())
+
+
+def test_keys_typed_before_the_screen_settles_go_to_the_email_field(console, alice):
+    from tests.console.helpers import burst
+
+    async def scenario():
+        app = console()
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: screen_name(app) == "LoginScreen", message="the login screen")
+            burst(pilot, *alice.email, "tab", *alice.password)
+            await pilot.pause(0.3)
+            assert app.screen.query_one("#email").value == alice.email
+            assert app.screen.query_one("#password").value == alice.password
+            assert app.screen.query_one("#server").value == app.client.server_url
+
+    run(scenario())
+
+
+def test_the_email_placeholder_is_the_default_admin(console):
+    from appliance.service import DEFAULT_ADMIN_EMAIL
+
+    async def scenario():
+        app = console()
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await on_screen(pilot, "LoginScreen")
+            assert screen.query_one("#email").placeholder == DEFAULT_ADMIN_EMAIL == "admin@statuscore.local"
+
+    run(scenario())

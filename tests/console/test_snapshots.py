@@ -218,3 +218,17 @@ def test_it_renders_the_metrics(snap_compare):
         await pilot.pause()
 
     assert snap_compare(console(), terminal_size=SIZE, run_before=metrics)
+
+
+def test_it_renders_the_dashboard_at_80_columns(snap_compare):
+    assert snap_compare(console(), terminal_size=(80, 24), run_before=dashboard)
+
+
+def test_it_renders_the_help_screen(snap_compare):
+    async def help_screen(pilot):
+        await dashboard(pilot)
+        await pilot.press("question_mark")
+        await on_screen(pilot, "HelpScreen")
+        await pilot.pause()
+
+    assert snap_compare(console(), terminal_size=(110, 50), run_before=help_screen)

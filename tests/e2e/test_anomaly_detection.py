@@ -71,6 +71,15 @@ def test_it_reports_one_spike_when_the_target_slows_down_for_a_moment(tmp_path):
         assert "usual" in spike["message"]
         insights = api.get(f"/api/monitors/{monitor['id']}/insights", admin).json()
         assert [a["id"] for a in insights["anomalies"]] == [spike["id"]]
+        # every check has its anomaly score: 0..1, the one that completed the report scores 1
+        [latest] = insights["anomaly_scores"]
+        assert latest["location"] == "local" and 0 <= latest["anomaly_score"] < 1
+        server.appliance.history.flush()
+        rows = api.get(f"/api/monitors/{monitor['id']}/history", admin).json()["history"]
+        assert len(rows) >= 94  # ours, and the scheduler's first check
+        assert all(0 <= row["anomaly_score"] <= 1 for row in rows)
+        assert [row["anomaly_score"] for row in rows].count(1.0) == 1
+        assert rows[-1]["checked_at"] == latest["checked_at"]
 
         acked = api.post(f"/api/monitors/anomalies/{spike['id']}/acknowledge", admin)
         assert acked.status_code == 200 and acked.json()["acknowledged"] is True

@@ -173,6 +173,8 @@ def test_it_serves_checks_backs_up_and_restores_with_the_installed_binary(instal
             assert page.status_code == 200 and "Binary Corp" in page.text and "Binary Website" in page.text
             css = re.search(r'href="(/static/[^"?]+\.css)', page.text).group(1)
             assert api.get(css).status_code == 200
+            feed = api.get("/status/binary/feed.atom")  # its Atom template too
+            assert feed.status_code == 200 and "<feed" in feed.text
 
             check_probe(binary, proc, admin, tmp_path)
             check_console(binary, proc.url, ADMIN, password, "Binary Website", tmp_path)

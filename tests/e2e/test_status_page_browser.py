@@ -4,11 +4,16 @@ A user sets a slug and marks two of three monitors public; the page shows the co
 (never the third), their 90-day bars and incidents; when one monitor's target starts failing the
 page's own refresh turns the banner into "Partial outage". Everything the browser fetches is on
 127.0.0.1, and no script or style is refused by the page's Content-Security-Policy.
-Screenshots go to test-artifacts/ (desktop, phone in dark mode).
+A second page (issue #18) has grouped components with their roll-up, a response-time graph, an
+ongoing incident with the owner's update, a maintenance notice, a brand-new monitor's bar, times
+in the visitor's own (named) zone, and the Atom feed its <link rel="alternate"> points to.
+Screenshots go to test-artifacts/ (desktop, phone in dark mode, the follow-up page).
 """
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +22,9 @@ import pytest
 
 from appliance.models import Incident
 from appliance.storage.history import ResultRow
+from appliance.timeutil import iso
 from tests.support.appliance import InProcessAppliance
+from tests.support.net import wait_for
 from tests.support.peers import HttpPeer
 
 pytestmark = pytest.mark.slow
@@ -189,3 +196,95 @@ def test_it_shows_a_plain_not_found_page_for_an_unknown_slug(browser, appliance)
     recorder.assert_local_only()
     page.close()
 
+
+
+@pytest.mark.timeout(300)
+def test_it_shows_groups_graphs_updates_notices_and_local_times(browser, appliance, peers):
+    """Globex's page: Shop (group Website, with a week of response times), Checkout API (group API,
+    failing: an ongoing incident the owner posted an update on), a monitor created just now, and a
+    maintenance notice. The visitor is in Tokyo (an emulated time zone)."""
+    expect = sync_api.expect
+    api = appliance.api
+    owner = api.create_user(appliance.admin(), "globex@example.test")
+    assert api.put("/api/settings/status-page", owner, json={"company_name": "Globex", "slug": "globex"}).ok
+    with HttpPeer() as failing:
+        failing.set_status(500)
+        made = {}
+        for name, group, url in (("Shop", "Website", peers["website"].url), ("Checkout API", "API", failing.url),
+                                 ("Brand new", None, peers["website"].url)):
+            made[name] = api.create_monitor(owner, name=name, type="http", target=url + "/", interval=10, timeout=3,
+                                            retries=0, group=group)
+            assert api.patch(f"/api/monitors/{made[name]['id']}/public", owner, json={"public_status": True}).ok
+        today = datetime.now(timezone.utc).date()
+        rows = [ResultRow(made["Shop"]["id"], datetime.combine(today - timedelta(days=d), time(h), tzinfo=timezone.utc),
+                          "local", True, 60.0 + 10 * d + h) for d in range(1, 8) for h in (3, 15)]
+        appliance.appliance.history.append_many(rows)
+        appliance.appliance.history.flush()
+        incident = wait_for(lambda: (api.get(f"/api/monitors/{made['Checkout API']['id']}/insights", owner)
+                                     .json()["incidents"] or [None])[0],
+                            timeout=OUTAGE_WAIT, interval=0.5, message="the failing monitor's incident")
+        posted = api.post(f"/api/incidents/{incident['id']}/updates", owner,
+                          json={"status": "identified", "message": "The payment gateway rejects our certificate."})
+        assert posted.status_code == 201, posted.text
+        start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=3)
+        assert api.post("/api/maintenance", owner, json={
+            "name": "Database upgrade", "monitor_ids": [made["Shop"]["id"]], "starts_at": iso(start),
+            "ends_at": iso(start + timedelta(hours=1)), "notice": "The shop is read-only for up to an hour."}).ok
+
+        page = browser.new_page()
+        page.context.new_cdp_session(page).send("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
+        recorder = Recorder(page)
+        page.goto(f"{appliance.url}/status/globex")
+
+        # Groups: ungrouped first, then each section with its roll-up.
+        expect(page.locator(".monitor-name")).to_have_text(["Brand new", "Shop", "Checkout API"])
+        expect(page.locator('.group[aria-label="Website"] .group-state')).to_have_text("Operational")
+        expect(page.locator('.group[aria-label="API"] .group-state')).to_have_text("Major outage")
+
+        # The graph: drawn by the server as inline SVG, shown under the CSP (no console error).
+        shop = page.locator(".monitor", has_text="Shop")
+        expect(shop.locator("svg.rt polyline")).to_have_count(1)
+        assert shop.locator("svg.rt").bounding_box()["height"] > 20
+        expect(shop.locator(".graph-foot")).to_contain_text("ms on average")
+        since = (today - timedelta(days=7)).isoformat()  # its first results, older than the monitor (seeded)
+        expect(shop.locator(".bar-foot")).to_contain_text(f"Monitored since {since}")
+        lone = page.locator(".monitor", has_text="Brand new").locator("svg.rt polyline")
+        expect(lone).to_have_count(1)  # one day of results: a short dash, not an invisible point
+        assert lone.bounding_box()["width"] > 2
+
+        # A brand-new monitor: no wall of empty boxes, and it says since when.
+        fresh_bar = page.locator(".monitor", has_text="Brand new")
+        expect(fresh_bar.locator(".day-before")).to_have_count(89)
+        assert fresh_bar.locator(".day-before").first.bounding_box()["height"] <= 3
+        expect(fresh_bar.locator(".bar-foot")).to_contain_text(f"Monitored since {today.isoformat()}")
+        expect(page.locator(".legend")).to_contain_text("not monitored yet")
+
+        # The ongoing incident, the owner's update, in the visitor's zone (named).
+        first = page.locator(".incident").first
+        expect(first).to_contain_text("Checkout API is down")
+        expect(first).to_contain_text("Down since")
+        expect(first).not_to_contain_text("was down")
+        expect(first.locator(".update")).to_contain_text("Identified The payment gateway rejects our certificate.")
+        started = first.locator("time").first
+        expect(started).to_have_text(re.compile(r"(GMT\+9|JST)"))
+        assert started.get_attribute("title").endswith("Z")  # the exact UTC time on hover
+
+        # The maintenance notice.
+        notice = page.locator(".notice")
+        expect(notice).to_contain_text("Scheduled maintenance Database upgrade")
+        expect(notice).to_contain_text("Affects: Shop")
+        expect(notice).to_contain_text("read-only for up to an hour")
+        expect(notice.locator("time").first).to_have_text(re.compile(r"(GMT\+9|JST)"))
+        screenshot(page, "status-page-groups-updates.png")
+
+        # Follow it: the feed the page links to is Atom, with the incident and the notice.
+        href = page.locator('link[rel="alternate"][type="application/atom+xml"]').get_attribute("href")
+        assert href == "/status/globex/feed.atom"
+        feed = page.request.get(f"{appliance.url}{href}")
+        assert feed.ok and feed.headers["content-type"].startswith("application/atom+xml")
+        root = ET.fromstring(feed.body())
+        atom = "{http://www.w3.org/2005/Atom}"
+        titles = [e.findtext(f"{atom}title") for e in root.findall(f"{atom}entry")]
+        assert "Checkout API is down" in titles and "Scheduled maintenance: Database upgrade" in titles
+        recorder.assert_local_only()
+        page.close()

@@ -21,7 +21,8 @@ The rules:
 - the probe API takes only a valid probe token (everything else: 401), and a probe token
   opens nothing else (401);
 - every bad credential is 401, whatever the object;
-- another user's object (monitor, webhook, maintenance window, anomaly, API key) is 404 for
+- another user's object (monitor, webhook, maintenance window, anomaly, API key, incident and
+  its updates) is 404 for
   anyone but its owner, admins included, exactly like an id that does not exist: never 403 or 200;
 - admin operations are 403 for a non-admin login;
 - a read-only key gets 403 on every write, and no backup (it holds every secret); API keys cannot
@@ -44,6 +45,7 @@ import jwt
 import pytest
 
 from appliance.insights import Anomaly
+from appliance.storage.entities import Transition
 from appliance.timeutil import iso
 from appliance.tools.mtr import Mtr
 from server.openapi import build_document
@@ -59,7 +61,7 @@ OPERATIONS = [(method.upper(), path) for path, item in DOCUMENT["paths"].items()
 CREDENTIALS = ("owner", "other", "admin", "anonymous", "expired", "tampered", "alg_none", "revoked_key",
                "read_key", "write_key", "probe", "revoked_probe")
 BAD = {"anonymous", "expired", "tampered", "alg_none", "revoked_key", "probe", "revoked_probe"}
-OWNED = ("monitor_id", "webhook_id", "window_id", "anomaly_id", "key_id")  # path parameters naming a user's object
+OWNED = ("monitor_id", "webhook_id", "window_id", "anomaly_id", "key_id", "incident_id", "update_id")  # path parameters naming a user's object
 # API keys never manage users, passwords, keys or probes (test_session_only.py has the details).
 SESSION_ONLY = {(method.upper(), path) for path, item in DOCUMENT["paths"].items() for method, op in item.items()
                 if method in METHODS and op.get("x-session-only")}
@@ -131,6 +133,8 @@ class World:
     window_id: int = 0
     anomaly_id: int = 0
     key_id: int = 0
+    incident_id: int = 0  # alice's, with one update of hers (update_id)
+    update_id: int = 0
     keys: dict = field(default_factory=dict)  # "read"/"write" + "alice"/"admin" -> key; "revoked"
     probe_id: int = 0
     probe_token: str = ""
@@ -159,6 +163,17 @@ class World:
             kind="response_time_spike", at=datetime.now(timezone.utc), value=900.0, baseline=100.0,
             severity="high", message="response time 900 ms, usually 100 ms"))
         return row.id
+
+    def fresh_incident(self) -> int:
+        """An incident of alice's monitor, recorded as the engine would (its check engine is off)."""
+        entities = self.server.appliance.entities
+        monitor_id = self.fresh_monitor()
+        assert entities.record_transition(Transition(monitor_id, "pending", "down", datetime.now(timezone.utc), "x"))
+        return entities.incidents([monitor_id], limit=1)[0].id
+
+    def fresh_update(self) -> int:
+        return self._created(self.api.post(f"/api/incidents/{self.incident_id}/updates", self.alice,
+                                           json={"status": "investigating", "message": "Looking."}))["id"]
 
     def fresh_key(self) -> int:
         return self._created(self.api.post("/api/auth/keys", self.alice, json={"name": "spare"}))["id"]
@@ -246,6 +261,7 @@ BODIES = {
     ("POST", "/api/probe/results"): lambda w, who: {"results": [
         {"id": uuid.uuid4().hex, "monitor_id": 999999, "checked_at": iso(datetime.now(timezone.utc)), "up": True}]},
     ("POST", "/api/maintenance"): lambda w, who: maintenance_body(w, who),
+    ("POST", "/api/incidents/{incident_id}/updates"): lambda w, who: {"status": "identified", "message": "Found it."},
     ("PUT", "/api/maintenance/{window_id}"): lambda w, who: {"name": "Renamed window"},
     ("POST", "/api/import"): lambda w, who: {"monitors": [{"name": "imported", "type": "http",
                                                           "target": "http://127.0.0.1:9/"}]},
@@ -279,6 +295,8 @@ def world(tmp_path_factory):
             w.heartbeat_token = heartbeat["heartbeat_url"].rsplit("/", 1)[1]
             w.webhook_id, w.window_id, w.anomaly_id, w.key_id = (w.fresh_webhook(), w.fresh_window(),
                                                                  w.fresh_anomaly(), w.fresh_key())
+            w.incident_id = w.fresh_incident()
+            w.update_id = w.fresh_update()
             for scope in ("read", "write"):
                 for who in ("alice", "admin"):
                     w.keys[f"{scope}-{who}"] = w._created(api.post("/api/auth/keys", w.user(who),
@@ -304,6 +322,8 @@ def path_values(world: World, method: str, path: str, fresh: bool, who: str) -> 
         "window_id": world.fresh_window() if fresh and method == "DELETE" else world.window_id,
         "anomaly_id": world.fresh_anomaly() if fresh else world.anomaly_id,
         "key_id": world.fresh_key() if fresh and method == "DELETE" else world.key_id,
+        "incident_id": world.incident_id,
+        "update_id": world.fresh_update() if fresh and method == "DELETE" else world.update_id,
         "user_id": world.fresh_user().id if fresh and method == "DELETE" else world.victim_id,
         "probe_id": world.fresh_probe() if fresh and method == "DELETE" else world.probe_id,
         "token": world.heartbeat_token,
@@ -340,6 +360,8 @@ def snapshot(world: World, path: str) -> object:
         return api.post("/api/auth/login", json={"email": alice.email, "password": alice.password}).status_code
     if path == "/api/import":
         return listed("/api/monitors", alice)
+    if path.startswith("/api/incidents/"):
+        return listed(f"/api/incidents/{world.incident_id}/updates", alice)
     return None
 
 

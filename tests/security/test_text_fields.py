@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from appliance.storage.entities import Transition
 from appliance.timeutil import iso
 from tests.support.asserts import assert_error
 
@@ -24,12 +25,16 @@ def unique(text: str = "x") -> str:
 
 
 @pytest.fixture(scope="module")
-def world(api, admin):
+def world(server, api, admin):
     monitor = api.create_monitor(admin, name=unique("Site"), type="http", target="http://127.0.0.1:9/",
                                  is_active=False)
     user = api.create_user(admin, f"{unique('text')}@example.test")
     probe = api.post("/api/admin/probes", admin, json={"name": unique("p"), "display_name": "P"}).json()
-    return {"monitor": monitor["id"], "user": user.id, "probe": probe["id"]}
+    # An incident to post updates on, recorded as the engine would (the monitor is paused: not checked).
+    entities = server.appliance.entities
+    entities.record_transition(Transition(monitor["id"], "pending", "down", datetime.now(timezone.utc), "test"))
+    incident = entities.incidents([monitor["id"]], limit=1)[0]
+    return {"monitor": monitor["id"], "user": user.id, "probe": probe["id"], "incident": incident.id}
 
 
 def window(world, **fields) -> dict:
@@ -54,8 +59,12 @@ FIELDS = [
     ("POST", "/api/monitors", lambda w, t: http_monitor(keyword=f"Wel{t}come"), "keyword"),
     ("POST", "/api/monitors", lambda w, t: http_monitor(check_locations=[f"local{t}"]), "check_locations.0"),
     ("PUT", "/api/monitors/{monitor}", lambda w, t: {"name": f"Re{t}named"}, "name"),
+    ("PUT", "/api/monitors/{monitor}", lambda w, t: {"group": f"Web{t}site"}, "group"),
     ("POST", "/api/maintenance", lambda w, t: window(w, name=f"Up{t}grade"), "name"),
     ("POST", "/api/maintenance", lambda w, t: weekly(w, f"Europe/Berlin{t}"), "recurring.timezone"),
+    ("POST", "/api/maintenance", lambda w, t: window(w, notice=f"Down{t}time"), "notice"),
+    ("POST", "/api/incidents/{incident}/updates", lambda w, t: {"status": "identified", "message": f"Fi{t}xed"},
+     "message"),
     ("PUT", "/api/settings/status-page", lambda w, t: {"company_name": f"Ac{t}me", "slug": unique("acme")},
      "company_name"),
     ("POST", "/api/admin/users", lambda w, t: {"email": f"{unique('n')}{t}@example.test", "password": "long-enough-1"},
@@ -80,8 +89,8 @@ def send(api, admin, world, method, path, body):
 @pytest.mark.parametrize("char", BAD.values(), ids=BAD.keys())
 @pytest.mark.parametrize("method, path, body, field", FIELDS, ids=[f"{m} {p} {f}" for m, p, _, f in FIELDS])
 def test_it_refuses_control_and_bidi_characters_naming_the_field(api, admin, world, method, path, body, field, char):
-    if field == "keyword" and char == "\u2028":
-        pytest.skip("a keyword may span lines")
+    if field in ("keyword", "notice", "message") and char == "\u2028":
+        pytest.skip("a keyword, notice or update message may span lines")
     response = send(api, admin, world, method, path, body(world, char))
     error = assert_error(response, 400, field)
     assert all(part in error["error"] for part in re.split(r"[.\[\]]", field) if part), error

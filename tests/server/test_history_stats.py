@@ -56,12 +56,13 @@ def test_it_records_real_checks_and_reports_them(api, alice):
     assert set(up_body) == {"monitor", "history", "stats"}
     assert up_body["monitor"]["id"] == up["id"] and up_body["monitor"]["name"] == "Up"
     entry = up_body["history"][0]
-    assert set(entry) == {"checked_at", "status", "response_time", "location"}
+    assert set(entry) == {"checked_at", "status", "response_time", "location", "anomaly_score"}
     assert ISO_Z.match(entry["checked_at"])
     checked = datetime.strptime(entry["checked_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     assert abs((_now() - checked).total_seconds()) < 120
     assert entry["status"] == "up" and entry["location"] == "local"
     assert isinstance(entry["response_time"], int) and entry["response_time"] >= 0
+    assert entry["anomaly_score"] == 0.0  # the detector's score: nothing unusual on a first check
     stats = up_body["stats"]
     assert set(stats) == {"avg", "min", "max", "uptime"}
     assert stats["uptime"] == "100"
@@ -109,17 +110,20 @@ def test_it_lists_each_result_in_time_order_with_exact_stats(api, server, alice,
         ResultRow(paused["id"], now - timedelta(minutes=4), "local", True, 100.4),
         ResultRow(paused["id"], now - timedelta(minutes=3), "local", False, None, "connection refused"),
         ResultRow(paused["id"], now - timedelta(minutes=2), "local", True, 199.6),
-        ResultRow(paused["id"], now - timedelta(minutes=1), "local", True, 300.0),
+        ResultRow(paused["id"], now - timedelta(minutes=1), "local", True, 300.0, None, 0.98765),
     ]
     _feed(server, list(reversed(rows)))  # stored out of order, listed in order
 
     body = api.get(f"/api/monitors/{paused['id']}/history", alice).json()
     assert body["history"] == [
-        {"checked_at": _iso(now - timedelta(minutes=4)), "status": "up", "response_time": 100, "location": "local"},
+        {"checked_at": _iso(now - timedelta(minutes=4)), "status": "up", "response_time": 100, "location": "local",
+         "anomaly_score": None},
         {"checked_at": _iso(now - timedelta(minutes=3)), "status": "down", "response_time": None,
-         "location": "local"},
-        {"checked_at": _iso(now - timedelta(minutes=2)), "status": "up", "response_time": 200, "location": "local"},
-        {"checked_at": _iso(now - timedelta(minutes=1)), "status": "up", "response_time": 300, "location": "local"},
+         "location": "local", "anomaly_score": None},
+        {"checked_at": _iso(now - timedelta(minutes=2)), "status": "up", "response_time": 200, "location": "local",
+         "anomaly_score": None},
+        {"checked_at": _iso(now - timedelta(minutes=1)), "status": "up", "response_time": 300, "location": "local",
+         "anomaly_score": 0.988},  # stored to 4 places, shown to 3
     ]
     # One failed check is not downtime: uptime counts the time the monitor was confirmed down.
     assert body["stats"] == {"avg": 200, "min": 100, "max": 300, "uptime": "100"}

@@ -35,3 +35,11 @@ def test_the_console_client_asks_once_a_session(server, alice):
     client.session.close()  # a second request would fail now: the answer must come from memory
     client.session = None
     assert client.monitor_types() is first
+
+
+def test_each_types_extra_keys_come_in_the_declared_order_of_the_answer():
+    """monitor_json appends a type's shown keys, then its details: _ORDER must agree for every type."""
+    from server.serialize import _ORDER
+    for kind in TYPES.values():
+        declared = [*kind.shown, *kind.details]
+        assert [key for key in _ORDER if key in declared] == declared, kind.name

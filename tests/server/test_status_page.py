@@ -180,12 +180,13 @@ def test_it_shows_only_public_monitors_in_the_documented_shape(server, api, alic
     assert response.headers["Content-Type"] == "application/json"
     openapi_schema["/api/public/status/{slug}"]["GET"].validate_response(response)
     body = response.json()
-    assert set(body) == {"company_name", "overall", "updated_at", "monitors", "incidents"}
+    assert set(body) == {"company_name", "overall", "updated_at", "monitors", "incidents",
+                         "groups", "notices", "feed_url"}  # the contract's keys, and ours after them
     assert [m["id"] for m in body["monitors"]] == [website["id"], cron["id"]]
     assert internal["id"] not in [m["id"] for m in body["monitors"]]
     first = body["monitors"][0]
     assert set(first) == {"id", "name", "type", "status", "in_maintenance", "uptime_percentage", "uptime_90d",
-                          "history"}
+                          "history", "group", "monitoring_since"}
     assert (first["name"], first["type"], first["status"]) == ("Website", "http", "up")
     assert body["monitors"][1]["status"] == "pending"
     assert "Internal admin" not in response.text and "Bob's site" not in response.text
@@ -228,7 +229,7 @@ def test_it_never_shows_a_target_token_email_or_private_field(server, api, alice
             assert value not in text, f"{value!r} leaks in the {where}"
     incident = body["incidents"][0]
     assert set(incident) == {"id", "monitor_id", "monitor_name", "started_at", "resolved_at", "status",
-                             "duration_seconds"}
+                             "duration_seconds", "updates"}
     assert incident["monitor_name"] == "Web" and incident["status"] == "resolved"
     assert incident["duration_seconds"] == 3600
     assert [i["monitor_id"] for i in body["incidents"]] == [web["id"]]  # not the private monitor's
