@@ -49,7 +49,7 @@ def load(data_dir: Path, rows: int, monitors: int, end: datetime) -> datetime:
     step = 10_000_000
     for offset in range(0, rows, step):
         con.execute(
-            f"""INSERT INTO results
+            f"""INSERT INTO results (monitor_id, checked_at, location, up, response_time, error)
             SELECT (i % {monitors})::INTEGER + 1,
                    ?::TIMESTAMP + to_microseconds(((i // {monitors}) * 60000000 + (i % {monitors}) * 60)::BIGINT),
                    'local', hash(i) % 1000 <> 0,
@@ -82,7 +82,7 @@ def load_postgres(url: str, rows: int, monitors: int, end: datetime) -> datetime
         step = 1_000_000
         for offset in range(0, rows, step):
             conn.execute(
-                f"""INSERT INTO results
+                f"""INSERT INTO results (monitor_id, checked_at, location, up, response_time, error)
                 SELECT (i % {monitors}) + 1,
                        '{naive.isoformat(sep=" ")}'::timestamp + (((i / {monitors}) * 60000000 + (i % {monitors}) * 60) * interval '1 microsecond'),
                        'local', abs(hashint8(i)) % 1000 <> 0,
