@@ -50,11 +50,13 @@ setup() {
     if [ "$missing" = no ] && "$venv/bin/python" -c 'import statuscore' 2>/dev/null; then
         return 0
     fi
-    say "Installing StatusCore${extras:+ with [$extras]} into $venv"
+    say "Installing StatusCore${extras:+ with [$extras]} into $venv (about a minute the first time)"
+    say "  [1/2] updating pip"
     "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
     local spec="."
     [ -n "$extras" ] && spec=".[$extras]"
-    if ! "$venv/bin/python" -m pip install --quiet -e "$spec" >"$venv/pip.log" 2>&1; then
+    say "  [2/2] installing the package and its dependencies (log: $venv/pip.log)"
+    if ! with_progress "$venv/pip.log" "$venv/bin/python" -m pip install --progress-bar off -e "$spec"; then
         tail -n 30 "$venv/pip.log" >&2
         die "pip could not install the dependencies (full log: $venv/pip.log)."
     fi
@@ -64,6 +66,35 @@ setup() {
         for extra in "" ${extras//,/ }; do printf '%s extra=%s\n' "$hash" "$extra"; done
     } | sort -u > "$stamp.new"
     mv -f "$stamp.new" "$stamp"
+}
+
+# with_progress LOG COMMAND...: run COMMAND (pip) with its output in LOG and show that it moves:
+# on a terminal one line redrawn every second (elapsed seconds, packages so far, pip's current
+# step); otherwise (CI, a pipe) a plain line at most every STATUSCORE_PROGRESS_SECONDS (10),
+# so logs stay short. Returns COMMAND's exit status.
+with_progress() {
+    local log="$1" pid started now last=0 step count status=0 every="${STATUSCORE_PROGRESS_SECONDS:-10}"
+    shift
+    "$@" >"$log" 2>&1 &
+    pid=$!
+    started=$SECONDS
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        now=$((SECONDS - started))
+        count="$(grep -c '^Collecting ' "$log" 2>/dev/null || true)"
+        step="$(grep -E '^(Collecting|Downloading|Building|Installing collected|Successfully)' "$log" 2>/dev/null |
+                tail -n 1 | cut -c 1-60 || true)"
+        if [ -t 1 ]; then
+            printf '\r        %3d s, %s package(s): %s\033[K' "$now" "${count:-0}" "${step:-starting}"
+        elif [ $((now - last)) -ge "$every" ]; then
+            last=$now
+            say "        ... ${now} s, ${count:-0} package(s) so far: ${step:-starting}"
+        fi
+    done
+    wait "$pid" || status=$?
+    [ -t 1 ] && printf '\r\033[K'
+    say "        done in $((SECONDS - started)) s$([ "$status" -eq 0 ] || printf ' (failed)')"
+    return "$status"
 }
 
 # System packages the tests use (real SIP peer, browser, network namespaces). Installed only when
@@ -99,7 +130,7 @@ abs() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$start_dir/$1" 
 build_binary() {   # prints the path of the built binary on stdout, everything else on stderr
     local out="${STATUSCORE_BUILD_DIR:-$here}"
     setup "build" >&2
-    say "Building the single binary with PyInstaller (under a minute)." >&2
+    say "Building the single binary with PyInstaller (one to two minutes)." >&2
     # zlib level 6 instead of PyInstaller's 9 for the archive: a third less build time, 0.4 % more
     # size, the same start-up (measured).
     PYINSTALLER_ZLIB_COMPRESSION_LEVEL="${PYINSTALLER_ZLIB_COMPRESSION_LEVEL:-6}" \

@@ -173,6 +173,11 @@ class Settings:
         return self.data_dir / "alive"
 
     @property
+    def instance_path(self) -> Path:
+        """The data dir's instance id (appliance/instance.py), shown by GET /api/health."""
+        return self.data_dir / "instance"
+
+    @property
     def secret_path(self) -> Path:
         return self.data_dir / "secret"
 

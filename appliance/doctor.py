@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from appliance.checkers.ping import icmp_mode
 from appliance.config import Settings
+from appliance.instance import read_instance_id
 from appliance.secret import SecretError, load_or_create_secret
 
 
@@ -93,24 +94,54 @@ def _icmp() -> Check:
 
 def _port(settings: Settings) -> Check:
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    where = f"{settings.host}:{settings.port}"
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((settings.host, settings.port))
         except OSError as exc:
-            if _statuscore_answers(settings.base_url):  # e.g. doctor run on a server whose service is up
-                return Check("port", True, f"{settings.host}:{settings.port}: a StatusCore appliance answers there")
-            return Check("port", False, f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
-                                        "an appliance may already run there, or choose another --port")
-    return Check("port", True, f"{settings.host}:{settings.port} is free")
+            return _port_taken(settings, where, exc.strerror)
+    return Check("port", True, f"{where} is free")
+
+
+def _port_taken(settings: Settings, where: str, why: str | None) -> Check:
+    """Who holds the port: this data dir's appliance (fine: doctor runs next to the live service),
+    another StatusCore appliance (its own data dir: say so), or something else."""
+    health = _health(settings.base_url)
+    if health is None:
+        if _statuscore_answers(settings.base_url):  # an appliance from before GET /api/health
+            return Check("port", False, f"{where}: a StatusCore appliance answers there, but it cannot say which "
+                                        f"data dir it uses (an older version?); if it is not the one of "
+                                        f"{settings.data_dir}, stop it or choose another --port")
+        return Check("port", False, f"cannot listen on {where} ({why}); another program holds the port: "
+                                    "stop it, or choose another --port")
+    ours, theirs = read_instance_id(settings.instance_path), health.get("instance_id")
+    if ours is not None and theirs == ours:
+        return Check("port", True, f"{where}: this data dir's StatusCore appliance answers there "
+                                   f"({settings.data_dir}, version {health.get('version')})")
+    return Check("port", False, f"{where}: a different StatusCore appliance answers there (another data dir, not "
+                                f"{settings.data_dir}); stop that one, or choose another --port for this one, or "
+                                "run doctor with that appliance's --data-dir")
+
+
+def _health(base_url: str) -> dict | None:
+    """GET /api/health of whatever listens there, if it is a StatusCore appliance."""
+    document = _get_json(base_url + "/api/health")
+    if not isinstance(document, dict) or document.get("status") != "ok" or "instance_id" not in document:
+        return None
+    return document
 
 
 def _statuscore_answers(base_url: str) -> bool:
+    document = _get_json(base_url + "/api/openapi.json")
+    return isinstance(document, dict) and "StatusCore" in str(document.get("info", {}).get("title", ""))
+
+
+def _get_json(url: str):
     import json
     import urllib.request
 
     try:
-        with urllib.request.urlopen(base_url + "/api/openapi.json", timeout=1) as answer:
-            document = json.loads(answer.read(1 << 20))
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return json.loads(answer.read(1 << 20))
     except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and "StatusCore" in str(document.get("info", {}).get("title", ""))
+        return None

@@ -101,7 +101,10 @@ class Incident(SQLModel, table=True):
     locations: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-WEBHOOK_FORMATS = ("generic", "slack", "discord")
+# The kinds of notification channel ("format"): the first three POST JSON to `url`; email sends
+# through an SMTP server (`settings`), apprise reaches any service Apprise knows (`url`).
+WEBHOOK_FORMATS = ("generic", "slack", "discord", "email", "apprise")
+HTTP_FORMATS = ("generic", "slack", "discord")
 WEBHOOK_EVENTS = ("monitor.down", "monitor.up", "ssl.expiring", "domain.expiring", "anomaly.detected")
 
 
@@ -113,6 +116,8 @@ class Webhook(SQLModel, table=True):
     format: str = "generic"
     events: list = Field(default_factory=lambda: list(WEBHOOK_EVENTS), sa_column=Column(JSON, nullable=False))
     secret: str
+    # The channel's own settings beyond `url` (email: the SMTP server and addresses).
+    settings: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
     enabled: bool = True
     # Set after repeated permanent errors (4xx answers); cleared by the next successful delivery.
     failing: bool = False
@@ -127,8 +132,15 @@ class Delivery(SQLModel, table=True):
     __table_args__ = _AUTOINC
     id: Optional[int] = Field(default=None, primary_key=True)
     webhook_id: int = Field(sa_column=_owner_fk("webhook"))
+    # The outbox row (StateChange) it announces: an incident's timeline lists its notifications.
+    # None for test messages and deliveries made before this column existed.
+    state_change_id: Optional[int] = Field(default=None, index=True)
     uuid: str = Field(index=True, unique=True)  # X-StatusCore-Delivery: receivers may deduplicate on it
     event: str
+    # Which monitor the event is about, as named then (the monitor may be renamed or deleted
+    # later); none for a test message.
+    monitor_id: Optional[int] = None
+    monitor_name: Optional[str] = None
     body: str
     state: str = Field(default="pending", index=True)  # pending, delivered, failed
     attempts: int = 0

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from appliance.availability import availability, daily_availability, watched_span
+from appliance.availability import Interval, availability, daily_availability, watched_span
 from appliance.storage.entities import EntityStore
 from appliance.storage.history import HistoryStore, Summary
 
@@ -35,23 +35,27 @@ class Report:
     daily: list[DayFigures]
 
 
-def watched_since(summary: Summary, created_at: datetime | None, since: datetime) -> datetime | None:
+def watched_since(summary: Summary, created_at: datetime | None, since: datetime,
+                  intervals: list[Interval] = ()) -> datetime | None:
     """Where the watched part of a window starts: the window start for a monitor that already
-    existed then; otherwise its first result (the wait for the first verdict is not uptime)."""
+    existed then; otherwise its first verdict (its first successful check or the start of its
+    first incident, whichever came first), not before its first result. Failed checks before any
+    verdict are not uptime (nor downtime): a monitor whose only check failed has no uptime yet (None)."""
     if not summary.checks or summary.first_at is None:
         return None
     if created_at is not None and created_at <= since:
         return since
-    return summary.first_at
+    known = [t for t in (summary.first_up_at, *(start for start, _ in intervals)) if t is not None]
+    return max(since, summary.first_at, min(known)) if known else None
 
 
 def window_uptime(history: HistoryStore, entities: EntityStore, monitor_id: int, since: datetime,
                   now: datetime, summary: Summary | None = None, created_at: datetime | None = None) -> float | None:
     summary = summary or history.summary(monitor_id, since)
-    span = watched_span(since, watched_since(summary, created_at, since), now)
+    intervals = [(a, b) for _, a, b in entities.down_intervals(since, [monitor_id])]
+    span = watched_span(since, watched_since(summary, created_at, since, intervals), now)
     if span is None:
         return None
-    intervals = [(a, b) for _, a, b in entities.down_intervals(since, [monitor_id])]
     return availability(intervals, *span)
 
 
@@ -64,7 +68,7 @@ def monitor_report(history: HistoryStore, entities: EntityStore, monitor_id: int
     intervals = [(a, b) for _, a, b in entities.down_intervals(since, [monitor_id])]
     durations = [(b - a).total_seconds() for a, b in intervals if b is not None]
     summary = pending.result()
-    first = watched_since(summary, created_at, since)
+    first = watched_since(summary, created_at, since, intervals)
     span = watched_span(since, first, now)
     per_day = daily_availability(intervals, [row[0] for row in rows], first, now)
     return Report(
@@ -98,6 +102,10 @@ def daily_figures(history: HistoryStore, entities: EntityStore, monitor_ids: lis
     out = {}
     for monitor_id in monitor_ids:
         seen = rows.get(monitor_id, [])
-        uptimes = daily_availability(down.get(monitor_id, []), [row[0] for row in seen], first.get(monitor_id), now)
+        intervals = down.get(monitor_id, [])
+        # Watched from its first verdict: the first successful check or the first incident's start.
+        known = [t for t in (first.get(monitor_id), *(a for a, _ in intervals)) if t is not None]
+        uptimes = daily_availability(intervals, [row[0] for row in seen], max(since, min(known)) if known else None,
+                                     now)
         out[monitor_id] = {row[0]: (uptimes.get(row[0]), row[3]) for row in seen}
     return out

@@ -34,6 +34,7 @@ from appliance.page_versions import PageVersions
 from appliance.passwords import OWASP_LOG2_N, PasswordHasher, ScryptCost, generate_password
 from appliance.plans import PlanLimits
 from appliance.probe_intake import ProbeIntake
+from appliance.instance import load_or_create_instance_id
 from appliance.secret import load_or_create_secret
 from appliance.services import Services
 from appliance.slots import Slots
@@ -63,7 +64,9 @@ LOCATION_WATCH_SECONDS = 2.0
 TRANSFER_SLOTS, TRANSFER_SLOTS_PER_USER = 2, 1
 
 DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
-BLIND_UNKNOWN = timedelta(days=2)  # no record of the last run: every heartbeat wait starts afresh
+BLIND_UNKNOWN = timedelta(days=2)
+# Outbox details that become Event fields of their own rather than `extra`.
+INCIDENT_FACTS = ("cause", "locations", "incident_id", "incident_started_at", "duration_seconds")  # no record of the last run: every heartbeat wait starts afresh
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Appliance:
         self.settings = settings
         _make_private_dir(settings.data_dir)
         self.secret = load_or_create_secret(settings.secret_path, settings.secret)
+        self.instance_id = load_or_create_instance_id(settings.instance_path)
         self.plan_limits = PlanLimits.from_settings(settings)
         self.passwords = PasswordHasher(ScryptCost.of(settings.password_hash_cost), settings.password_hash_concurrency)
         if settings.password_hash_cost < OWASP_LOG2_N:
@@ -423,13 +427,25 @@ class Appliance:
         change, monitor = fanout.change, fanout.monitor
         details = change.details or {}
         names = self.location_names()
-        extra = {k: v for k, v in details.items() if k not in ("cause", "locations")}
+        extra = {k: v for k, v in details.items() if k not in INCIDENT_FACTS}
+        status_page_url = self.status_page_url(fanout.user) if monitor.public_status else None
         return Event(
             name=change.event, monitor_id=monitor.id, monitor_name=monitor.name, monitor_type=monitor.type,
             target=monitor.target, status=change.new_status, at=as_utc(change.created_at),
             locations=tuple(names.get(n, n) for n in details.get("locations", ())),
-            cause=details.get("cause", ""), extra=extra,
-            status_page_url=self.status_page_url(fanout.user) if monitor.public_status else None)
+            cause=details.get("cause", ""), extra=extra, status_page_url=status_page_url,
+            incident_id=details.get("incident_id"), duration_seconds=details.get("duration_seconds"),
+            link=self.monitor_link(monitor, status_page_url))
+
+    def monitor_link(self, monitor: Monitor, status_page_url: str | None) -> str | None:
+        """Where a notification points: the monitor's status page when it is public there, else the
+        monitor in this appliance's API; only when STATUSCORE_PUBLIC_URL says how users reach us
+        (a guessed bind address would be a link nobody can open)."""
+        if not self.settings.public_url:
+            return None
+        if status_page_url:
+            return status_page_url
+        return f"{self.settings.public_url.rstrip('/')}/api/monitors/{monitor.id}"
 
     def known_locations(self) -> set[str]:
         return self.locations.known()

@@ -468,12 +468,15 @@ class ApiClient:
     def list_webhooks(self) -> list[Webhook]:
         return self.get("/api/settings/webhooks")
 
-    def create_webhook(self, url: str, format: str = "generic", events: list[str] | None = None,
-                       secret: str | None = None, enabled: bool | None = None) -> Webhook:
-        body = _clean({"url": url, "format": format,
+    def create_webhook(self, url: str | None = None, format: str = "generic", events: list[str] | None = None,
+                       secret: str | None = None, enabled: bool | None = None,
+                       email: dict[str, Any] | None = None) -> Webhook:
+        """A notification channel: `url` for the webhook kinds and apprise, `email` (SMTP settings) for email."""
+        body = _clean({"url": url if url is not None else _UNSET, "format": format,
                        "events": events if events is not None else _UNSET,
                        "secret": secret if secret else _UNSET,
-                       "enabled": enabled if enabled is not None else _UNSET})
+                       "enabled": enabled if enabled is not None else _UNSET,
+                       "email": email if email is not None else _UNSET})
         return self.post("/api/settings/webhooks", body)
 
     def update_webhook(self, webhook_id: int, fields: dict[str, Any] | None = None, **more: Any) -> Webhook:

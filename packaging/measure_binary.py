@@ -2,7 +2,7 @@
 
     .venv/bin/python packaging/measure_binary.py [dist/statuscore] [--runs 10]
 
-Start-up is measured two ways, each as the median (and min) of --runs runs:
+Start-up is measured two ways, each as the median and range (min–max) of --runs runs:
 - `statuscore --version` (the one-file launcher unpacks the program into a temp dir every start);
 - `statuscore serve` on an empty data dir until GET /api/openapi.json first answers 200.
 The same is measured for the virtualenv's `statuscore` for comparison. A figure, not a test.
@@ -65,7 +65,8 @@ def time_serve(command: list[str]) -> float:
 
 
 def summary(values: list[float]) -> str:
-    return f"median {statistics.median(values):.2f} s, min {min(values):.2f} s ({len(values)} runs)"
+    return (f"median {statistics.median(values):.2f} s, range {min(values):.2f}–{max(values):.2f} s "
+            f"({len(values)} runs)")
 
 
 def contents(binary: Path) -> str:

@@ -7,8 +7,8 @@ from flask import Flask, g
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from server import (admin, auth, heartbeat, insights, maintenance, metrics, monitors, openapi, probes, tools,
-                    transfer, webhooks)
+from server import (admin, auth, health, heartbeat, incidents, insights, landing, maintenance, metrics, monitors,
+                    openapi, probes, tools, transfer, webhooks)
 from server.errors import register_error_handlers
 from server.limits import create_limiter, init_login_throttle
 from server.proxies import TrustedProxies
@@ -53,7 +53,8 @@ def create_app(appliance, config: dict | None = None) -> Flask:
 
     for blueprint in (auth.bp, monitors.bp, insights.bp, admin.bp, heartbeat.bp, webhooks.bp, tools.bp,
                       maintenance.bp, metrics.bp, transfer.bp,
-                      probes.admin_bp, probes.locations_bp, probes.probe_bp, openapi.bp):
+                      probes.admin_bp, probes.locations_bp, probes.probe_bp, openapi.bp, health.bp,
+                      incidents.bp, landing.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(status_page.bp)
     app.register_blueprint(incident_updates.bp)

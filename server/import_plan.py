@@ -108,6 +108,13 @@ def _monitor_fields(where: str, item, known_locations: set[str]) -> dict:
 
 def _webhook(where: str, item) -> WebhookCreateBody:
     body = _validate(WebhookCreateBody, item, where)
+    if body.format in ("email", "apprise") or body.email is not None:
+        # Their settings are secrets (an SMTP password, an Apprise URL's tokens): never exported, not imported.
+        raise ApiError(400, f"Invalid {where}.format: email and apprise channels are not imported (their settings "
+                            "hold secrets); add them with POST /api/settings/webhooks.",
+                       {f"{where}.format": "generic, slack or discord"})
+    if body.url is None:
+        raise ApiError(400, f"Invalid {where}.url: required.", {f"{where}.url": "required"})
     try:
         check_webhook_url(body.url)
     except ValueError as exc:

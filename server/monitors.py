@@ -8,6 +8,8 @@ from appliance.monitor_types import TYPES
 from appliance.services.monitors import MonitorView
 from server.auth import current_user, require_login, services
 from server.errors import ApiError
+from server.links import link_base
+from server.query import int_arg
 from server.schemas import (MonitorCreateBody, MonitorUpdateBody, PublicBody, ToggleBody,
                             parse_body)
 from server.serialize import monitor_config_json, monitor_json, monitor_type_json, percent, uptime_text
@@ -28,29 +30,15 @@ def _many(views: list[MonitorView]) -> list[dict]:
     if cached is None or cached[0] != generation:
         cached = current_app.extensions["statuscore.monitor_config"] = (generation, {})
     configs = cached[1]
+    base = link_base()
     out = []
     for view in views:
         monitor = view.monitor
         config = configs.get(monitor.id)
         if config is None:
             config = configs[monitor.id] = monitor_config_json(monitor)
-        out.append(monitor_json(monitor, view.live, view.uptime, view.in_maintenance, config))
+        out.append(monitor_json(monitor, view.live, view.uptime, view.in_maintenance, config, base))
     return out
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    text = raw.strip()
-    digits = text.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):  # isdigit() alone takes "²", which int() refuses
-        raise ApiError(400, f"Query parameter {name} must be a whole number.", {name: "not a number"})
-    value = int(text) if len(digits) <= 18 else None  # longer: out of range (and int() caps digits)
-    if value is None or not low <= value <= high:
-        raise ApiError(400, f"Query parameter {name} must be between {low} and {high}.",
-                       {name: f"must be {low}-{high}"})
-    return value
 
 
 @bp.get("/types")
@@ -90,9 +78,11 @@ def delete_monitor(monitor_id: int):
 
 @bp.patch("/<int:monitor_id>/toggle")
 def toggle_monitor(monitor_id: int):
+    """`{"is_active": bool}` sets it; `{}` or no body flips it (what a "toggle" button sends)."""
     monitor = services().monitors.owned(current_user, monitor_id)
-    body = parse_body(ToggleBody)
-    return jsonify(_json(services().monitors.set_active(current_user, monitor, body.is_active)))
+    body = parse_body(ToggleBody) if request.get_data(cache=True) else ToggleBody()
+    active = (not monitor.is_active) if body.is_active is None else body.is_active
+    return jsonify(_json(services().monitors.set_active(current_user, monitor, active)))
 
 
 @bp.patch("/<int:monitor_id>/public")
@@ -105,7 +95,7 @@ def publish_monitor(monitor_id: int):
 @bp.get("/<int:monitor_id>/history")
 def history(monitor_id: int):
     monitor = services().monitors.owned(current_user, monitor_id)  # 404 before a 400 about the query
-    hours = _int_arg("hours", 24, 1, 2160)
+    hours = int_arg("hours", 24, 1, 2160)
     found = services().monitors.history(current_user, monitor, hours)
     summary = found.summary
     return jsonify({
@@ -119,7 +109,7 @@ def history(monitor_id: int):
 @bp.get("/<int:monitor_id>/stats")
 def stats(monitor_id: int):
     monitor = services().monitors.owned(current_user, monitor_id)
-    days = _int_arg("days", 30, 1, 365)
+    days = int_arg("days", 30, 1, 365)
     monitor, report = services().monitors.stats(current_user, monitor, days)
     summary = report.summary
     return jsonify({

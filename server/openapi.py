@@ -90,7 +90,12 @@ TYPE_KEYS = {
     "ssl": {**nullable(ref("SslInfo")), "description": "https with ssl_check only; null before a check."},
     "domain": {**nullable(ref("DomainInfo")), "description": "domain only; null before a check."},
     "heartbeat_url": {"type": "string", "pattern": r"^/api/heartbeat/[A-Za-z0-9_-]+$",
-                      "description": "heartbeat only: the job calls GET or POST on it."},
+                      "description": "heartbeat only: the job calls GET or POST on it (relative, as the "
+                                     "contract shows it)."},
+    "heartbeat_full_url": {"type": "string", "format": "uri",
+                           "pattern": r"^https?://[^/]+(/.*)?/api/heartbeat/[A-Za-z0-9_-]+$",
+                           "description": "(ext) heartbeat only: heartbeat_url as an absolute URL, from the "
+                                          "public_url setting when set, else from the host the request came to."},
     "grace": {"type": "integer", "minimum": 0, "description": "heartbeat only: seconds of slack."},
 }
 
@@ -202,7 +207,9 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
                             "token": {"type": "string", "description": "A fresh JWT: older ones stop working."}}),
     "Monitor": MONITOR,
     "SslInfo": obj({"valid": nullable({"type": "boolean"}), "expires_at": nullable(TIMESTAMP),
-                    "days_left": nullable({"type": "integer"}), "issuer": nullable({"type": "string"})}),
+                    "days_left": nullable({"type": "integer"}), "issuer": nullable({"type": "string"}),
+                    "error": {"type": "string", "description": "Why the certificate is not valid (only then)."}},
+                   optional=("error",)),
     "DomainInfo": obj({"expires_at": nullable(TIMESTAMP), "days_left": nullable({"type": "integer"}),
                        "registrar": nullable({"type": "string"})}, optional=("expires_at", "days_left", "registrar")),
     "HistoryPoint": obj({"checked_at": TIMESTAMP, "status": {"type": "string", "enum": ["up", "down"]},
@@ -251,6 +258,45 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "duration_seconds": {"type": "integer", "minimum": 0, "description": "Until now while ongoing."},
         "cause": {"type": "string"},
         "locations": {"type": "array", "items": {"type": "string"}, "description": "Where it was seen down."},
+    }),
+    "IncidentPage": obj({
+        "incidents": {"type": "array", "items": ref("Incident"), "description": "Newest first."},
+        "total": {"type": "integer", "minimum": 0, "description": "How many match the filters in all."},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 200},
+        "offset": {"type": "integer", "minimum": 0},
+        "next": {**nullable({"type": "string"}),
+                 "description": "The next page (same filters, next offset), relative; null on the last page."},
+    }),
+    "IncidentTimeline": obj({
+        "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"},
+        "started_at": TIMESTAMP, "resolved_at": nullable(TIMESTAMP),
+        "status": {"type": "string", "enum": ["ongoing", "resolved"]},
+        "duration_seconds": {"type": "integer", "minimum": 0, "description": "Until now while ongoing."},
+        "cause": {"type": "string"},
+        "locations": {"type": "array", "items": {"type": "string"}, "description": "Where it was seen down."},
+        "timeline": {"type": "array", "items": ref("TimelineEvent"), "description": "Oldest first."},
+    }, description="An incident (as in the list) with what happened in it."),
+    "TimelineEvent": obj({
+        "at": TIMESTAMP,
+        "kind": {"type": "string", "enum": ["failing", "down", "reminder", "update", "up", "closed",
+                                            "notification"],
+                 "description": "failing: a location's failed checks (from its first one; details: checks, "
+                                "failures, last_failure_at, errors [{error, count}]); down: confirmed, the "
+                                "incident opened (details: cause, locations); reminder: the down alert sent "
+                                "again; update: your note for the status page (details: update_id, status); "
+                                "up: recovered (details: locations); closed: resolved because the monitor "
+                                "was paused; notification: a webhook delivery (details: webhook_id, format, "
+                                "event, state, attempts, status_code, error, finished_at)."},
+        "message": {"type": "string", "description": "The event in one sentence."},
+        "location": {**nullable({"type": "string"}), "description": "For failing: the location."},
+        "details": {"type": "object", "description": "What the kind carries (see kind)."},
+    }),
+    "Health": obj({
+        "status": {"const": "ok"},
+        "version": {"type": "string"},
+        "instance_id": {**nullable({"type": "string"}),
+                        "description": "Made once per data dir: tells appliances apart (statuscore doctor "
+                                       "compares it with its data dir's); null if the data dir is read-only."},
     }),
     "Anomaly": obj({
         "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"}, "location": {"type": "string"},
@@ -387,8 +433,13 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         allOf=[_only_for({"kind": {"const": "ip"}}, ["network_name", "range", "organisation"])]),
     "Webhook": obj({
         "id": ID,
-        "url": {"type": "string", "description": "An http:// or https:// URL; private addresses allowed."},
-        "format": {"type": "string", "enum": list(WEBHOOK_FORMATS)},
+        "url": {"type": "string", "description": "generic, slack, discord: an http:// or https:// URL (private "
+                                                 "addresses allowed). email: mailto: and its recipients. apprise: "
+                                                 "only the Apprise URL's scheme (tgram://…): its tokens are "
+                                                 "never shown again."},
+        "format": {"type": "string", "enum": list(WEBHOOK_FORMATS),
+                   "description": "The channel's kind: generic, slack, discord (a POST to url), email (through an "
+                                  "SMTP server), apprise (any service an Apprise URL names)."},
         "events": {"type": "array", "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}, "minItems": 1,
                    "uniqueItems": True},
         "secret": {"type": "string", "pattern": r"^whsec_([0-9a-f]{48}|\*{4}[0-9a-f]{4})$",
@@ -398,10 +449,25 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "enabled": {"type": "boolean"},
         "failing": {"type": "boolean", "description": "Set after repeated final failures; cleared by a delivery."},
         "created_at": TIMESTAMP,
+        "email": {**ref("EmailSettings"), "description": "email channels only."},
+    }, optional=("email",),
+        allOf=[{"if": {"properties": {"format": {"const": "email"}}}, "then": {"required": ["email"]},
+                "else": {"not": {"required": ["email"]}}}]),
+    "EmailSettings": obj({
+        "host": {"type": "string"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                 "description": "When not given: 587 for starttls, 465 for tls, 25 for none."},
+        "security": {"type": "string", "enum": ["starttls", "tls", "none"]},
+        "username": nullable({"type": "string"}),
+        "password_set": {"type": "boolean", "description": "The password is write-only: never shown, only "
+                                                           "whether one is set."},
+        "from": {"type": "string"},
+        "to": {"type": "array", "items": {"type": "string"}, "minItems": 1},
     }),
     "WebhookTestResult": obj({
         "delivery_id": ID,
-        "delivered": {"type": "boolean", "description": "The receiver answered 2xx."},
+        "delivered": {"type": "boolean", "description": "The receiver answered 2xx (email: the SMTP server "
+                                                       "accepted the message; apprise: Apprise delivered it)."},
         "status_code": {**nullable({"type": "integer", "minimum": 100, "maximum": 599}),
                         "description": "null when no answer came (refused, timed out, TLS failed)."},
         "error": nullable({"type": "string"}),
@@ -411,6 +477,8 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
         "id": ID,
         "uuid": {"type": "string", "description": "Sent as X-StatusCore-Delivery (the same on every retry)."},
         "event": {"type": "string", "enum": [*WEBHOOK_EVENTS, "webhook.test"]},
+        "monitor": {**nullable(obj({"id": ID, "name": {"type": "string"}})),
+                    "description": "The monitor the event is about, named as it was then; null for a test."},
         "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
         "attempt_count": {"type": "integer", "minimum": 0},
         "created_at": TIMESTAMP,
@@ -529,6 +597,24 @@ PARAMETERS = {
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "KeyId": {"name": "key_id", "in": "path", "required": True,
               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "IncidentId": {"name": "incident_id", "in": "path", "required": True,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "IncidentMonitor": {"name": "monitor", "in": "query", "required": False,
+                        "description": "Only this monitor's incidents (404 when it is not yours).",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+    "IncidentOpen": {"name": "open", "in": "query", "required": False,
+                     "description": "true: only ongoing incidents; false: only resolved ones.",
+                     "schema": {"type": "string", "enum": ["true", "false"]}},
+    "IncidentSince": {"name": "since", "in": "query", "required": False,
+                      "description": "Only incidents going on at or after this time (ISO 8601 with an offset; "
+                                     "write + as %2B).",
+                      "schema": {"type": "string", "format": "date-time",
+                                 "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$",
+                                 "examples": ["2024-01-15T10:30:00Z"]}},
+    "Limit": {"name": "limit", "in": "query", "required": False, "description": "Page size.",
+              "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    "Offset": {"name": "offset", "in": "query", "required": False, "description": "Items to skip.",
+               "schema": {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0}},
     "AnomalyId": {"name": "anomaly_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
     "HeartbeatToken": {"name": "token", "in": "path", "required": True,
@@ -594,6 +680,7 @@ class Op:
     ok: int = 200
     access: str = "user"  # "public", "user" (any valid token), "admin" or "probe" (a probe token)
     body: type[BaseModel] | None = None
+    body_optional: bool = False  # the body may be left out
     raw_body: str | None = None  # a component schema for a body read without a pydantic model
     query: tuple[str, ...] = ()  # components.parameters names
     errors: tuple[int, ...] = ()  # beyond those implied by access, body, path and query
@@ -665,7 +752,11 @@ OPERATIONS: tuple[Op, ...] = (
     Op("delete", "/api/monitors/{monitor_id}", "deleteMonitor", "Delete a monitor and all its history",
        "monitors", ok=204),
     Op("patch", "/api/monitors/{monitor_id}/toggle", "toggleMonitor", "Pause or resume checking",
-       "monitors", "Monitor", body=schemas.ToggleBody, examples={"pause": {"is_active": False}}),
+       "monitors", "Monitor", body=schemas.ToggleBody, body_optional=True,
+       description="`{\"is_active\": false}` pauses, `{\"is_active\": true}` resumes (either again "
+                   "changes nothing); `{}` or no body at all flips the current state. A paused monitor is "
+                   "not checked, shows `paused`, and its ongoing incident is closed.",
+       examples={"pause": {"is_active": False}, "resume": {"is_active": True}, "flip": {}}),
     Op("patch", "/api/monitors/{monitor_id}/public", "publishMonitor", "Show or hide on the status page",
        "monitors", "Monitor", body=schemas.PublicBody, examples={"show": {"public_status": True}}),
     Op("get", "/api/monitors/{monitor_id}/history", "monitorHistory", "Check results and summary",
@@ -675,6 +766,17 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/monitors/{monitor_id}/insights", "monitorInsights", "The monitor's incidents and "
        "anomalies", "monitors", "MonitorInsights"),
 
+    Op("get", "/api/incidents", "listIncidents", "(ext) All your incidents, newest first, a page at a time",
+       "monitors", "IncidentPage", query=("IncidentMonitor", "IncidentOpen", "IncidentSince", "Limit", "Offset"),
+       errors=(404,),
+       description="Filters combine. `next` is the next page's URL (null on the last page); `total` counts "
+                   "every match."),
+    Op("get", "/api/incidents/{incident_id}", "getIncident", "(ext) One incident and its timeline", "monitors",
+       "IncidentTimeline",
+       description="The timeline, oldest first: each location's failed checks (from the confirming run "
+                   "before the start), the confirmed down, reminders, the recovery (or the pause that "
+                   "closed it), every webhook delivery made for them, and your updates (POST "
+                   "/api/incidents/{incident_id}/updates). Another user's incident is 404."),
     Op("get", "/api/monitors/anomalies", "listAnomalies", "Unacknowledged anomalies of all your monitors",
        "monitors", "Anomaly", list_of_answer=True, description="Most recent first."),
     Op("post", "/api/monitors/anomalies/{anomaly_id}/acknowledge", "acknowledgeAnomaly",
@@ -750,23 +852,35 @@ OPERATIONS: tuple[Op, ...] = (
        list_of_answer=True),
     Op("post", "/api/settings/webhooks", "createWebhook", "Add a webhook: a receiver of monitor events",
        "webhooks", "Webhook", ok=201, body=schemas.WebhookCreateBody, limited=("webhooks",),
-       description="A POST goes to `url` on every subscribed event, in its `format`: generic (the seed's "
-                   "JSON, signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
-                   "(embeds). Failed deliveries are retried with backoff. The secret is generated and shown "
-                   "in full in this answer only.",
+       description="A notification channel. On every subscribed event a message goes out in its `format`: "
+                   "a POST to `url` for generic (the seed's JSON plus cause, incident_id, duration_seconds "
+                   "and link; signed with X-StatusCore-Signature), slack (attachments and blocks) or discord "
+                   "(embeds); an e-mail through the SMTP server in `email` (no `url`; the password is "
+                   "write-only); or a message through Apprise for apprise (`url` is an Apprise URL such as "
+                   "tgram://, msteams://, pagerduty://, ntfy://, gotify://, pover://, matrix://; 400 names "
+                   "what Apprise cannot read; shown as scheme://… afterwards). Failed deliveries of every kind "
+                   "are retried with backoff. The secret is generated and shown in full in this answer only.",
        examples={"slack": {"url": "https://hooks.slack.com/services/T000/B000/XXXX", "format": "slack",
-                           "events": ["monitor.down", "monitor.up"]}}),
+                           "events": ["monitor.down", "monitor.up"]},
+                 "email": {"format": "email", "events": ["monitor.down", "monitor.up"],
+                           "email": {"host": "smtp.example.com", "port": 587, "security": "starttls",
+                                     "username": "alerts@example.com", "password": "app-password",
+                                     "from": "alerts@example.com", "to": ["ops@example.com"]}},
+                 "apprise": {"format": "apprise", "url": "ntfy://ntfy.example.com/statuscore-alerts"}}),
     Op("put", "/api/settings/webhooks/{webhook_id}", "updateWebhook", "Change a webhook", "webhooks",
        "Webhook", body=schemas.WebhookUpdateBody,
-       description="Omitted fields stay as they are; null is refused. `rotate_secret: true` generates a "
-                   "new secret, shown in full in this answer only.",
+       description="Omitted fields stay as they are; null is refused. `email` is merged into the channel's "
+                   "settings (the password stays unless given). A channel moved to another kind brings what "
+                   "that kind needs (`url` or `email`). `rotate_secret: true` generates a new secret, shown "
+                   "in full in this answer only.",
        examples={"pause": {"enabled": False}, "rotate": {"rotate_secret": True}}),
     Op("delete", "/api/settings/webhooks/{webhook_id}", "deleteWebhook", "Delete a webhook and its log",
        "webhooks", ok=204),
     Op("post", "/api/settings/webhooks/{webhook_id}/test", "testWebhook", "Send a test message now",
        "webhooks", "WebhookTestResult",
-       description="Sends one `webhook.test` event to the receiver (no retry) and says what it answered; "
-                   "kept in the delivery log."),
+       description="Sends one `webhook.test` event through the channel, whatever its kind (no retry), and "
+                   "says what came of it: status_code for the HTTP kinds, null for email and apprise; kept in "
+                   "the delivery log."),
     Op("get", "/api/settings/webhooks/{webhook_id}/deliveries", "webhookDeliveries",
        "The webhook's latest deliveries (newest first) with every attempt", "webhooks", "WebhookDelivery",
        list_of_answer=True),
@@ -834,10 +948,14 @@ OPERATIONS: tuple[Op, ...] = (
                    "nothing (409 when your configuration changed meanwhile, or the status page slug is "
                    "another user's); importing it again changes nothing. " + _ONE_TRANSFER_AT_A_TIME),
     Op("get", "/api/openapi.json", "openapi", "This document", "meta", "OpenApiDocument", access="public"),
+    Op("get", "/api/health", "health", "(ext) Serving? Which version and which data dir's appliance", "meta",
+       "Health", access="public",
+       description="No login. `instance_id` tells appliances apart: `statuscore doctor` compares it with its "
+                   "data dir's to say whether the appliance on the port is this data dir's."),
 )
 
 _PATH_PARAMETERS = {"{monitor_id}": "MonitorId", "{user_id}": "UserId", "{token}": "HeartbeatToken",
-                    "{anomaly_id}": "AnomalyId", "{key_id}": "KeyId", "{window_id}": "WindowId",
+                    "{anomaly_id}": "AnomalyId", "{incident_id}": "IncidentId", "{key_id}": "KeyId", "{window_id}": "WindowId",
                     "{webhook_id}": "WebhookId", "{probe_id}": "ProbeId",
                     "{incident_id}": "IncidentId", "{update_id}": "UpdateId",
                     "{target}": "WhoisTarget",
@@ -873,7 +991,7 @@ def _operation(op: Op) -> dict:
     if op.query:
         out["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in op.query]
     if op.body is not None:
-        out["requestBody"] = {"required": True, **_json(ref(op.body.__name__), op.examples)}
+        out["requestBody"] = {"required": not op.body_optional, **_json(ref(op.body.__name__), op.examples)}
     elif op.raw_body is not None:
         out["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": ref(op.raw_body)},

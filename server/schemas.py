@@ -113,7 +113,9 @@ class MonitorUpdateBody(MonitorFields):
 
 
 class ToggleBody(Strict):
-    is_active: bool
+    """Pause or resume: `is_active` says which; left out (`{}`, or no body at all) flips it."""
+
+    is_active: bool = None  # type: ignore[assignment]  # omitted: flip; an explicit null is refused
 
 
 class PublicBody(Strict):
@@ -154,11 +156,46 @@ WebhookEvents = Annotated[list[Literal[WEBHOOK_EVENTS]],  # type: ignore[valid-t
                           AfterValidator(_each_once)]
 
 
+# One mailbox, no display name: nothing that could split into two recipients or a header.
+MAIL_ADDRESS_PATTERN = r"^[^@\s,;:<>()\[\]\\\"\x00-\x1f\x7f]+@[A-Za-z0-9.-]+$"
+MailAddress = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
+                                               pattern=MAIL_ADDRESS_PATTERN), PlainText]
+SmtpHost = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253),
+                    PlainText, PlainTextPattern]
+SmtpSecurity = Literal["starttls", "tls", "none"]
+SmtpUser = Annotated[str, StringConstraints(max_length=254), PlainText, PlainTextPattern]
+SmtpPassword = Annotated[str, StringConstraints(max_length=256)]  # any text: AUTH sends it base64-encoded
+
+
+class EmailSettingsBody(Strict):
+    """An e-mail channel's SMTP server and addresses (`from` is a Python keyword: an alias)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+    host: SmtpHost
+    port: Annotated[int, Field(ge=1, le=65535)] = None  # type: ignore[assignment]  # default: by security
+    security: SmtpSecurity = "starttls"
+    username: SmtpUser = None  # type: ignore[assignment]
+    password: SmtpPassword = Field(default=None, json_schema_extra={"writeOnly": True})  # type: ignore[assignment]
+    sender: MailAddress = Field(alias="from")
+    to: Annotated[list[MailAddress], Field(min_length=1, max_length=20)]
+
+
+class EmailSettingsUpdateBody(EmailSettingsBody):
+    """The same, each field optional: what is given replaces, the rest (the password too) stays."""
+
+    host: SmtpHost = None  # type: ignore[assignment]
+    security: SmtpSecurity = None  # type: ignore[assignment]
+    sender: MailAddress = Field(default=None, alias="from")  # type: ignore[assignment]
+    to: Annotated[list[MailAddress], Field(min_length=1, max_length=20)] = None  # type: ignore[assignment]
+
+
 class WebhookCreateBody(Strict):
-    url: WebhookUrl
+    # Required for every kind but email (whose addresses are in `email`); the service says so.
+    url: WebhookUrl = None  # type: ignore[assignment]
     format: WebhookFormat = "generic"
     events: WebhookEvents = list(WEBHOOK_EVENTS)
     enabled: bool = True
+    email: EmailSettingsBody = None  # type: ignore[assignment]
 
 
 class WebhookUpdateBody(Strict):
@@ -167,7 +204,13 @@ class WebhookUpdateBody(Strict):
     format: WebhookFormat = None  # type: ignore[assignment]
     events: WebhookEvents = None  # type: ignore[assignment]
     enabled: bool = None  # type: ignore[assignment]
+    email: EmailSettingsUpdateBody = None  # type: ignore[assignment]
     rotate_secret: bool = False
+
+
+def email_settings(body) -> dict | None:
+    """The e-mail settings a body gave, under their API names, only those it gave."""
+    return None if body is None else body.model_dump(exclude_unset=True, by_alias=True)
 
 
 LOCATION_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"

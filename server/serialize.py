@@ -50,7 +50,8 @@ def monitor_config_json(monitor: Monitor) -> MonitorConfig:
     }
     rest = {"created_at": iso(monitor.created_at)}
     for key in TYPES[monitor.type].shown:
-        rest[key] = (f"/api/heartbeat/{monitor.heartbeat_token}" if key == "heartbeat_url"
+        # heartbeat_full_url depends on the request too: monitor_json fills in this place.
+        rest[key] = (f"/api/heartbeat/{monitor.heartbeat_token}" if key in ("heartbeat_url", "heartbeat_full_url")
                      else getattr(monitor, key))
     return MonitorConfig(head, rest, monitor.type, monitor.is_active)
 
@@ -66,9 +67,10 @@ _ORDER = ("id", "name", "type", "target", "port", "ssl_check", "check_locations"
 
 
 def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_maintenance: bool = False,
-                 config: MonitorConfig | None = None) -> dict:
+                 config: MonitorConfig | None = None, base_url: str = "") -> dict:
     """`uptime` is the 24 h percentage (None before any result); `config` is
-    monitor_config_json(monitor) when the caller has it at hand."""
+    monitor_config_json(monitor) when the caller has it at hand; `base_url` is where users reach
+    the appliance (for the absolute heartbeat_full_url next to the contract's relative heartbeat_url)."""
     config = config if config is not None else monitor_config_json(monitor)
     active = config.is_active
     out = config.head.copy()
@@ -79,6 +81,8 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_mai
     out["location_status"] = {} if not active else live.location_status
     out["in_maintenance"] = in_maintenance
     out.update(config.rest)
+    if "heartbeat_full_url" in out:
+        out["heartbeat_full_url"] = base_url.rstrip("/") + out["heartbeat_url"]
     for key, needs, shape in _DETAIL_RULES[config.type]:
         if needs is None or config.head.get(needs, config.rest.get(needs)):
             out[key] = shape(live.details.get(key))
@@ -90,8 +94,11 @@ def monitor_json(monitor: Monitor, live: LiveState, uptime: float | None, in_mai
 def _ssl_json(info: dict | None) -> dict | None:
     if not info:
         return None
-    return {"valid": info.get("valid"), "expires_at": iso(info.get("expires_at")),
-            "days_left": info.get("days_left"), "issuer": info.get("issuer")}
+    shown = {"valid": info.get("valid"), "expires_at": iso(info.get("expires_at")),
+             "days_left": info.get("days_left"), "issuer": info.get("issuer")}
+    if info.get("error"):  # why it is not valid ("self-signed certificate"), for people and the console
+        shown["error"] = info["error"]
+    return shown
 
 
 def _domain_json(info: dict | None) -> dict | None:

@@ -1,14 +1,14 @@
-"""Webhooks: per-user receivers for monitor events (generic JSON, Slack, Discord), a test send,
-and the delivery log."""
+"""Webhooks: per-user notification channels for monitor events (generic JSON, Slack, Discord,
+email, apprise), a test send, and the delivery log."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from appliance.services.webhooks import masked_secret
+from appliance.services.webhooks import email_view, masked_secret, shown_url
 from appliance.timeutil import iso
 from server.auth import current_user, require_login, services
-from server.schemas import WebhookCreateBody, WebhookUpdateBody, parse_body
+from server.schemas import WebhookCreateBody, WebhookUpdateBody, email_settings, parse_body
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/settings/webhooks")
 bp.before_request(require_login)
@@ -18,9 +18,12 @@ def webhook_json(hook, show_secret: bool = False) -> dict:
     """The signing secret in full only in the answer that made it (create, rotate): like an API
     key, it is shown once; every other answer has it masked to its last 4 characters, so a leaked
     read key or a shoulder-surfed screen cannot forge deliveries."""
-    return {"id": hook.id, "url": hook.url, "format": hook.format, "events": list(hook.events),
+    body = {"id": hook.id, "url": shown_url(hook), "format": hook.format, "events": list(hook.events),
             "secret": hook.secret if show_secret else masked_secret(hook.secret), "enabled": hook.enabled,
             "failing": hook.failing, "created_at": iso(hook.created_at)}
+    if hook.format == "email":  # its SMTP settings, never the password (write-only)
+        body["email"] = email_view(hook)
+    return body
 
 
 @bp.get("")
@@ -31,7 +34,8 @@ def list_webhooks():
 @bp.post("")
 def create_webhook():
     body = parse_body(WebhookCreateBody)
-    hook = services().webhooks.create(current_user, body.url, body.format, body.events, body.enabled)
+    hook = services().webhooks.create(current_user, body.url, body.format, body.events, body.enabled,
+                                      email_settings(body.email))
     return jsonify(webhook_json(hook, show_secret=True)), 201
 
 
@@ -39,7 +43,9 @@ def create_webhook():
 def update_webhook(webhook_id: int):
     services().webhooks.owned(current_user, webhook_id)  # 404 before a 400 about the body
     body = parse_body(WebhookUpdateBody)
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if k != "rotate_secret"}
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if k not in ("rotate_secret", "email")}
+    if body.email is not None:
+        changes["email"] = email_settings(body.email)
     hook = services().webhooks.update(current_user, webhook_id, changes, rotate_secret=bool(body.rotate_secret))
     return jsonify(webhook_json(hook, show_secret=body.rotate_secret))
 
@@ -61,7 +67,9 @@ def test_webhook(webhook_id: int):
 @bp.get("/<int:webhook_id>/deliveries")
 def deliveries(webhook_id: int):
     return jsonify([
-        {"id": d.id, "uuid": d.uuid, "event": d.event, "state": d.state, "attempt_count": d.attempts,
+        {"id": d.id, "uuid": d.uuid, "event": d.event,
+         "monitor": {"id": d.monitor_id, "name": d.monitor_name} if d.monitor_id is not None else None,
+         "state": d.state, "attempt_count": d.attempts,
          "created_at": iso(d.created_at), "finished_at": iso(d.finished_at),
          "next_attempt_at": iso(d.next_attempt_at) if d.state == "pending" else None,
          "last_status_code": d.last_status_code, "last_error": d.last_error,

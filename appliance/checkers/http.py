@@ -62,13 +62,13 @@ class HttpChecker:
                         url = urljoin(url, location)
                         scheme = urlsplit(url).scheme
                     except ValueError:  # urllib refuses it, e.g. an unclosed [ in the host
-                        return self._fail(started, f"redirected to an invalid URL {location[:200]}", cert)
+                        return self._fail(started, f"redirected to an invalid URL {location[:200]}", cert, answered=True)
                     if scheme not in ("http", "https"):
-                        return self._fail(started, f"redirected to an unsupported URL {url[:200]}", cert)
+                        return self._fail(started, f"redirected to an unsupported URL {url[:200]}", cert, answered=True)
                     continue
                 break
             else:
-                return self._fail(started, f"more than {MAX_REDIRECTS} redirects (last to {url[:200]})", cert)
+                return self._fail(started, f"more than {MAX_REDIRECTS} redirects (last to {url[:200]})", cert, answered=True)
         except DeadlineExceeded:
             return self._fail(started, f"no complete answer within {spec.timeout} s", cert)
         except ssl.SSLCertVerificationError as exc:
@@ -130,9 +130,12 @@ class HttpChecker:
             raw.close()
 
     @staticmethod
-    def _fail(started: float, error: str, cert: dict | None) -> CheckResult:
+    def _fail(started: float, error: str, cert: dict | None, answered: bool = False) -> CheckResult:
+        """A failed check; its response_time only when an HTTP answer came (a redirect that
+        leads nowhere), none for a connection or TLS failure or a timeout: nothing answered."""
         details = {"ssl": cert} if cert is not None else {}
-        return CheckResult(False, (time.monotonic() - started) * 1000, error, details)
+        elapsed = (time.monotonic() - started) * 1000 if answered else None
+        return CheckResult(False, elapsed, error, details)
 
 
 def _body_contains(response: http.client.HTTPResponse, needle: bytes, deadline: float) -> bool:

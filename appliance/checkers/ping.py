@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 
 import icmplib
 from icmplib.exceptions import ICMPLibError, NameLookupError
@@ -51,7 +50,6 @@ class PingChecker:
             return CheckResult.failure(PING_HELP)
         privileged = self.mode == "privileged"
         per_reply = max(0.5, spec.timeout - (COUNT - 1) * INTERVAL)
-        started = time.monotonic()
         try:
             if privileged:
                 if not self._raw_slots.acquire(timeout=spec.timeout):
@@ -71,11 +69,10 @@ class PingChecker:
         loss = round(host.packet_loss, 3) if host.packets_sent else 1.0
         details = {"packet_loss": loss, "packets_sent": host.packets_sent,
                    "packets_received": host.packets_received}
-        if host.packets_received == 0:
-            elapsed = (time.monotonic() - started) * 1000
+        if host.packets_received == 0:  # no reply: no round-trip time to report
             error = (f"no echo reply ({host.packets_sent} sent)" if host.packets_sent
                      else "could not send any ping (no route to the host?)")
-            return CheckResult(False, elapsed, error, details)
+            return CheckResult(False, None, error, details)
         return CheckResult(True, host.avg_rtt, None, details)
 
     def _ping(self, target: str, per_reply: float, privileged: bool):

@@ -180,7 +180,7 @@ class SipChecker:
         try:
             target = read_sip(spec.target)
         except ValueError as exc:
-            return CheckResult.failure(f"invalid sip target: {exc}", 0.0)
+            return CheckResult.failure(f"invalid sip target: {exc}")
         port = spec.port or target.port or DEFAULT_PORT
         details = {"transport": target.transport}
         try:
@@ -188,12 +188,13 @@ class SipChecker:
                 response = self._over_tcp(target, port, spec.timeout, deadline)
             else:
                 response = self._over_udp(target, port, spec.timeout, deadline, details)
+        # No SIP final response came (that would have been up): no response time to report.
         except _Failure as failure:
-            return CheckResult(False, _ms(started), failure.error, details)
+            return CheckResult(False, None, failure.error, details)
         except socket.gaierror as exc:
-            return CheckResult(False, _ms(started), f"cannot resolve the host name ({exc.strerror})", details)
+            return CheckResult(False, None, f"cannot resolve the host name ({exc.strerror})", details)
         except OSError as exc:
-            return CheckResult(False, _ms(started), f"network error: {exc.strerror or exc}", details)
+            return CheckResult(False, None, f"network error: {exc.strerror or exc}", details)
         elapsed = _ms(started)
         details.update(sip_status=response.status, sip_reason=response.reason)
         server = response.first("server") or response.first("user-agent")

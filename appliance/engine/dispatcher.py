@@ -1,4 +1,5 @@
-"""Dispatcher: turns outbox rows (StateChange) into webhook deliveries and sends them.
+"""Dispatcher: turns outbox rows (StateChange) into deliveries to every channel (webhook, e-mail,
+Apprise) and sends them.
 
 - Fan-out claims each StateChange once and writes its deliveries in the same transaction.
 - Each webhook gets its deliveries in order; its oldest pending one is claimed (compare-and-set
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import ssl
 import threading
@@ -23,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from appliance.engine.scheduler import WorkerPool
 from appliance.models import Delivery
-from appliance.notifiers import Event, render, signature
+from appliance.notifiers import Event, apprise_transport, render, signature, smtp
 from appliance.notifiers.transport import Outcome, post
 from appliance.storage import storage_error
 from appliance.storage.outbox import Fanout, OutboxStore
@@ -144,7 +146,8 @@ class Dispatcher:
     # ---- building and sending ----------------------------------------------------------------
     def _deliveries_for(self, fanout: Fanout) -> list[Delivery]:
         event = self.make_event(fanout)
-        return [Delivery(webhook_id=hook.id, uuid=str(uuid.uuid4()), event=event.name,
+        return [Delivery(webhook_id=hook.id, state_change_id=fanout.change.id, uuid=str(uuid.uuid4()),
+                         event=event.name, monitor_id=fanout.monitor.id, monitor_name=fanout.monitor.name,
                          body=render(hook.format, event), next_attempt_at=self.clock())
                 for hook in fanout.webhooks]
 
@@ -174,14 +177,19 @@ class Dispatcher:
                           "when its claim runs out", webhook.id, delivery.event, storage_error(exc))
                 return
             if final == "failed":
-                log.warning("webhook %d gave up on %s after %d attempt(s): %s; check the receiver URL",
-                            webhook.id, delivery.event, delivery.attempts, outcome.error)
+                log.warning("webhook %d (%s) gave up on %s after %d attempt(s): %s; check the channel's settings",
+                            webhook.id, webhook.format, delivery.event, delivery.attempts, outcome.error)
         finally:
             with self._lock:
                 self._in_flight.discard(delivery.id)
             self._wake.set()  # the webhook's next delivery may go now
 
     def deliver(self, webhook, delivery_uuid: str, event_name: str, body: str) -> Outcome:
+        """One attempt, by the channel's kind: SMTP for email, Apprise for apprise, else a POST."""
+        if webhook.format == "email":
+            return smtp.send(webhook.settings or {}, json.loads(body), delivery_uuid, self.timeout, self._tls)
+        if webhook.format == "apprise":
+            return apprise_transport.send(webhook.url, json.loads(body), self.timeout)
         data = body.encode("utf-8")
         headers = {"X-StatusCore-Event": event_name, "X-StatusCore-Delivery": delivery_uuid}
         if webhook.format == "generic":

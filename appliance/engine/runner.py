@@ -77,7 +77,8 @@ class Runner:
 
     def record(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> LiveState:
         self.checks[spec.id] += 1
-        self.uptime.seen(spec.id, at)
+        if result.up:  # watched from its first verdict (a confirmed down counts too: went_down)
+            self.uptime.seen(spec.id, at)
         with self._locks[spec.id]:
             # One stream per monitor and location, fed under the monitor's lock (in order); the
             # history row carries the check's anomaly score (and is stored whatever happens).

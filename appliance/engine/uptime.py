@@ -1,6 +1,10 @@
 """Rolling 24-hour availability per monitor, kept in memory so the monitor list never rescans
-history: each monitor's recent down intervals and when it was first seen, updated on
+history: each monitor's recent down intervals and since when it is watched, updated on
 transitions (not on every check), rebuilt from incidents and the history at start.
+
+A monitor is watched from its first verdict: its first successful check, or its first confirmed
+down. Failed checks before that are not confirmed yet and say nothing about availability, so a
+monitor whose only check failed has no uptime (None), not 100 %.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ class DowntimeLedger:
         self._down: dict[int, list[list]] = {}  # monitor -> [[start, end or None], ...]
 
     def seen(self, monitor_id: int, at: datetime) -> None:
-        """A result arrived (cheap: a dict lookup once the monitor is known)."""
+        """A successful result arrived (cheap: a dict lookup once the monitor is known)."""
         if monitor_id not in self._first_seen:
             with self._lock:
                 self._first_seen.setdefault(monitor_id, at)
 
     def went_down(self, monitor_id: int, at: datetime) -> None:
         with self._lock:
+            self._first_seen.setdefault(monitor_id, at)  # a confirmed down is a verdict too
             intervals = self._down.setdefault(monitor_id, [])
             if not intervals or intervals[-1][1] is not None:
                 intervals.append([at, None])
@@ -46,6 +51,9 @@ class DowntimeLedger:
                 self._first_seen.setdefault(monitor_id, at)
             for monitor_id, start, end in sorted(intervals, key=lambda row: row[1]):
                 self._down.setdefault(monitor_id, []).append([start, end])
+                known = self._first_seen.get(monitor_id)
+                if known is None or start < known:  # confirmed down before its first success
+                    self._first_seen[monitor_id] = start
 
     def percent(self, monitor_id: int, now: datetime) -> float | None:
         """Availability over the window ending now; None before the first result."""

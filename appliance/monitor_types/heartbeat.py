@@ -9,6 +9,6 @@ TYPE = MonitorType(
     parse_target=None,
     options=("grace",),
     defaults={"grace": 60},
-    shown=("heartbeat_url", "grace"),
+    shown=("heartbeat_url", "heartbeat_full_url", "grace"),
     pushed=True,
 )

@@ -1,7 +1,9 @@
 """What a notifier is given (Event) and what every format shares.
 
-A notifier module has one pure function, build_payload(event) -> dict; sending goes through
-transport.post(). Adding a format means one module and one line in notifiers/__init__.py.
+A notifier module has one pure function, build_payload(event) -> dict, fixed when the event is
+fanned out (every retry sends the same message); sending goes through the kind's transport
+(transport.post() for the JSON kinds, smtp.send(), apprise_transport.send()). Adding a format
+means one module and one line in notifiers/__init__.py.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class Event:
     cause: str = ""
     extra: dict = field(default_factory=dict)  # days_left/expires_at, or the anomaly's facts
     status_page_url: str | None = None  # only when the monitor is on a public status page
+    incident_id: int | None = None  # the outage this down, reminder or recovery is about
+    duration_seconds: int | None = None  # recoveries: how long it was down; reminders: so far
+    link: str | None = None  # the monitor at STATUSCORE_PUBLIC_URL; None when that is unset
 
     @property
     def timestamp(self) -> str:
@@ -53,6 +58,34 @@ def headline(event: Event) -> str:
     if event.name == "webhook.test":
         return "StatusCore test message: this webhook works"
     return f"{name}: {event.name}"
+
+
+def duration_text(seconds: int | None) -> str:
+    """`3 s`, `4 min 12 s`, `2 h 5 min`, `3 d 4 h`: how people say an outage's length."""
+    if seconds is None:
+        return ""
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {sec} s" if sec else f"{minutes} min"
+    return f"{sec} s"
+
+
+def summary(event: Event) -> str:
+    """The cause and the duration in one sentence (empty when the event has neither)."""
+    parts = []
+    if event.name == "monitor.up" and event.duration_seconds is not None:
+        parts.append(f"Down for {duration_text(event.duration_seconds)}")
+    elif event.name == "monitor.down" and event.extra.get("reminder") and event.duration_seconds is not None:
+        parts.append(f"Down for {duration_text(event.duration_seconds)} so far")
+    if event.cause and event.name in ("monitor.down", "monitor.up"):
+        parts.append(f"cause: {event.cause}" if parts else f"Cause: {event.cause}")
+    return "; ".join(parts) + ("." if parts else "")
 
 
 def is_bad_news(event: Event) -> bool:

@@ -1,4 +1,6 @@
-"""The generic JSON payload: exactly the published seed's keys (event, monitor, timestamp, details)."""
+"""The generic JSON payload: the published seed's keys (event, monitor, timestamp, details), and
+beside them what a receiver needs to act without asking back: the cause, the incident, how long
+the monitor was down (recoveries) and a link to it (null when unknown)."""
 
 from __future__ import annotations
 
@@ -17,4 +19,8 @@ def build_payload(event: Event) -> dict:
                     "target": event.target, "status": event.status},
         "timestamp": event.timestamp,
         "details": details,
+        "cause": (event.cause or None) if event.name in ("monitor.down", "monitor.up") else None,
+        "incident_id": event.incident_id,
+        "duration_seconds": event.duration_seconds,
+        "link": event.link,
     }

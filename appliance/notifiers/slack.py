@@ -3,7 +3,7 @@ clients and notifications) and `blocks` (the modern layout)."""
 
 from __future__ import annotations
 
-from appliance.notifiers.base import Event, headline, is_bad_news
+from appliance.notifiers.base import Event, duration_text, headline, is_bad_news, summary
 
 RED, GREEN, AMBER = "#d83b3b", "#2eb67d", "#ecb22e"
 
@@ -17,11 +17,13 @@ def build_payload(event: Event) -> dict:
         {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_escape(v)}"} for k, v in facts][:10]},
     ]
-    if event.cause and event.name == "monitor.down":
+    if event.cause and event.name in ("monitor.down", "monitor.up"):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Reason*\n{_escape(event.cause)}"}})
     context = [{"type": "mrkdwn", "text": f"StatusCore · {event.timestamp}"}]
     if event.status_page_url:
         context.append({"type": "mrkdwn", "text": f"<{event.status_page_url}|Status page>"})
+    if event.link and event.link != event.status_page_url:
+        context.append({"type": "mrkdwn", "text": f"<{event.link}|Monitor>"})
     blocks.append({"type": "context", "elements": context})
     attachment = {
         "color": colour,
@@ -31,10 +33,13 @@ def build_payload(event: Event) -> dict:
         "footer": "StatusCore",
         "ts": int(event.at.timestamp()),
     }
-    if event.status_page_url:
-        attachment["title_link"] = event.status_page_url
+    if event.link or event.status_page_url:
+        attachment["title_link"] = event.link or event.status_page_url
     # `text` is mrkdwn (and the notification): a name like "<!channel>" must not ping anyone.
-    return {"text": f"{icon} {_escape(title)}", "attachments": [attachment], "blocks": blocks}
+    text = f"{icon} {_escape(title)}"
+    if summary(event):
+        text += f" — {_escape(summary(event))}"
+    return {"text": text, "attachments": [attachment], "blocks": blocks}
 
 
 def _facts(event: Event) -> list[tuple[str, str]]:
@@ -43,6 +48,8 @@ def _facts(event: Event) -> list[tuple[str, str]]:
         facts.append(("Target", event.target))
     if event.locations:
         facts.append(("Locations", event.locations_text))
+    if event.duration_seconds is not None and event.name in ("monitor.up", "monitor.down"):
+        facts.append(("Down for", duration_text(event.duration_seconds)))
     facts.append(("Time", event.timestamp))
     if "days_left" in event.extra:
         facts.append(("Expires", f"{event.extra.get('expires_at')} ({event.extra['days_left']} days)"))

@@ -21,19 +21,26 @@ MAX_ANSWER = 64 * 1024
 
 @dataclass(frozen=True)
 class Outcome:
+    """What one attempt of any kind came to. status_code is HTTP's; the kinds without one (email,
+    Apprise) say `delivered` themselves, and `final` when retrying cannot help."""
+
     status_code: int | None
     error: str | None
     duration_ms: int
+    delivered: bool | None = None
+    final: bool = False
 
     @property
     def ok(self) -> bool:
+        if self.delivered is not None:
+            return self.delivered
         return self.status_code is not None and 200 <= self.status_code < 300
 
     @property
     def permanent(self) -> bool:
         """A 4xx answer (other than timeout/limit) will not get better by retrying the same body."""
         code = self.status_code
-        return code is not None and 400 <= code < 500 and code not in (408, 425, 429)
+        return self.final or (code is not None and 400 <= code < 500 and code not in (408, 425, 429))
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from appliance.services.about import About
 from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from appliance.services.incident_updates import IncidentUpdates
 from appliance.services.incidents import Incidents
@@ -38,6 +39,7 @@ class Services:
     keys: Keys
     metrics: Metrics
     transfer: Transfer
+    about: About
 
     @classmethod
     def build(cls, appliance) -> "Services":
@@ -47,4 +49,4 @@ class Services:
                    maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
                    webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance),
                    users=Users(appliance), keys=Keys(appliance), metrics=Metrics(appliance),
-                   transfer=Transfer(appliance))
+                   transfer=Transfer(appliance), about=About(appliance))

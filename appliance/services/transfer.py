@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from appliance.imports import ImportPlan
-from appliance.models import Maintenance, Monitor, User, Webhook
+from appliance.models import HTTP_FORMATS, Maintenance, Monitor, User, Webhook
 from appliance.monitor_types.fields import CONFIG_FIELDS
 from appliance.services.errors import Conflict
 from appliance.storage.entities import Conflict as StoreConflict
@@ -50,8 +50,9 @@ class Transfer:
             "version": 1,
             "monitors": [{f: (list(getattr(m, f)) if f == "check_locations" else getattr(m, f))
                           for f in CONFIG_FIELDS} for m in monitors],
+            # E-mail and Apprise channels are left out: their settings are secrets (no secrets here).
             "webhooks": [{"url": w.url, "format": w.format, "events": list(w.events), "enabled": w.enabled}
-                         for w in app.outbox.webhooks(user.id)],
+                         for w in app.outbox.webhooks(user.id) if w.format in HTTP_FORMATS],
             "status_page": ({"company_name": user.company_name or "", "slug": user.status_page_slug}
                             if user.status_page_slug else None),
             "maintenance": [{"name": w.name, "monitors": [names[i] for i in w.monitor_ids if i in names],

@@ -24,7 +24,7 @@ from appliance.state import is_alert
 from appliance.monitor_types import TYPES
 from appliance.storage import migrations
 from appliance.storage.database import is_postgres, make_engine, redacted
-from appliance.timeutil import as_utc, utcnow
+from appliance.timeutil import as_utc, iso, utcnow
 
 
 class Conflict(ValueError):
@@ -251,24 +251,33 @@ class EntityStore:
             if not changed:
                 s.rollback()
                 return None
+            details: dict = {"cause": t.cause, "locations": list(t.locations)}
+            if t.new_status == "down":
+                incident = Incident(monitor_id=t.monitor_id, started_at=t.at, cause=t.cause,
+                                    locations=list(t.locations))
+                s.add(incident)
+                s.flush()  # its id goes into the notification
+                details["incident_id"] = incident.id
+            elif t.old_status == "down":
+                resolved = list(s.exec(select(Incident).where(
+                    Incident.monitor_id == t.monitor_id, Incident.resolved_at.is_(None))
+                    .order_by(Incident.started_at)))
+                for incident in resolved:
+                    incident.resolved_at = t.at
+                    s.add(incident)
+                if resolved:  # the recovery names the outage it ends: why, and how long it lasted
+                    latest = resolved[-1]
+                    details.update(incident_details(latest, t.at))
+                    details["cause"] = latest.cause or t.cause
             row = None
             # Into down (a new monitor's first verdict too) and down back to up; pending -> up
             # is no news.
             if is_alert(t.old_status, t.new_status):
                 row = StateChange(
                     monitor_id=t.monitor_id, created_at=t.at, old_status=t.old_status,
-                    new_status=t.new_status, event=f"monitor.{t.new_status}",
-                    details={"cause": t.cause, "locations": list(t.locations)},
+                    new_status=t.new_status, event=f"monitor.{t.new_status}", details=details,
                 )
                 s.add(row)
-            if t.new_status == "down":
-                s.add(Incident(monitor_id=t.monitor_id, started_at=t.at, cause=t.cause,
-                               locations=list(t.locations)))
-            elif t.old_status == "down":
-                for incident in s.exec(select(Incident).where(
-                        Incident.monitor_id == t.monitor_id, Incident.resolved_at.is_(None))):
-                    incident.resolved_at = t.at
-                    s.add(incident)
             s.commit()
             return row
 
@@ -288,8 +297,11 @@ class EntityStore:
             if not changed:
                 s.rollback()
                 return False
+            incident = s.exec(select(Incident).where(Incident.monitor_id == monitor.id, Incident.resolved_at.is_(None))
+                              .order_by(Incident.started_at.desc())).first()
+            facts = incident_details(incident, at) if incident is not None else {}
             s.add(StateChange(monitor_id=monitor.id, created_at=at, old_status="down", new_status="down",
-                              event="monitor.down", details={**details, "reminder": True}))
+                              event="monitor.down", details={**details, **facts, "reminder": True}))
             s.commit()
             return True
 
@@ -322,6 +334,39 @@ class EntityStore:
             if since is not None:
                 query = query.where((Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since))
             return list(s.exec(query.order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit)))
+
+    def incident_page(self, monitor_ids: Sequence[int], ongoing: bool | None = None, since: datetime | None = None,
+                      limit: int = 50, offset: int = 0) -> tuple[list[Incident], int]:
+        """One page of the incidents of these monitors, newest first, and how many match in all.
+        `ongoing`: only open (True) or only resolved (False) ones; `since`: only those still
+        going on at or after that time (as incidents() counts them)."""
+        if not monitor_ids:
+            return [], 0
+        where = [Incident.monitor_id.in_(list(monitor_ids))]
+        if ongoing is not None:
+            where.append(Incident.resolved_at.is_(None) if ongoing else Incident.resolved_at.is_not(None))
+        if since is not None:
+            where.append((Incident.resolved_at.is_(None)) | (Incident.resolved_at >= since))
+        with self.session() as s:
+            total = s.exec(select(func.count()).select_from(Incident).where(*where)).one()
+            rows = s.exec(select(Incident).where(*where)
+                          .order_by(Incident.started_at.desc(), Incident.id.desc()).offset(offset).limit(limit))
+            return list(rows), total
+
+    def get_incident(self, incident_id: int) -> Incident | None:
+        with self.session() as s:
+            return s.get(Incident, incident_id)
+
+    def state_changes(self, monitor_id: int, start: datetime, end: datetime | None) -> list[StateChange]:
+        """A monitor's up/down outbox rows (reminders included) from start to end (None: now),
+        oldest first: what an incident announced."""
+        with self.session() as s:
+            query = select(StateChange).where(StateChange.monitor_id == monitor_id,
+                                              StateChange.event.in_(("monitor.down", "monitor.up")),
+                                              StateChange.created_at >= start)
+            if end is not None:
+                query = query.where(StateChange.created_at <= end)
+            return list(s.exec(query.order_by(StateChange.created_at, StateChange.id)))
 
     def down_intervals(self, since: datetime, monitor_ids: Sequence[int] | None = None
                        ) -> list[tuple[int, datetime, datetime | None]]:
@@ -359,3 +404,10 @@ def change_monitor(monitor: Monitor, changes: dict) -> None:
     if changes.get("is_active") is False:
         monitor.status, monitor.status_since = "pending", None
     monitor.updated_at = utcnow()
+
+
+def incident_details(incident: Incident, at: datetime) -> dict:
+    """What a notification tells of an incident: its id, start, and how long it has lasted by `at`."""
+    started = as_utc(incident.started_at)
+    return {"incident_id": incident.id, "incident_started_at": iso(started),
+            "duration_seconds": max(0, int((as_utc(at) - started).total_seconds()))}

@@ -70,11 +70,26 @@ class Summary:
     p99: float | None = None
     rt_count: int = 0  # successful checks with a response time
     first_at: datetime | None = None  # the first result in the range
+    # The first successful one (rolled-up days: the day's start): with the first incident, where
+    # the watched time begins for uptime (failed checks before any verdict say nothing yet).
+    first_up_at: datetime | None = None
 
     @property
     def uptime(self) -> float | None:
         """Percentage of successful checks, None with no checks."""
         return None if self.checks == 0 else 100.0 * (self.checks - self.failures) / self.checks
+
+
+@dataclass(frozen=True)
+class LocationFailures:
+    """One location's checks over a span (an incident's): how many failed, when, and why."""
+
+    location: str
+    checks: int
+    failures: int
+    first_failure_at: datetime | None
+    last_failure_at: datetime | None
+    errors: tuple[tuple[str, int], ...]  # (error, how many times), most frequent first
 
 
 class HistoryWriteError(OSError):
@@ -284,24 +299,24 @@ class QueuedHistory:
         raw_from = self._meta.get(rollups.RAW_FROM)
         if raw_from is not None and naive_utc(since) < raw_from:  # partly rolled up only
             return self._history_rows(monitor_id, since)[0], self.summary(monitor_id, since)
-        rows, times, first_us = self._history_rows(monitor_id, since)
+        rows, times, epoch_us = self._history_rows(monitor_id, since)
         if not rows:
             return [], Summary(checks=0, failures=0, avg=None, min=None, max=None)
         up_times = [t for row, t in zip(rows, times) if row["status"] == "up" and t is not None]
-        first = datetime(1970, 1, 1) + timedelta(microseconds=first_us)
+        first_up = next((us for row, us in zip(rows, epoch_us) if row["status"] == "up"), None)
         return rows, Summary(
             checks=len(rows), failures=sum(1 for row in rows if row["status"] == "down"),
             avg=sum(up_times) / len(up_times) if up_times else None,
             min=min(up_times) if up_times else None, max=max(up_times) if up_times else None,
-            rt_count=len(up_times), first_at=as_utc(first))
+            rt_count=len(up_times), first_at=_from_epoch_us(epoch_us[0]),
+            first_up_at=None if first_up is None else _from_epoch_us(first_up))
 
-    def _history_rows(self, monitor_id: int, since: datetime) -> tuple[list[dict], list[float | None], int | None]:
-        """(the API's rows, their exact response times, the first one's time in epoch us)."""
+    def _history_rows(self, monitor_id: int, since: datetime) -> tuple[list[dict], list[float | None], list[int]]:
+        """(the API's rows, their exact response times, their times in epoch us)."""
         sql = (f"SELECT {self.API_ROW} FROM results WHERE monitor_id = ? AND checked_at >= ? ORDER BY checked_at")
         found = self._execute(sql, [monitor_id, naive_utc(since)]).fetchall()
         keys = ("checked_at", "status", "response_time", "location", "anomaly_score")
-        return ([dict(zip(keys, row)) for row in found], [row[5] for row in found],
-                found[0][6] if found else None)
+        return [dict(zip(keys, row)) for row in found], [row[5] for row in found], [row[6] for row in found]
 
     def summary(self, monitor_id: int, since: datetime, until: datetime | None = None,
                 percentiles: bool = False) -> Summary:
@@ -313,21 +328,24 @@ class QueuedHistory:
             return raw
         row = self._execute(
             "SELECT sum(checks), sum(failures), sum(rt_count), sum(rt_sum), min(rt_min), max(rt_max), "
-            "min(bucket) FROM rollup_day WHERE monitor_id = ? AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE)",
+            "min(bucket), min(bucket) FILTER (WHERE checks > failures) FROM rollup_day WHERE monitor_id = ? AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE)",
             [monitor_id, naive_utc(since), raw_from]).fetchone()
-        checks, failures, rt_count, rt_sum, rt_min, rt_max, first_day = row
+        checks, failures, rt_count, rt_sum, rt_min, rt_max, first_day, first_up_day = row
         if not checks:
             return raw
         raw_rt = raw.avg * raw.rt_count if raw.avg is not None else 0.0
         count = (rt_count or 0) + raw.rt_count
         mins = [v for v in (rt_min, raw.min) if v is not None]
         maxs = [v for v in (rt_max, raw.max) if v is not None]
-        first = datetime(first_day.year, first_day.month, first_day.day)
+        first = as_utc(datetime(first_day.year, first_day.month, first_day.day))
+        first_up = as_utc(datetime(first_up_day.year, first_up_day.month, first_up_day.day)) if first_up_day else None
         return Summary(checks=checks + raw.checks, failures=failures + raw.failures,
                        avg=((rt_sum or 0.0) + raw_rt) / count if count else None,
                        min=min(mins) if mins else None, max=max(maxs) if maxs else None,
                        p50=raw.p50, p95=raw.p95, p99=raw.p99, rt_count=count,
-                       first_at=as_utc(first) if raw.first_at is None else min(as_utc(first), raw.first_at))
+                       first_at=first if raw.first_at is None else min(first, raw.first_at),
+                       first_up_at=min(t for t in (first_up, raw.first_up_at) if t is not None)
+                       if first_up or raw.first_up_at else None)
 
     def _raw_summary(self, monitor_id: int, since: datetime, until: datetime | None,
                      percentiles: bool) -> Summary:
@@ -335,7 +353,7 @@ class QueuedHistory:
         sql = (
             "SELECT count(*), count(*) FILTER (WHERE NOT up), avg(response_time) FILTER (WHERE up), "
             "min(response_time) FILTER (WHERE up), max(response_time) FILTER (WHERE up), "
-            "count(response_time) FILTER (WHERE up), min(checked_at)" + extra +
+            "count(response_time) FILTER (WHERE up), min(checked_at), min(checked_at) FILTER (WHERE up)" + extra +
             " FROM results WHERE monitor_id = ? AND checked_at >= ?"
         )
         params: list = [monitor_id, naive_utc(since)]
@@ -343,10 +361,11 @@ class QueuedHistory:
             sql += " AND checked_at < ?"
             params.append(naive_utc(until))
         row = self._execute(sql, params).fetchone()
-        quantiles = (row[7] or [None, None, None]) if percentiles else [None, None, None]
+        quantiles = (row[8] or [None, None, None]) if percentiles else [None, None, None]
         return Summary(checks=row[0], failures=row[1], avg=row[2], min=row[3], max=row[4],
                        p50=quantiles[0], p95=quantiles[1], p99=quantiles[2], rt_count=row[5],
-                       first_at=as_utc(row[6]) if row[6] is not None else None)
+                       first_at=as_utc(row[6]) if row[6] is not None else None,
+                       first_up_at=as_utc(row[7]) if row[7] is not None else None)
 
     def daily(self, monitor_id: int, since: datetime) -> list[tuple]:
         """Per UTC day: (date, checks, failures, avg response time of successful checks)."""
@@ -408,9 +427,32 @@ class QueuedHistory:
         rows = self._execute(sql, [naive_utc(since)]).fetchall()
         return {mid: (checks, failures) for mid, checks, failures in rows}
 
+    def failures_by_location(self, monitor_id: int, since: datetime, until: datetime,
+                             most_errors: int = 3) -> list[LocationFailures]:
+        """Per location, the checks in [since, until] (raw results only): counts, the first and
+        last failed check, and the most frequent errors."""
+        params = [monitor_id, naive_utc(since), naive_utc(until)]
+        where = "monitor_id = ? AND checked_at >= ? AND checked_at <= ?"
+        counts = self._execute(
+            "SELECT location, count(*), count(*) FILTER (WHERE NOT up), min(checked_at) FILTER (WHERE NOT up), "
+            f"max(checked_at) FILTER (WHERE NOT up) FROM results WHERE {where} GROUP BY location ORDER BY location",
+            params).fetchall()
+        errors: dict[str, list[tuple[str, int]]] = {}
+        for location, error, times in self._execute(
+                f"SELECT location, coalesce(error, 'failed'), count(*) AS n FROM results WHERE {where} AND NOT up "
+                "GROUP BY 1, 2 ORDER BY location, n DESC, 2", params).fetchall():
+            found = errors.setdefault(location, [])
+            if len(found) < most_errors:
+                found.append((error, times))
+        return [LocationFailures(location, checks, failures, as_utc(first) if first else None,
+                                 as_utc(last) if last else None, tuple(errors.get(location, ())))
+                for location, checks, failures, first, last in counts]
+
     def first_seen(self, since: datetime) -> dict[int, datetime]:
-        """monitor_id -> its first result since a time (when it started being watched)."""
-        sql = "SELECT monitor_id, min(checked_at) FROM results WHERE checked_at >= ? GROUP BY monitor_id"
+        """monitor_id -> its first successful result since a time: when it was first known up
+        (with the incidents' starts, when it started being watched; failed checks before any
+        verdict say nothing yet)."""
+        sql = "SELECT monitor_id, min(checked_at) FROM results WHERE checked_at >= ? AND up GROUP BY monitor_id"
         return {m: as_utc(t) for m, t in self._execute(sql, [naive_utc(since)]).fetchall()}
 
     def count(self, monitor_id: int | None = None) -> int:
@@ -531,6 +573,10 @@ def _settle_cursor(cursor) -> None:
 def _next_hour(moment: datetime) -> datetime:
     floor = moment.replace(minute=0, second=0, microsecond=0)
     return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def _from_epoch_us(value: int) -> datetime:
+    return as_utc(datetime(1970, 1, 1) + timedelta(microseconds=value))
 
 
 def _ids_filter(monitor_ids: Sequence[int]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import case, func, update
 from sqlmodel import select
@@ -47,8 +47,9 @@ class OutboxStore:
         return self.entities.session()
 
     # ---- webhooks ----------------------------------------------------------------------------
-    def create_webhook(self, user_id: int, url: str, format: str, events: list[str], enabled: bool) -> Webhook:
-        return self.entities.add_owned(new_webhook(user_id, url, format, events, enabled), "webhooks")
+    def create_webhook(self, user_id: int, url: str, format: str, events: list[str], enabled: bool,
+                       settings: dict | None = None) -> Webhook:
+        return self.entities.add_owned(new_webhook(user_id, url, format, events, enabled, settings), "webhooks")
 
     def webhooks(self, user_id: int) -> list[Webhook]:
         with self.session() as s:
@@ -204,6 +205,15 @@ class OutboxStore:
                     attempts[attempt.delivery_id].append(attempt)
             return [(d, attempts[d.id]) for d in rows]
 
+    def deliveries_of_changes(self, change_ids: Sequence[int]) -> list[tuple[Delivery, Webhook]]:
+        """The deliveries made for these outbox rows, with their webhooks, oldest first."""
+        if not change_ids:
+            return []
+        with self.session() as s:
+            rows = s.exec(select(Delivery, Webhook).join(Webhook, Webhook.id == Delivery.webhook_id)
+                          .where(Delivery.state_change_id.in_(list(change_ids))).order_by(Delivery.id))
+            return [(delivery, hook) for delivery, hook in rows]
+
     def pending_count(self) -> int:
         with self.session() as s:
             return s.exec(select(func.count()).select_from(Delivery).where(Delivery.state == "pending")).one()
@@ -216,14 +226,16 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_hex(24)
 
 
-def new_webhook(user_id: int, url: str, format: str, events: list[str], enabled: bool) -> Webhook:
+def new_webhook(user_id: int, url: str, format: str, events: list[str], enabled: bool,
+                settings: dict | None = None) -> Webhook:
     """A webhook row to add, with its signing secret."""
-    return Webhook(user_id=user_id, url=url, format=format, events=events, enabled=enabled, secret=new_secret())
+    return Webhook(user_id=user_id, url=url, format=format, events=events, enabled=enabled, secret=new_secret(),
+                   settings=settings)
 
 
 def change_webhook(hook: Webhook, changes: dict) -> None:
     """Apply changes to a webhook row of a session (enabled again or moved: no longer failing)."""
     for key, value in changes.items():
         setattr(hook, key, value)
-    if changes.get("enabled") is True or "url" in changes:
+    if changes.get("enabled") is True or "url" in changes or "settings" in changes:
         hook.failing, hook.permanent_failures = False, 0

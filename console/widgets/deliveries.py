@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 from console.widgets.status import short_time
 
 # Shown in this order where any delivery has them (servers have named some of them differently).
-COLUMNS = ("id", "event", "state", "status", "attempt_count", "last_status_code", "status_code",
+COLUMNS = ("id", "event", "monitor", "state", "status", "attempt_count", "last_status_code", "status_code",
            "created_at", "finished_at", "next_attempt_at", "last_error", "error")
 MAX_OTHER_COLUMNS = 7  # an answer with none of COLUMNS: its first few plain fields
 
@@ -23,6 +23,8 @@ def as_deliveries(answer: Any) -> list[dict]:
 
 
 def _cell(column: str, value: Any) -> str:
+    if column == "monitor" and isinstance(value, dict):  # {id, name}: the monitor the event is about
+        return f"{value.get('name')} (#{value.get('id')})"
     if column.endswith("_at") and value:
         return short_time(value)
     return "—" if value is None else str(value)

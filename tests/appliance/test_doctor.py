@@ -9,7 +9,7 @@ import sys
 
 from appliance.config import Settings
 from appliance.doctor import run_checks
-from tests.support.appliance import ROOT
+from tests.support.appliance import ROOT, ApplianceProcess
 from tests.support.net import free_port
 
 
@@ -54,9 +54,37 @@ def test_the_command_exits_non_zero_when_something_needs_fixing(tmp_path):
     assert "FIX  port" in done.stdout
 
 
-def test_it_accepts_a_port_taken_by_a_running_appliance(tmp_path, server):
-    result = checks(tmp_path, port=server.settings.port)  # doctor run next to the live service
-    assert result["port"].ok and "StatusCore appliance answers" in result["port"].message
+def test_it_accepts_a_port_taken_by_this_data_dirs_appliance(server):
+    settings = Settings.load({"data_dir": server.settings.data_dir, "port": server.settings.port}, env={})
+    port = {c.name: c for c in run_checks(settings)}["port"]  # doctor run next to the live service
+    assert port.ok and "this data dir's StatusCore appliance answers" in port.message
+
+
+def doctor(data_dir, port: int) -> tuple[int, str]:
+    done = subprocess.run([sys.executable, "-m", "statuscore", "doctor", "--data-dir", str(data_dir),
+                           "--port", str(port)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    line = next(line for line in done.stdout.splitlines() if line[5:].startswith("port:"))
+    return done.returncode, line
+
+
+def test_it_says_so_when_another_data_dirs_appliance_holds_the_port(tmp_path):
+    """The issue: `ok port` while a different appliance (another data dir) answered there."""
+    theirs = ApplianceProcess(tmp_path / "theirs").start()
+    try:
+        code, line = doctor(tmp_path / "ours", theirs.port)  # never served: not the one answering
+        assert code == 1
+        assert line.startswith("FIX  port:") and "a different StatusCore appliance answers there" in line
+        assert str(tmp_path / "ours") in line and "choose another --port" in line
+
+        served = ApplianceProcess(tmp_path / "served", port=free_port()).start()  # a data dir with its own id
+        served.stop()
+        code, line = doctor(tmp_path / "served", theirs.port)
+        assert line.startswith("FIX  port:") and "different StatusCore appliance" in line
+
+        code, line = doctor(tmp_path / "theirs", theirs.port)  # its own data dir: fine
+        assert line.startswith("ok   port:") and "this data dir's StatusCore appliance answers" in line
+    finally:
+        theirs.stop()
 
 
 def test_it_checks_the_postgresql_database_when_one_is_set(tmp_path, postgres_url):

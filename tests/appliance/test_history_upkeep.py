@@ -54,7 +54,7 @@ def test_it_keeps_long_range_stats_after_raw_retention(store):
     assert (summary.checks, summary.failures) == (48, 6)
     assert summary.avg == pytest.approx((18 * 200.0 + 24 * 100.0) / 42)
     assert (summary.min, summary.max) == (100.0, 200.0)
-    assert summary.first_at == old_day
+    assert summary.first_at == summary.first_up_at == old_day  # its first check failed, the second (same day) did not
     assert [d[0] for d in store.daily(1, NOW - timedelta(days=60))] == [old_day.date(), recent.date()]
 
 
@@ -71,6 +71,7 @@ def test_history_with_its_summary_matches_the_summary_query(store):
     assert rows[0] == {"checked_at": "2026-06-14T03:00:00Z", "status": "down", "response_time": None, "location": "local",
                        "anomaly_score": None}
     assert (summary.checks, summary.failures, summary.rt_count, summary.first_at) == (25, 5, 19, start)
+    assert summary.first_up_at == start + timedelta(minutes=30)  # the first check failed: from the first success (probe-1)
 
 
 def test_history_with_its_summary_reads_rollups_for_days_past_retention(store):

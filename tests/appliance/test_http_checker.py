@@ -104,6 +104,7 @@ def test_it_is_down_on_500_with_the_status_in_the_error(peer, checker):
     assert not result.up
     assert "HTTP 500" in result.error
     assert result.details["status_code"] == 500
+    assert result.response_time_ms is not None and result.response_time_ms >= 0  # an answer came: timed
 
 
 def test_it_is_up_when_the_expected_status_matches(peer, checker):
@@ -264,6 +265,7 @@ def test_it_is_down_with_a_readable_error_when_the_connection_is_refused(checker
     result = checker.check(spec(f"http://127.0.0.1:{port}/"))
     assert not result.up
     assert "refused" in result.error
+    assert result.response_time_ms is None  # nothing answered: no response time (the API shows null)
 
 
 def test_it_is_down_when_the_server_closes_without_answering(checker):
@@ -271,6 +273,7 @@ def test_it_is_down_when_the_server_closes_without_answering(checker):
         result = checker.check(spec(raw.url + "/"))
     assert not result.up
     assert result.error
+    assert result.response_time_ms is None
 
 
 # ---- https -------------------------------------------------------------------------------

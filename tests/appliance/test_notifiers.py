@@ -33,21 +33,35 @@ UP = make_event("monitor.up", "up", cause="")
 
 # ---- generic ------------------------------------------------------------------------------------
 
-def test_it_builds_exactly_the_seeds_generic_payload():
+SEED_KEYS = {"event", "monitor", "timestamp", "details"}
+NEW_KEYS = {"cause", "incident_id", "duration_seconds", "link"}
+
+
+def test_it_builds_the_seeds_generic_payload_with_the_incident_facts_beside():
     assert generic.build_payload(DOWN) == {
         "event": "monitor.down",
         "monitor": {"id": 1, "name": "Production API", "type": "https", "target": "https://api.example.com",
                     "status": "down"},
         "timestamp": "2024-01-15T10:30:00.123Z",
         "details": {"locations": "US-East (Virginia), US-West (Oregon)"},
+        "cause": "HTTP 503", "incident_id": None, "duration_seconds": None, "link": None,
     }
+
+
+def test_it_tells_a_recovery_its_cause_incident_duration_and_link():
+    event = make_event("monitor.up", "up", cause="HTTP 503", incident_id=7, duration_seconds=312,
+                       link="https://status.example.test/api/monitors/1")
+    payload = generic.build_payload(event)
+    assert {k: payload[k] for k in NEW_KEYS} == {"cause": "HTTP 503", "incident_id": 7, "duration_seconds": 312,
+                                                 "link": "https://status.example.test/api/monitors/1"}
+    assert set(payload) == SEED_KEYS | NEW_KEYS
 
 
 @pytest.mark.parametrize("event", [DOWN, UP, make_event(locations=()), make_event(cause="")],
                          ids=["down", "up", "no-locations", "no-cause"])
-def test_it_keeps_to_the_seeds_keys_and_nothing_else(event):
+def test_it_keeps_to_the_seeds_keys_and_adds_only_the_incident_facts(event):
     payload = generic.build_payload(event)
-    assert set(payload) == {"event", "monitor", "timestamp", "details"}
+    assert set(payload) == SEED_KEYS | NEW_KEYS
     assert set(payload["monitor"]) == {"id", "name", "type", "target", "status"}
     assert set(payload["details"]) == {"locations"}
     assert isinstance(payload["details"]["locations"], str)
@@ -209,3 +223,58 @@ def test_it_reports_a_url_it_cannot_send_to_as_a_failed_delivery():
     # as a ValueError instead of coming back as an outcome.
     outcome = transport.post("http://127.0.0.1:99999/hook", b"{}", {}, timeout=1)
     assert (outcome.status_code, outcome.error) == (None, "bad port in http://127.0.0.1:99999/hook")
+
+
+# ---- cause and duration in the chat formats, e-mail and Apprise ----------------------------------
+
+RECOVERED = make_event("monitor.up", "up", cause="HTTP 503", incident_id=7, duration_seconds=252,
+                       link="https://status.example.test/api/monitors/1")
+
+
+def test_it_tells_slack_the_cause_and_how_long_it_was_down():
+    payload = slack.build_payload(RECOVERED)
+    assert payload["text"].endswith("— Down for 4 min 12 s; cause: HTTP 503.")
+    facts = dict((f["title"], f["value"]) for f in payload["attachments"][0]["fields"])
+    assert facts["Down for"] == "4 min 12 s"
+    assert payload["attachments"][0]["title_link"] == "https://status.example.test/api/monitors/1"
+    assert "Cause: HTTP 503." in slack.build_payload(DOWN)["text"]
+
+
+def test_it_tells_discord_the_cause_and_how_long_it_was_down():
+    embed = discord.build_payload(RECOVERED)["embeds"][0]
+    assert embed["description"] == "Down for 4 min 12 s; cause: HTTP 503."
+    assert {f["name"]: f["value"] for f in embed["fields"]}["Down for"] == "4 min 12 s"
+    assert embed["url"] == "https://status.example.test/api/monitors/1"
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 s"), (59, "59 s"), (60, "1 min"), (252, "4 min 12 s"),
+                                           (3600, "1 h"), (3 * 3600 + 120, "3 h 2 min"), (86400, "1 d"),
+                                           (90000, "1 d 1 h")])
+def test_it_says_durations_as_people_do(seconds, text):
+    from appliance.notifiers.base import duration_text
+    assert duration_text(seconds) == text
+
+
+def test_it_writes_an_email_subject_with_the_cause_or_the_duration():
+    from appliance.notifiers import mail
+    assert mail.build_payload(DOWN)["subject"] == "[DOWN] Production API — HTTP 503"
+    assert mail.build_payload(RECOVERED)["subject"] == "[UP] Production API — back after 4 min 12 s"
+    reminder = make_event(extra={"reminder": True}, duration_seconds=600)
+    assert mail.build_payload(reminder)["subject"] == "[DOWN] Production API still down — HTTP 503"
+    multiline = make_event(cause="line one\nline two")
+    assert mail.build_payload(multiline)["subject"] == "[DOWN] Production API — line one line two"
+
+
+def test_it_escapes_user_text_in_the_email_html():
+    from appliance.notifiers import mail
+    html = mail.build_payload(make_event(monitor_name="<script>x</script>", cause="a & b"))["html"]
+    assert "<script>" not in html and "&lt;script&gt;" in html and "a &amp; b" in html
+
+
+def test_it_gives_apprise_a_type_per_event():
+    from appliance.notifiers import push
+    assert push.build_payload(DOWN)["type"] == "failure"
+    up = push.build_payload(RECOVERED)
+    assert up["type"] == "success" and up["title"] == "Production API is back UP"
+    assert up["body"].splitlines()[0] == "Down for 4 min 12 s; cause: HTTP 503."
+    assert up["body"].splitlines()[-1] == "https://status.example.test/api/monitors/1"

@@ -35,6 +35,7 @@ def test_it_is_down_with_a_readable_error_when_the_port_refuses():
     result = TcpChecker().check(spec(port))
     assert not result.up
     assert "refused" in result.error and str(port) in result.error
+    assert result.response_time_ms is None  # no connection: nothing to time (the API shows null, not 0)
 
 
 def test_it_is_down_after_the_listener_closes():

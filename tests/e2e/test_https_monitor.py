@@ -42,6 +42,8 @@ def test_it_reports_the_certificate_and_warns_once_before_expiry(tmp_path):
             wrong = monitor("wrong")
             assert wrong["status"] == "down"
             assert wrong["ssl"]["valid"] is False
+            assert "hostname" in wrong["ssl"]["error"] or "match" in wrong["ssl"]["error"]  # the reason, for people
+            assert "error" not in good_json["ssl"]  # only an invalid certificate has one
             assert "certificate" in wrong["last_error"]
 
             # A second check of the expiring certificate (an edit checks at once) sends nothing new.

@@ -170,10 +170,17 @@ def test_it_sends_exactly_one_down_and_one_up_message_in_each_format(appliance, 
 
     down, up = (m.json() for m in generic.messages)
     monitor = {"id": watched.id, "name": "Production API", "type": "http", "target": peer.url + "/health"}
+    # The seed's keys, and beside them the incident's facts (no STATUSCORE_PUBLIC_URL here: no link).
+    assert isinstance(down["incident_id"], int) and "500" in down["cause"]
     assert down == {"event": "monitor.down", "monitor": {**monitor, "status": "down"},
-                    "timestamp": down["timestamp"], "details": {"locations": "US-East (Virginia)"}}
+                    "timestamp": down["timestamp"], "details": {"locations": "US-East (Virginia)"},
+                    "cause": down["cause"], "incident_id": down["incident_id"], "duration_seconds": None,
+                    "link": None}
+    assert isinstance(up["duration_seconds"], int) and up["duration_seconds"] >= 0
     assert up == {"event": "monitor.up", "monitor": {**monitor, "status": "up"},
-                  "timestamp": up["timestamp"], "details": {"locations": "US-East (Virginia)"}}
+                  "timestamp": up["timestamp"], "details": {"locations": "US-East (Virginia)"},
+                  "cause": down["cause"], "incident_id": down["incident_id"],
+                  "duration_seconds": up["duration_seconds"], "link": None}
     assert MILLIS_TIMESTAMP.match(down["timestamp"]) and MILLIS_TIMESTAMP.match(up["timestamp"])
     assert down["timestamp"] < up["timestamp"]
     for message in generic.messages:

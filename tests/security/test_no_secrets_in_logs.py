@@ -4,7 +4,9 @@ A real `statuscore serve` and a real `statuscore probe`, both with STATUSCORE_LO
 go through everything that handles a secret: logins (right and wrong passwords), a password
 change (and the old password tried again), a user created by the admin, API keys (made, used,
 revoked, used after revocation), webhooks (secrets made and rotated, a test message and a real
-alert signed with them), a probe (its token used by the probe process and by hand; a wrong
+alert signed with them), an e-mail channel's SMTP password (a test mail and an alert through a
+local SMTP server that checks it) and an Apprise URL's token (an alert that fails until it is
+given up), a probe (its token used by the probe process and by hand; a wrong
 one), heartbeat URLs (GET, POST, /fail) and the JWT secret that signs every token. Then the two
 captured logs are searched for every one of those values (and for the secret part of each on
 its own): none may appear.
@@ -23,10 +25,12 @@ from tests.support.appliance import ADMIN_PASSWORD, ROOT, ApplianceProcess
 from tests.support.net import wait_for
 from tests.support.peers import HttpPeer
 from tests.support.receiver import Receiver
+from tests.support.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.slow
 
 DEBUG = {"STATUSCORE_LOG_LEVEL": "DEBUG", "STATUSCORE_WEBHOOK_BACKOFF": "1,1,1,1"}
+SMTP_PASSWORD = "Smtp-Secret-Pass-6620"
 
 
 def fragments(secret: str, start: int = 0) -> list[str]:
@@ -43,7 +47,7 @@ def test_it_writes_no_password_token_key_or_secret_to_its_logs(tmp_path):
     probe = None
     try:
         api = proc.api
-        with Receiver() as receiver, HttpPeer() as peer:
+        with Receiver() as receiver, HttpPeer() as peer, SmtpServer(login=("alerts", SMTP_PASSWORD)) as smtp:
             # Logins, right and wrong.
             admin = proc.admin()
             secrets["admin token"] = fragments(admin.token, admin.token.index(".") + 1)
@@ -80,6 +84,17 @@ def test_it_writes_no_password_token_key_or_secret_to_its_logs(tmp_path):
             dead_url = "http://127.0.0.1:9/services/T0/B0/Dead-Receiver-Path-Token-5521"
             secrets["webhook URL token"] = fragments(dead_url, dead_url.index("Dead"))
             dead = api.post("/api/settings/webhooks", alice, json={"url": dead_url, "events": ["monitor.down"]}).json()
+            # Notification channels: an SMTP password (a test mail, then the alert) and an Apprise
+            # URL whose token is its path, failing until it is given up (logged).
+            secrets["SMTP password"] = fragments(SMTP_PASSWORD)
+            mail = api.post("/api/settings/webhooks", alice, json={"format": "email", "events": ["monitor.down"], "email": {
+                "host": "127.0.0.1", "port": smtp.port, "security": "none", "username": "alerts",
+                "password": SMTP_PASSWORD, "from": "statuscore@example.test", "to": ["ops@example.test"]}}).json()
+            assert api.post(f"/api/settings/webhooks/{mail['id']}/test", alice).json()["delivered"] is True
+            apprise_url = "json://127.0.0.1:9/Apprise-Token-Path-3390"
+            secrets["Apprise URL token"] = fragments(apprise_url, apprise_url.index("Apprise"))
+            dead_apprise = api.post("/api/settings/webhooks", alice, json={
+                "format": "apprise", "url": apprise_url, "events": ["monitor.down"]}).json()
             peer.set_status(503)
             api.create_monitor(alice, name="API", type="http", target=peer.url + "/health", interval=10, retries=0)
             receiver.wait_until(lambda got: any(m.event == "monitor.down" for m in got), timeout=20,
@@ -87,6 +102,10 @@ def test_it_writes_no_password_token_key_or_secret_to_its_logs(tmp_path):
             wait_for(lambda: [d["state"] for d in api.get(f"/api/settings/webhooks/{dead['id']}/deliveries",
                                                           alice).json()] == ["failed"],
                      timeout=30, message="the dead receiver given up on (logged)")
+            wait_for(lambda: [d["state"] for d in api.get(f"/api/settings/webhooks/{dead_apprise['id']}/deliveries",
+                                                          alice).json()] == ["failed"],
+                     timeout=30, message="the dead Apprise URL given up on (logged)")
+            assert len(smtp.wait_for_count(2)) == 2 and smtp.mails[-1].login == "alerts"
 
             # Heartbeats.
             beat = api.create_monitor(alice, name="backup job", type="heartbeat", interval=3600)

@@ -94,3 +94,26 @@ def test_its_deadline_survives_a_restart(tmp_path):
         assert status(second.api, second.admin(), monitor["id"]) == "up"
     finally:
         second.stop()
+
+
+def test_it_gives_an_absolute_heartbeat_url_beside_the_contracts_relative_one(api, alice, server):
+    monitor = api.create_monitor(alice, name="cron", type="heartbeat", interval=3600)
+    assert monitor["heartbeat_full_url"] == server.url + monitor["heartbeat_url"]
+    listed = {m["id"]: m for m in api.get("/api/monitors", alice).json()}[monitor["id"]]
+    assert listed["heartbeat_full_url"] == monitor["heartbeat_full_url"]
+    keys = list(monitor)
+    assert keys.index("heartbeat_full_url") == keys.index("heartbeat_url") + 1
+    assert api.session.get(monitor["heartbeat_full_url"], timeout=10).json()["ok"] is True  # works as given
+    http = api.create_monitor(alice, name="site", type="http", target="http://127.0.0.1:9/")
+    assert "heartbeat_full_url" not in http
+
+
+def test_the_absolute_heartbeat_url_uses_the_public_url_when_set(tmp_path):
+    served = InProcessAppliance(tmp_path / "data", public_url="https://status.example.test/base/").start(engine=False)
+    try:
+        owner = served.admin()
+        monitor = served.api.create_monitor(owner, name="cron", type="heartbeat", interval=3600)
+        assert monitor["heartbeat_url"].startswith("/api/heartbeat/")
+        assert monitor["heartbeat_full_url"] == "https://status.example.test/base" + monitor["heartbeat_url"]
+    finally:
+        served.stop()

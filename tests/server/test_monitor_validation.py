@@ -323,6 +323,8 @@ NOT_JSON = ["{", '{"name": "x",}', "{'name': 'x'}", "name=x&type=http", "\x00\x0
                                           ("PATCH", "/api/monitors/{id}/toggle"),
                                           ("PATCH", "/api/monitors/{id}/public")])
 def test_it_rejects_a_body_that_is_not_a_json_object(api, owner, method, path, raw):
+    if path.endswith("/toggle") and raw == "":
+        pytest.skip("no body at all flips a monitor (test_monitors_crud.py)")
     monitor = api.get("/api/monitors", owner).json()
     target_id = monitor[0]["id"] if monitor else api.create_monitor(owner, **BASE["ping"])["id"]
     response = api.request(method, path.format(id=target_id), owner, data=raw.encode("latin-1"),

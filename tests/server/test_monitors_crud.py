@@ -280,6 +280,25 @@ def test_it_pauses_and_resumes_a_monitor(api, alice):
         k: created[k] for k in ("name", "target", "interval")}
 
 
+@pytest.mark.parametrize("send", [{"json": {}}, {}, {"data": b"", "headers": {"Content-Type": "application/json"}}],
+                         ids=["{}", "no body", "empty JSON body"])
+def test_an_empty_toggle_flips_the_monitor(api, alice, send):
+    """What a "toggle" button sends: no is_active at all. (Before, it needed an undocumented body.)"""
+    created = api.create_monitor(alice, name="Site", type="http", target="http://example.com")
+    paused = api.patch(_url(created, "/toggle"), alice, **send)
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["is_active"] is False and paused.json()["status"] == "paused"
+    resumed = api.patch(_url(created, "/toggle"), alice, **send)
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["is_active"] is True and resumed.json()["status"] == "pending"
+
+
+def test_an_empty_toggle_of_another_users_monitor_is_not_found(api, alice, bob):
+    created = api.create_monitor(alice, name="Site", type="http", target="http://example.com")
+    assert_error(api.patch(_url(created, "/toggle"), bob), 404)
+    assert api.get(_url(created), alice).json()["is_active"] is True
+
+
 def test_it_publishes_and_unpublishes_a_monitor(api, alice):
     created = api.create_monitor(alice, name="Site", type="http", target="http://example.com")
     assert created["public_status"] is False
@@ -291,7 +310,6 @@ def test_it_publishes_and_unpublishes_a_monitor(api, alice):
 
 
 @pytest.mark.parametrize("suffix, body, field", [
-    ("/toggle", {}, "is_active"),
     ("/toggle", {"is_active": "false"}, "is_active"),
     ("/toggle", {"is_active": 0}, "is_active"),
     ("/toggle", {"is_active": None}, "is_active"),

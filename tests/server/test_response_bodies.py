@@ -33,6 +33,7 @@ MASKS = [
     (re.compile(r'"(secret|token|key)": ?"[^"]+"'), r'"\1": "<secret>"'),
     (re.compile(r'"(duration_ms|elapsed_ms|response_ms|took_ms)": ?\d+(\.\d+)?'), r'"\1": <ms>'),
     (re.compile(r'"(prefix)": ?"[^"]+"'), r'"\1": "<prefix>"'),
+    (re.compile(r'"instance_id": ?"[0-9a-f]+"'), '"instance_id": "<instance>"'),
 ]
 VOLATILE_PATHS = ("/api/admin/engine", "/metrics", "/api/admin/backup")
 
@@ -133,6 +134,9 @@ def play(server, hook_url: str) -> list[dict]:
     r("stats", "GET", f"/api/monitors/{http_id}/stats?days=7", alice)
     r("stats bad days", "GET", f"/api/monitors/{http_id}/stats?days=400", alice)
     r("insights", "GET", f"/api/monitors/{http_id}/insights", alice)
+    r("incidents", "GET", "/api/incidents", alice)
+    r("incidents bad filter", "GET", "/api/incidents?open=maybe", alice)
+    r("incident missing", "GET", "/api/incidents/999", alice)
     r("anomalies", "GET", "/api/monitors/anomalies", alice)
     r("acknowledge missing", "POST", "/api/monitors/anomalies/999/acknowledge", alice)
     r("mtr free", "GET", f"/api/monitors/{monitors['http']['id']}/mtr", bob)
@@ -151,6 +155,9 @@ def play(server, hook_url: str) -> list[dict]:
     # status page
     r("status page unset", "GET", "/api/settings/status-page", alice)
     r("status page set", "PUT", "/api/settings/status-page", alice, json={"company_name": "Acme", "slug": "acme"})
+    r("landing json", "GET", "/", headers={"Accept": "application/json"})
+    r("landing page", "GET", "/", headers={"Accept": "text/html"})
+    r("health", "GET", "/api/health")
     r("status page taken", "PUT", "/api/settings/status-page", bob, json={"company_name": "B", "slug": "acme"})
     r("status page bad slug", "PUT", "/api/settings/status-page", bob, json={"company_name": "B", "slug": "A!"})
     r("public json", "GET", "/api/public/status/acme")

@@ -303,10 +303,12 @@ def test_it_sends_a_signed_test_message_to_the_receiver(api, alice, receiver):
     expected = "sha256=" + hmac.new(hook["secret"].encode(), message.body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(message.header("X-StatusCore-Signature"), expected)
     payload = message.json()
-    assert set(payload) == {"event", "monitor", "timestamp", "details"}
+    assert set(payload) == {"event", "monitor", "timestamp", "details",
+                            "cause", "incident_id", "duration_seconds", "link"}
     assert payload["event"] == "webhook.test"
     [delivery] = api.get(f"{BASE}/{hook['id']}/deliveries", alice).json()
     assert delivery["id"] == result["delivery_id"]
+    assert delivery["monitor"] is None  # a test message is about no monitor
     assert delivery["uuid"] == message.delivery
 
 
@@ -374,7 +376,7 @@ def test_it_lists_deliveries_newest_first_with_every_attempt(api, alice, receive
     response = api.get(f"{BASE}/{hook['id']}/deliveries", alice)
     assert response.status_code == 200
     failed, delivered = response.json()
-    assert set(delivered) == {"id", "uuid", "event", "state", "attempt_count", "created_at", "finished_at",
+    assert set(delivered) == {"id", "uuid", "event", "monitor", "state", "attempt_count", "created_at", "finished_at",
                               "next_attempt_at", "last_status_code", "last_error", "attempts"}
     assert failed["id"] > delivered["id"]
     assert (delivered["state"], delivered["attempt_count"], delivered["last_status_code"]) == ("delivered", 1, 200)
