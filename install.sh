@@ -326,9 +326,10 @@ case "$mode" in
         ;;
     test)
         setup "test,build"   # build: PyInstaller, for the single-binary smoke test (tests/e2e/test_binary.py)
-        # package:command pairs; a real SIP peer (SIPp), ip(8) for network namespaces, and the
-        # browser the status page tests drive through Playwright.
-        ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip chromium:chromium}
+        # package:command pairs; a real SIP peer (SIPp), ip(8) for network namespaces, the
+        # browser the status page tests drive through Playwright, and PostgreSQL (tests run
+        # throwaway clusters of it with initdb/pg_ctl; pg_ctlcluster comes with the server package).
+        ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip chromium:chromium postgresql:pg_ctlcluster}
         # Tests talk only to loopback (and to namespaces they make). Where we can, run them in a
         # network namespace of their own whose only interface is loopback, so nothing can leak.
         if [ "${STATUSCORE_TEST_NETNS:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1 &&

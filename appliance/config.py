@@ -48,6 +48,10 @@ class Settings:
     data_dir: Path = setting(default_factory=default_data_dir, flag="data folder (STATUSCORE_DATA_DIR)",
                              doc="entity store, history, secret",
                              doc_default="`~/.local/share/statuscore` (`./data` with `install.sh run`)")
+    database_url: str | None = setting(
+        None, doc="PostgreSQL database for the entities and the history instead of the data dir's SQLite and "
+                  "DuckDB files, `postgresql://user:password@host:5432/dbname` (see [PostgreSQL](#postgresql))",
+        doc_default="none (SQLite + DuckDB)")  # environment only: a password has no place in `ps` output
     rate_limit: str = setting("100/minute", flag="per-user API limit (STATUSCORE_RATE_LIMIT, default {default})",
                               doc="per-user API limit")
     login_rate_limit: str = setting(
@@ -148,6 +152,16 @@ class Settings:
     @property
     def entities_path(self) -> Path:
         return self.data_dir / "statuscore.sqlite"
+
+    @property
+    def entities_target(self) -> Path | str:
+        """Where the entity store lives: the PostgreSQL URL, or the SQLite file."""
+        return self.database_url or self.entities_path
+
+    @property
+    def history_target(self) -> Path | str:
+        """Where the history lives: the PostgreSQL URL, or the DuckDB file."""
+        return self.database_url or self.history_path
 
     @property
     def history_path(self) -> Path:
@@ -259,6 +273,12 @@ class Settings:
                 raise ConfigError(f"{name} must be between 0 (no limit) and {MAX_LIMIT:,}")
         for text in self.trusted_proxies:
             _check_proxy(text)
+        if self.database_url is not None:
+            from appliance.storage.database import check_url  # here: SQLAlchemy only when it is used
+
+            problem = check_url(self.database_url)
+            if problem:
+                raise ConfigError(f"{ENV_PREFIX}DATABASE_URL: {problem}")
 
 
 def _check_proxy(text: str) -> None:

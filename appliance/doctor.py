@@ -21,7 +21,30 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    return [_data_dir(settings), _secret(settings), _icmp(), _port(settings)]
+    checks = [_data_dir(settings), _secret(settings), _icmp(), _port(settings)]
+    if settings.database_url:
+        checks.append(_database(settings.database_url))
+    return checks
+
+
+def _database(url: str) -> Check:
+    """STATUSCORE_DATABASE_URL: the server answers, and the role may make the tables it needs."""
+    import psycopg
+
+    from appliance.storage.database import libpq_url, redacted
+
+    shown = redacted(url)
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=5) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            may_create = conn.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]
+    except psycopg.Error as exc:
+        return Check("database", False, f"cannot connect to {shown} ({' '.join(str(exc).split())[:200]}); check "
+                                        "STATUSCORE_DATABASE_URL and that the PostgreSQL server is running")
+    if not may_create:
+        return Check("database", False, f"{shown}: PostgreSQL {version}, but this role may not create tables in "
+                                        "its schema; make it the database's owner or GRANT CREATE on the schema")
+    return Check("database", True, f"{shown}: PostgreSQL {version}")
 
 
 def _data_dir(settings: Settings) -> Check:

@@ -43,12 +43,13 @@ from appliance.state import LocationState
 from appliance.storage import storage_error
 from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.api_keys import ApiKeyStore
-from appliance.storage.entities import EntityStore
-from appliance.storage.history import HistoryStore, HistoryWriteError
+from appliance.storage.entities import Conflict as StoreConflict, EntityStore
+from appliance.storage.history import HistoryWriteError
 from appliance.storage.imports import write_import
 from appliance.storage.incident_updates import IncidentUpdateStore
 from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
+from appliance.storage.pg_history import open_history
 from appliance.storage.probes import ProbeStore
 from appliance.timeutil import as_utc, iso, utcnow
 from appliance.tools.mtr import Mtr
@@ -85,8 +86,8 @@ class Appliance:
         if settings.password_hash_cost < OWASP_LOG2_N:
             log.warning("passwords are hashed with scrypt N=2^%d, below OWASP's minimum 2^%d: for tests only "
                         "(STATUSCORE_PASSWORD_HASH_COST)", settings.password_hash_cost, OWASP_LOG2_N)
-        self.entities = EntityStore(settings.entities_path, self.plan_limits, self.passwords)
-        self.history = HistoryStore(settings.history_path, flush_interval=settings.flush_interval,
+        self.entities = EntityStore(settings.entities_target, self.plan_limits, self.passwords)
+        self.history = open_history(settings.history_target, flush_interval=settings.flush_interval,
                                     memory_limit=settings.history_memory_limit)
         self.live = LiveStates()
         # When the appliance could not take heartbeat calls (stopped, saturated): no job is blamed for it.
@@ -254,7 +255,10 @@ class Appliance:
         generated = password is None
         if generated:
             password = generate_password()
-        self.entities.create_user(email, password, full_name="Administrator", tier="pro", is_admin=True)
+        try:
+            self.entities.create_user(email, password, full_name="Administrator", tier="pro", is_admin=True)
+        except StoreConflict:  # another appliance on the same database made it a moment ago
+            return None
         return AdminCreated(email, password if generated else None)
 
     def check_login(self, email: str, password: str) -> User | None:

@@ -76,9 +76,6 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
 
-    @app.errorhandler(STORE_REFUSALS[0])
-    @app.errorhandler(STORE_REFUSALS[1])
-    @app.errorhandler(STORE_REFUSALS[2])
     def _store_refused(exc: Exception):
         # The disk is full (or failing, or the database busy): say so in one line, and answer
         # 503 (try again), never a bare 500 with a traceback per request.
@@ -87,6 +84,9 @@ def register_error_handlers(app: Flask) -> None:
                   "free space under the data dir", text)
         return error_response(503, f"The appliance cannot write its data now ({text}); if the disk is full, "
                                    "free space under the data dir and try again.")
+
+    for refusal in STORE_REFUSALS:
+        app.register_error_handler(refusal, _store_refused)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

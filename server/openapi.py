@@ -796,9 +796,10 @@ OPERATIONS: tuple[Op, ...] = (
        "admin", ok=204, access="admin", errors=(400,), session_only=True,
        description="Deleting yourself is refused (400)."),
     Op("get", "/api/admin/backup", "backup", "A consistent backup of both stores (.tar.gz download)",
-       "admin", None, access="admin",
+       "admin", None, access="admin", errors=(409,),
        description="`statuscore backup` calls this. The archive holds the secret: keep it private. "
-                   "A read-only API key gets 403 (a login or a write key is needed)."),
+                   "A read-only API key gets 403 (a login or a write key is needed). With the stores on "
+                   "PostgreSQL (STATUSCORE_DATABASE_URL) it answers 409: back the database up with pg_dump."),
     Op("get", "/api/admin/engine", "engineStatus", "How the check engine keeps up", "admin", "EngineStatus",
        access="admin"),
 

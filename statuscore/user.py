@@ -50,7 +50,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             print(f"statuscore: {flag} {problem}", file=sys.stderr)
             return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = EntityStore(settings.entities_path, hasher=PasswordHasher(ScryptCost.of(settings.password_hash_cost)))
+    store = EntityStore(settings.entities_target, hasher=PasswordHasher(ScryptCost.of(settings.password_hash_cost)))
     try:
         user = store.create_user(args.email, password, args.name, args.tier, args.admin)
     except Conflict as exc:

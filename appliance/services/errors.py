@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import duckdb
+import psycopg
 from sqlalchemy.exc import OperationalError
 
 from appliance.storage import storage_error
 from appliance.storage.history import HistoryWriteError
 
-# The stores refusing a write (a full disk, a failing device, a busy database): what happened is
-# not the caller's fault and may pass; `describe_store_error` says it in one line.
-STORE_REFUSALS = (OperationalError, HistoryWriteError, duckdb.IOException)
+# The stores refusing a write (a full disk, a failing device, a busy database, a PostgreSQL server
+# restarting): what happened is not the caller's fault and may pass; `describe_store_error` says it
+# in one line.
+STORE_REFUSALS = (OperationalError, HistoryWriteError, duckdb.IOException, psycopg.OperationalError)
 describe_store_error = storage_error
 
 

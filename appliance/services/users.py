@@ -71,6 +71,9 @@ class Users:
 
     def backup(self, path: Path) -> None:
         """A consistent backup of both stores (and the secret) written to `path`."""
+        if self._app.settings.database_url:
+            raise Conflict("The stores are on PostgreSQL (STATUSCORE_DATABASE_URL): back the database up with "
+                           "pg_dump; statuscore backup covers the data dir's SQLite and DuckDB files only.")
         create_backup(self._app, path)
 
     @property

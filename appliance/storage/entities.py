@@ -1,4 +1,5 @@
-"""EntityStore: the SQLModel engine on SQLite (WAL, foreign keys on) and its repositories.
+"""EntityStore: the SQLModel engine on SQLite (WAL, foreign keys on) or on PostgreSQL
+(STATUSCORE_DATABASE_URL; see database.py), and its repositories.
 
 Objects returned are detached snapshots (expire_on_commit=False): callers may read them freely
 but change data only through the store's methods.
@@ -7,7 +8,6 @@ but change data only through the store's methods.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,13 +15,15 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import event, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, select
 
 from appliance.models import Incident, Monitor, StateChange, User
 from appliance.passwords import PasswordHasher
 from appliance.plans import PlanLimits
 from appliance.state import is_alert
 from appliance.monitor_types import TYPES
+from appliance.storage import migrations
+from appliance.storage.database import is_postgres, make_engine, redacted
 from appliance.timeutil import as_utc, iso, utcnow
 
 
@@ -42,22 +44,19 @@ class Transition:
 
 
 class EntityStore:
-    def __init__(self, path: Path | str, limits: PlanLimits | None = None, hasher: PasswordHasher | None = None):
-        self.path = Path(path)
+    def __init__(self, target: Path | str, limits: PlanLimits | None = None, hasher: PasswordHasher | None = None):
+        """`target`: a SQLite file, or a postgresql:// URL."""
+        self.postgres = is_postgres(target)
+        self.path = redacted(str(target)) if self.postgres else Path(target)  # for messages
         self.hasher = hasher or PasswordHasher()
         self.limits = limits  # what each plan may hold; None: no limits (tools, benchmarks)
-        self.engine = create_engine(
-            f"sqlite:///{self.path}",
-            connect_args={"check_same_thread": False, "timeout": 15},
-        )
-        event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = make_engine(target)
         # Monitors are read on every API call and written rarely (never per check): keep a
         # snapshot of them, dropped on any commit to this store.
         self._generation = 0
         self._snapshot: tuple[int, tuple[Monitor, ...], dict[int, Monitor]] | None = None
         event.listen(self.engine, "commit", self._changed)
-        SQLModel.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        migrations.upgrade(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -68,12 +67,12 @@ class EntityStore:
     def add_owned(self, row, kind: str):
         """Insert a row a user owns (`row.user_id`) unless they already have as many of `kind` as
         their plan allows (raises plans.LimitReached). The count and the insert are one write
-        transaction (BEGIN IMMEDIATE takes SQLite's write lock first), so parallel creates at the
+        transaction that first takes a lock parallel creates wait for (SQLite's write lock with
+        BEGIN IMMEDIATE; on PostgreSQL the owner's row, FOR UPDATE), so parallel creates at the
         limit cannot both pass, whichever path (API, import) they come by."""
         model = type(row)
         with self.session() as s:
-            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            user = s.get(User, row.user_id)
+            user = self.lock_owner(s, row.user_id)
             if self.limits is not None and user is not None:
                 have = s.exec(select(func.count()).select_from(model).where(model.user_id == row.user_id)).one()
                 self.limits.check(user, kind, have)
@@ -81,6 +80,14 @@ class EntityStore:
             s.commit()
             s.refresh(row)
             return row
+
+    def lock_owner(self, s: Session, user_id: int) -> User | None:
+        """Begin a write transaction on `s` that serialises with every other one changing what
+        this user owns; returns the user."""
+        if self.postgres:
+            return s.get(User, user_id, with_for_update=True)
+        s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        return s.get(User, user_id)
 
     # ---- users -------------------------------------------------------------------------------
     def count_users(self) -> int:
@@ -404,37 +411,3 @@ def incident_details(incident: Incident, at: datetime) -> dict:
     started = as_utc(incident.started_at)
     return {"incident_id": incident.id, "incident_started_at": iso(started),
             "duration_seconds": max(0, int((as_utc(at) - started).total_seconds()))}
-
-
-def _add_missing_columns(engine) -> None:
-    """Upgrade in place: columns added to a model since the data dir was created are added to
-    its table (new columns are always nullable or have a default)."""
-    with engine.begin() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            present = {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                ddl = column.type.compile(dialect=engine.dialect)
-                default = column.default.arg if column.default is not None and column.default.is_scalar else None
-                clause = f" DEFAULT {_sql_literal(default)}" if default is not None else ""
-                conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl}{clause}')
-
-
-def _sql_literal(value) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.close()
-
-

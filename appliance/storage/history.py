@@ -105,26 +105,16 @@ class _Command:
         self.error: BaseException | None = None
 
 
-class HistoryStore:
-    def __init__(self, path: Path | str, flush_interval: float = 0.5, memory_limit: str = "256MB"):
-        self.path = str(path)
+class QueuedHistory:
+    """What every history store shares: results queued in memory and written in batches by one
+    writer thread, commands (deletes, upkeep) run on that thread in order with the rows, and the
+    bookkeeping of late rows for the rollups. A backend gives `_new_writer` (how a batch is
+    written) and `_upkeep` (one round of rollups, retention, compaction), and its reads."""
+
+    WRITE_ADVICE = "free disk space there"  # what to do when writes fail, for the log line
+
+    def __init__(self, flush_interval: float):
         self.flush_interval = flush_interval
-        # A bounded buffer pool: by default DuckDB may cache up to 80 % of RAM, which is not what
-        # a small monitoring box wants; big queries spill to a temp folder beside the file.
-        try:
-            self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit, "threads": 2,
-                                                          "temp_directory": self.path + ".tmp"})
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise HistoryUnavailable(
-                    f"{self.path} is in use by another process: is StatusCore already running with this "
-                    "data dir? (Backups go through the running appliance: statuscore backup)") from None
-            raise HistoryUnavailable(f"cannot open {self.path} ({str(exc).splitlines()[0]})") from None
-        self._con.execute(SCHEMA)
-        for statement in MIGRATIONS:
-            self._con.execute(statement)
-        rollups.create(self._con)
-        self._meta = rollups.meta(self._con)
         self._late_since: datetime | None = None  # oldest row written into an already rolled hour
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._local = threading.local()
@@ -150,8 +140,7 @@ class HistoryStore:
 
     def delete_monitor(self, monitor_id: int) -> None:
         """Delete a monitor's history, including rows still queued for it."""
-        self._deleted.add(monitor_id)
-        self._run_on_writer(lambda cur: cur.execute("DELETE FROM results WHERE monitor_id = ?", [monitor_id]))
+        self.delete_monitors([monitor_id])
 
     def delete_monitors(self, monitor_ids: Sequence[int]) -> None:
         ids = list(monitor_ids)
@@ -166,24 +155,10 @@ class HistoryStore:
         def run(cursor):
             late, self._late_since = self._late_since, None
             try:
-                self._meta = rollups.maintain(cursor, naive_utc(now), retention_days, late)
+                self._meta = self._upkeep(cursor, naive_utc(now), retention_days, late)
             except Exception:
                 self._late_since = late
                 raise
-        self._run_on_writer(run, timeout=600)
-
-    def copy_to(self, path: Path | str) -> None:
-        """A consistent copy of the whole history into a new DuckDB file (for backups), taken on
-        the writer thread after every row queued before the call."""
-        target = str(path).replace("'", "''")
-
-        def run(cursor):
-            name = cursor.execute("SELECT current_database()").fetchall()[0][0]
-            cursor.execute(f"ATTACH '{target}' AS backup_copy")
-            try:
-                cursor.execute(f'COPY FROM DATABASE "{name}" TO backup_copy')
-            finally:
-                cursor.execute("DETACH backup_copy")
         self._run_on_writer(run, timeout=600)
 
     def close(self) -> None:
@@ -193,7 +168,7 @@ class HistoryStore:
         self._stopping = True
         self._queue.put(None)
         self._thread.join(timeout=30)
-        self._con.close()
+        self._close_connections()
 
     def _run_on_writer(self, action, timeout: float = 30.0) -> None:
         command = _Command(action)
@@ -204,8 +179,7 @@ class HistoryStore:
             raise command.error
 
     def _writer_loop(self) -> None:
-        cursor = self._con.cursor()
-        appender = cursor.appender("results")
+        writer = self._new_writer()
         pending: list[tuple] = []
         last_flush = time.monotonic()
 
@@ -221,20 +195,19 @@ class HistoryStore:
                 if late is not None and (self._late_since is None or late < self._late_since):
                     self._late_since = late
             try:
-                appender.append_rows(rows)
-                appender.flush()
+                writer.write(rows)
             except Exception as exc:  # disk full, I/O error: keep the rows and try again later
-                appender.clear()
+                writer.discard()
                 text = storage_error(exc)
                 if self.last_write_error is None:
                     log.error("cannot write check results to %s (%s); keeping them in memory and retrying: "
-                              "free disk space there", self.path, text)
+                              "%s", self.path, text, self.WRITE_ADVICE)
                 self.last_write_error = text
                 if len(pending) > MAX_PENDING:
                     dropped = len(pending) - MAX_PENDING
                     del pending[:dropped]
-                    log.error("dropped the %d oldest unwritten results: free disk space under %s",
-                              dropped, self.path)
+                    log.error("dropped the %d oldest unwritten results (%s): %s",
+                              dropped, self.path, self.WRITE_ADVICE)
                 return False
             if self.last_write_error is not None:
                 log.info("writing check results again after an earlier error")
@@ -255,7 +228,7 @@ class HistoryStore:
                     item = _IDLE
             if item is None:
                 write()
-                cursor.close()
+                writer.close()
                 return
             if isinstance(item, ResultRow):
                 pending.append(item.as_tuple())
@@ -279,22 +252,32 @@ class HistoryStore:
                     if not ok:
                         raise HistoryWriteError(f"cannot write to {self.path}: {self.last_write_error}")
                     if item.action is not None:
-                        item.action(cursor)
+                        item.action(writer.cursor)
                 except BaseException as exc:  # reported to the waiting caller
                     item.error = exc
                 finally:
-                    _settle_cursor(cursor)
+                    writer.settle()
                 item.done.set()
                 continue
             if time.monotonic() - last_flush >= self.flush_interval:
                 write()
 
     # ---- reading -----------------------------------------------------------------------------
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._local.cursor = self._con.cursor()
-        return cur
+    # The SQL is written once with ? placeholders, in what DuckDB and PostgreSQL both read; where
+    # they differ, a backend gives its own of these.
+    API_ROW = ("strftime(checked_at, '%Y-%m-%dT%H:%M:%SZ'), CASE WHEN up THEN 'up' ELSE 'down' END, "
+               "CAST(round(response_time) AS INTEGER), location, round(CAST(anomaly_score AS DOUBLE), 3), "
+               "response_time, epoch_us(checked_at)")
+    QUANTILES = "quantile_cont(response_time, [0.5, 0.95, 0.99]) FILTER (WHERE up)"
+    RT_SUM = "sum(response_time)"
+
+    def _execute(self, sql: str, params: Sequence = ()):
+        """Run one read on this thread's connection; returns its cursor (fetchone, fetchall)."""
+        raise NotImplementedError
+
+    def latest(self, since: datetime) -> dict[tuple[int, str], tuple[datetime, bool, float | None, str | None]]:
+        """The newest result per (monitor, location) since a time: live state after a restart."""
+        raise NotImplementedError
 
     def history(self, monitor_id: int, since: datetime, until: datetime | None = None,
                 limit: int | None = None) -> list[tuple[datetime, bool, float | None, str]]:
@@ -306,7 +289,7 @@ class HistoryStore:
         sql += " ORDER BY checked_at"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [(as_utc(t), up, rt, loc) for t, up, rt, loc in self._cursor().execute(sql, params).fetchall()]
+        return [(as_utc(t), up, rt, loc) for t, up, rt, loc in self._execute(sql, params).fetchall()]
 
     def history_with_summary(self, monitor_id: int, since: datetime) -> tuple[list[dict], Summary]:
         """The results since a time as the API shows them (formatted by DuckDB: a day at 10 s is
@@ -330,11 +313,8 @@ class HistoryStore:
 
     def _history_rows(self, monitor_id: int, since: datetime) -> tuple[list[dict], list[float | None], list[int]]:
         """(the API's rows, their exact response times, their times in epoch us)."""
-        sql = ("SELECT strftime(checked_at, '%Y-%m-%dT%H:%M:%SZ'), CASE WHEN up THEN 'up' ELSE 'down' END, "
-               "CAST(round(response_time) AS INTEGER), location, "
-               "round(CAST(anomaly_score AS DOUBLE), 3), response_time, epoch_us(checked_at) FROM results "
-               "WHERE monitor_id = ? AND checked_at >= ? ORDER BY checked_at")
-        found = self._cursor().execute(sql, [monitor_id, naive_utc(since)]).fetchall()
+        sql = (f"SELECT {self.API_ROW} FROM results WHERE monitor_id = ? AND checked_at >= ? ORDER BY checked_at")
+        found = self._execute(sql, [monitor_id, naive_utc(since)]).fetchall()
         keys = ("checked_at", "status", "response_time", "location", "anomaly_score")
         return [dict(zip(keys, row)) for row in found], [row[5] for row in found], [row[6] for row in found]
 
@@ -346,7 +326,7 @@ class HistoryStore:
         raw_from = self._meta.get(rollups.RAW_FROM)
         if raw_from is None or naive_utc(since) >= raw_from:
             return raw
-        row = self._cursor().execute(
+        row = self._execute(
             "SELECT sum(checks), sum(failures), sum(rt_count), sum(rt_sum), min(rt_min), max(rt_max), "
             "min(bucket), min(bucket) FILTER (WHERE checks > failures) FROM rollup_day WHERE monitor_id = ? AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE)",
             [monitor_id, naive_utc(since), raw_from]).fetchone()
@@ -369,7 +349,7 @@ class HistoryStore:
 
     def _raw_summary(self, monitor_id: int, since: datetime, until: datetime | None,
                      percentiles: bool) -> Summary:
-        extra = ", quantile_cont(response_time, [0.5, 0.95, 0.99]) FILTER (WHERE up)" if percentiles else ""
+        extra = ", " + self.QUANTILES if percentiles else ""
         sql = (
             "SELECT count(*), count(*) FILTER (WHERE NOT up), avg(response_time) FILTER (WHERE up), "
             "min(response_time) FILTER (WHERE up), max(response_time) FILTER (WHERE up), "
@@ -380,7 +360,7 @@ class HistoryStore:
         if until is not None:
             sql += " AND checked_at < ?"
             params.append(naive_utc(until))
-        row = self._cursor().execute(sql, params).fetchone()
+        row = self._execute(sql, params).fetchone()
         quantiles = (row[8] or [None, None, None]) if percentiles else [None, None, None]
         return Summary(checks=row[0], failures=row[1], avg=row[2], min=row[3], max=row[4],
                        p50=quantiles[0], p95=quantiles[1], p99=quantiles[2], rt_count=row[5],
@@ -404,22 +384,24 @@ class HistoryStore:
         hours_from = min(max(_next_hour(raw_from), days), hours)  # whole hours in [raw_from, hours)
         ids = _ids_filter(monitor_ids)
         raw = ("SELECT monitor_id, CAST(checked_at AS DATE) AS day, count(*) AS checks, "
-               "count(*) FILTER (WHERE NOT up) AS failures, sum(response_time) FILTER (WHERE up) AS rt_sum, "
+               f"count(*) FILTER (WHERE NOT up) AS failures, {self.RT_SUM} FILTER (WHERE up) AS rt_sum, "
                f"count(response_time) FILTER (WHERE up) AS rt_count FROM results WHERE {ids} ")
         sql = (
-            "SELECT monitor_id, day, sum(checks), sum(failures), sum(rt_sum) / nullif(sum(rt_count), 0) FROM ("
+            # CAST: PostgreSQL's sum of bigints is a numeric (a Decimal in Python, a string in JSON)
+            "SELECT monitor_id, day, CAST(sum(checks) AS BIGINT), CAST(sum(failures) AS BIGINT), "
+            "sum(rt_sum) / nullif(sum(rt_count), 0) FROM ("
             "SELECT monitor_id, bucket AS day, checks, failures, rt_sum, rt_count FROM rollup_day "
             f"WHERE {ids} AND bucket >= CAST(? AS DATE) AND bucket < CAST(? AS DATE) "
             "UNION ALL "
             "SELECT monitor_id, CAST(bucket AS DATE), checks, failures, rt_sum, rt_count FROM rollup_hour "
             f"WHERE {ids} AND bucket >= ? AND bucket < ? "
-            f"UNION ALL {raw} AND checked_at >= ? AND checked_at < ? GROUP BY ALL "
-            f"UNION ALL {raw} AND checked_at >= ? GROUP BY ALL"
-            ") GROUP BY monitor_id, day ORDER BY 1, 2"
+            f"UNION ALL {raw} AND checked_at >= ? AND checked_at < ? GROUP BY 1, 2 "
+            f"UNION ALL {raw} AND checked_at >= ? GROUP BY 1, 2"
+            ") AS parts GROUP BY monitor_id, day ORDER BY 1, 2"
         )
         params = [start, days, hours_from, hours, raw_from, hours_from, max(raw_from, hours)]
         out: dict[int, list[tuple]] = {}
-        for mid, day, checks, failures, avg in self._cursor().execute(sql, params).fetchall():
+        for mid, day, checks, failures, avg in self._execute(sql, params).fetchall():
             out.setdefault(mid, []).append((day, checks, failures, avg))
         return out
 
@@ -442,7 +424,7 @@ class HistoryStore:
             "SELECT monitor_id, count(*), count(*) FILTER (WHERE NOT up) FROM results "
             f"WHERE checked_at >= ? AND {_ids_filter(monitor_ids)} GROUP BY monitor_id"
         )
-        rows = self._cursor().execute(sql, [naive_utc(since)]).fetchall()
+        rows = self._execute(sql, [naive_utc(since)]).fetchall()
         return {mid: (checks, failures) for mid, checks, failures in rows}
 
     def failures_by_location(self, monitor_id: int, since: datetime, until: datetime,
@@ -451,15 +433,14 @@ class HistoryStore:
         last failed check, and the most frequent errors."""
         params = [monitor_id, naive_utc(since), naive_utc(until)]
         where = "monitor_id = ? AND checked_at >= ? AND checked_at <= ?"
-        cursor = self._cursor()
-        counts = cursor.execute(
+        counts = self._execute(
             "SELECT location, count(*), count(*) FILTER (WHERE NOT up), min(checked_at) FILTER (WHERE NOT up), "
             f"max(checked_at) FILTER (WHERE NOT up) FROM results WHERE {where} GROUP BY location ORDER BY location",
             params).fetchall()
         errors: dict[str, list[tuple[str, int]]] = {}
-        for location, error, times in cursor.execute(
+        for location, error, times in self._execute(
                 f"SELECT location, coalesce(error, 'failed'), count(*) AS n FROM results WHERE {where} AND NOT up "
-                "GROUP BY ALL ORDER BY location, n DESC, 2", params).fetchall():
+                "GROUP BY 1, 2 ORDER BY location, n DESC, 2", params).fetchall():
             found = errors.setdefault(location, [])
             if len(found) < most_errors:
                 found.append((error, times))
@@ -472,7 +453,69 @@ class HistoryStore:
         (with the incidents' starts, when it started being watched; failed checks before any
         verdict say nothing yet)."""
         sql = "SELECT monitor_id, min(checked_at) FROM results WHERE checked_at >= ? AND up GROUP BY monitor_id"
-        return {m: as_utc(t) for m, t in self._cursor().execute(sql, [naive_utc(since)]).fetchall()}
+        return {m: as_utc(t) for m, t in self._execute(sql, [naive_utc(since)]).fetchall()}
+
+    def count(self, monitor_id: int | None = None) -> int:
+        if monitor_id is None:
+            return self._execute("SELECT count(*) FROM results").fetchone()[0]
+        return self._execute("SELECT count(*) FROM results WHERE monitor_id = ?", [monitor_id]).fetchone()[0]
+
+
+class HistoryStore(QueuedHistory):
+    """Check results in a DuckDB file: the embedded default."""
+
+    def __init__(self, path: Path | str, flush_interval: float = 0.5, memory_limit: str = "256MB"):
+        self.path = str(path)
+        # A bounded buffer pool: by default DuckDB may cache up to 80 % of RAM, which is not what
+        # a small monitoring box wants; big queries spill to a temp folder beside the file.
+        try:
+            self._con = duckdb.connect(self.path, config={"memory_limit": memory_limit, "threads": 2,
+                                                          "temp_directory": self.path + ".tmp"})
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise HistoryUnavailable(
+                    f"{self.path} is in use by another process: is StatusCore already running with this "
+                    "data dir? (Backups go through the running appliance: statuscore backup)") from None
+            raise HistoryUnavailable(f"cannot open {self.path} ({str(exc).splitlines()[0]})") from None
+        self._con.execute(SCHEMA)
+        for statement in MIGRATIONS:
+            self._con.execute(statement)
+        rollups.create(self._con)
+        self._meta = rollups.meta(self._con)
+        super().__init__(flush_interval)
+
+    def _new_writer(self) -> "_DuckWriter":
+        return _DuckWriter(self._con)
+
+    def _upkeep(self, cursor, now: datetime, retention_days: int, late: datetime | None) -> dict[str, datetime]:
+        return rollups.maintain(cursor, now, retention_days, late)
+
+    def _close_connections(self) -> None:
+        self._con.close()
+
+    def copy_to(self, path: Path | str) -> None:
+        """A consistent copy of the whole history into a new DuckDB file (for backups), taken on
+        the writer thread after every row queued before the call."""
+        target = str(path).replace("'", "''")
+
+        def run(cursor):
+            name = cursor.execute("SELECT current_database()").fetchall()[0][0]
+            cursor.execute(f"ATTACH '{target}' AS backup_copy")
+            try:
+                cursor.execute(f'COPY FROM DATABASE "{name}" TO backup_copy')
+            finally:
+                cursor.execute("DETACH backup_copy")
+        self._run_on_writer(run, timeout=600)
+
+    # ---- reading -----------------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    def _execute(self, sql: str, params: Sequence = ()):
+        return self._cursor().execute(sql, params)
 
     def latest(self, since: datetime) -> dict[tuple[int, str], tuple[datetime, bool, float | None, str | None]]:
         """The newest result per (monitor, location) since a time: live state after a restart."""
@@ -486,10 +529,26 @@ class HistoryStore:
         rows = self._cursor().execute(sql, [naive_utc(since)]).fetchall()
         return {(m, loc): (as_utc(t), up, rt, err) for m, loc, t, up, rt, err in rows}
 
-    def count(self, monitor_id: int | None = None) -> int:
-        if monitor_id is None:
-            return self._cursor().execute("SELECT count(*) FROM results").fetchone()[0]
-        return self._cursor().execute("SELECT count(*) FROM results WHERE monitor_id = ?", [monitor_id]).fetchone()[0]
+
+class _DuckWriter:
+    """The writer thread's side of DuckDB: its own cursor and an appender on it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.cursor = con.cursor()
+        self._appender = self.cursor.appender("results")
+
+    def write(self, rows: list[tuple]) -> None:
+        self._appender.append_rows(rows)
+        self._appender.flush()
+
+    def discard(self) -> None:
+        self._appender.clear()
+
+    def settle(self) -> None:
+        _settle_cursor(self.cursor)
+
+    def close(self) -> None:
+        self.cursor.close()
 
 
 class _Idle:

@@ -1,4 +1,4 @@
-"""Writing an ImportPlan: all of it in one SQLite transaction, so an import that fails half-way
+"""Writing an ImportPlan: all of it in one transaction, so an import that fails half-way
 (the status page address taken a moment ago, a monitor deleted meanwhile, a full disk) leaves
 nothing behind. Raises Conflict when the user's configuration changed since the plan was made.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from appliance.imports import ImportPlan
-from appliance.models import Maintenance, Monitor, User, Webhook
+from appliance.models import Maintenance, Monitor, Webhook
 from appliance.storage.entities import Conflict, change_monitor, new_monitor
 from appliance.storage.outbox import change_webhook, new_webhook
 
@@ -17,7 +17,7 @@ def write_import(entities, plan: ImportPlan) -> tuple[list[Monitor], list[Monito
     """Apply the plan; returns (monitors created, monitors changed), as committed."""
     with entities.session() as s:  # leaving it without a commit rolls everything back
         try:
-            user = s.get(User, plan.user_id)
+            user = entities.lock_owner(s, plan.user_id)  # as add_owned: no parallel create in between
             if user is None:
                 raise Conflict("your account was deleted")
             created = [new_monitor(plan.user_id, fields) for fields in plan.new_monitors]

@@ -40,8 +40,8 @@ def make_event(fanout: Fanout) -> Event:
 
 
 class World:
-    def __init__(self, tmp_path, receiver: Receiver):
-        self.entities = EntityStore(tmp_path / "entities.sqlite", hasher=cheap_hasher())
+    def __init__(self, database: str, receiver: Receiver):
+        self.entities = EntityStore(database, hasher=cheap_hasher())
         self.outbox = OutboxStore(self.entities)
         self.clock = Clock()
         self.receiver = receiver
@@ -75,8 +75,9 @@ def receiver():
 
 
 @pytest.fixture
-def world(tmp_path, receiver):
-    world = World(tmp_path, receiver)
+def world(database, receiver):
+    """On SQLite and on PostgreSQL (the `database` fixture)."""
+    world = World(database, receiver)
     yield world
     world.entities.close()
 

@@ -85,3 +85,14 @@ def test_it_says_so_when_another_data_dirs_appliance_holds_the_port(tmp_path):
         assert line.startswith("ok   port:") and "this data dir's StatusCore appliance answers" in line
     finally:
         theirs.stop()
+
+
+def test_it_checks_the_postgresql_database_when_one_is_set(tmp_path, postgres_url):
+    ok = checks(tmp_path, database_url=postgres_url)["database"]
+    assert ok.ok and "PostgreSQL 1" in ok.message
+    bad = checks(tmp_path, database_url=postgres_url.replace("?host=", "?host=/nonexistent"))["database"]
+    assert not bad.ok and "STATUSCORE_DATABASE_URL" in bad.message
+
+
+def test_it_has_no_database_line_for_the_embedded_stores(tmp_path):
+    assert "database" not in checks(tmp_path)

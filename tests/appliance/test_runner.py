@@ -18,7 +18,9 @@ from appliance.models import Incident, Monitor, StateChange
 from appliance.service import Appliance
 from appliance.spec import MonitorSpec
 from appliance.storage.entities import EntityStore, Transition
+from appliance.storage.database import is_postgres
 from appliance.storage.history import HistoryStore
+from appliance.storage.pg_history import open_history
 from appliance.timeutil import as_utc
 from tests.support.appliance import TEST_PASSWORD_HASH_COST, cheap_hasher
 from tests.support.peers import HttpPeer
@@ -58,9 +60,10 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path):
-    entities = EntityStore(tmp_path / "entities.sqlite", hasher=cheap_hasher())
-    history = HistoryStore(tmp_path / "history.duckdb", flush_interval=0.1)
+def world(tmp_path, database):
+    """On SQLite + DuckDB, and on PostgreSQL (entities and history)."""
+    entities = EntityStore(database, hasher=cheap_hasher())
+    history = open_history(database if is_postgres(database) else tmp_path / "history.duckdb", flush_interval=0.1)
     runner = Runner({}, history, entities, LiveStates(), "local")
     yield World(entities, history, runner)
     history.close()

@@ -348,3 +348,17 @@ def test_it_refuses_a_system_install_without_root_or_a_binary(tmp_path):
     done = install_sh("system", "--prefix", "relative/path", "--root", str(tmp_path / "root"))
     assert done.returncode != 0 and "absolute" in done.stderr
     assert not (tmp_path / "root").exists()  # nothing was written
+
+
+def test_the_binary_keeps_its_stores_on_postgresql(built, tmp_path, postgres_url):
+    """psycopg (and its bundled libpq) are in the one file: with STATUSCORE_DATABASE_URL it serves
+    from PostgreSQL and leaves no SQLite or DuckDB file in the data dir."""
+    proc = ApplianceProcess(tmp_path / "data", env={"STATUSCORE_DATABASE_URL": postgres_url},
+                            command=[str(built)]).start(timeout=60)
+    try:
+        admin = proc.admin()
+        monitor = proc.api.create_monitor(admin, name="Site", type="http", target="http://127.0.0.1:9/")
+        assert proc.api.get(f"/api/monitors/{monitor['id']}/history?hours=1", admin).status_code == 200
+    finally:
+        proc.stop()
+    assert not list((tmp_path / "data").glob("*.sqlite")) and not list((tmp_path / "data").glob("*.duckdb"))

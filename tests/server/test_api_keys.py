@@ -3,8 +3,6 @@ their user, and unable to manage keys or the password."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from tests.support.appliance import InProcessAppliance
 
 
@@ -19,8 +17,8 @@ def test_it_shows_the_key_once_and_stores_only_a_hash(api, server, alice):
     assert created["key"].startswith("sc_") and created["prefix"] == created["key"][:10]
     listed = api.get("/api/auth/keys", alice).json()
     assert listed == [{k: v for k, v in created.items() if k != "key"}]
-    with sqlite3.connect(server.settings.entities_path) as db:
-        stored = [row[0] for row in db.execute("SELECT key_hash FROM api_key")]
+    with server.appliance.entities.engine.connect() as db:  # SQLite or PostgreSQL alike
+        stored = [row[0] for row in db.exec_driver_sql("SELECT key_hash FROM api_key")]
     assert created["key"] not in stored and all(len(h) == 64 for h in stored)
 
 
