@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from appliance.storage.pg_partitions import partition_name
-from appliance.storage.rollups import DAYS_ROLLED, HOURS_ROLLED, RAW_FROM
+from appliance.storage.rollups import DAYS_ROLLED, HOURS_ROLLED, RAW_FROM, roll_plan
 
 log = logging.getLogger("statuscore.history")
 
@@ -95,14 +95,10 @@ def maintain(conn: psycopg.Connection, now: datetime, retention_days: int, late_
 
 def _roll(conn, table: str, bucket_sql: str, rolled_until: datetime | None, until: datetime,
           earliest: datetime, late_since: datetime | None, key: str) -> None:
-    start = rolled_until or earliest
-    redo = late_since is not None and rolled_until is not None and late_since < rolled_until
-    if redo:  # late rows: roll their buckets again
-        start = late_since.replace(minute=0, second=0, microsecond=0)
-        if table == "rollup_day":
-            start = datetime(start.year, start.month, start.day)
-    if start >= until:
+    plan = roll_plan(table, rolled_until, until, earliest, late_since)
+    if plan is None:
         return
+    start, redo = plan
     with conn.transaction():
         if redo:
             conn.execute(f"DELETE FROM {table} WHERE bucket >= %s AND bucket < %s", [start, rolled_until])

@@ -82,16 +82,31 @@ def maintain(cursor: duckdb.DuckDBPyConnection, now: datetime, retention_days: i
     return meta(cursor)
 
 
-def _roll(cursor, table: str, bucket_sql: str, rolled_until: datetime | None, until: datetime,
-          earliest: datetime, late_since: datetime | None, key: str) -> None:
+def day_of(at: datetime) -> datetime:
+    return datetime(at.year, at.month, at.day)
+
+
+def hour_of(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def roll_plan(table: str, rolled_until: datetime | None, until: datetime, earliest: datetime,
+              late_since: datetime | None) -> tuple[datetime, bool] | None:
+    """Where a round of `table`'s rollups starts and whether it rolls buckets again (rows came
+    late for them), or None when nothing is due. The same on both history backends."""
     start = rolled_until or earliest
     redo = late_since is not None and rolled_until is not None and late_since < rolled_until
     if redo:  # late rows: roll their buckets again
-        start = late_since.replace(minute=0, second=0, microsecond=0)
-        if table == "rollup_day":
-            start = datetime(start.year, start.month, start.day)
-    if start >= until:
+        start = day_of(late_since) if table == "rollup_day" else hour_of(late_since)
+    return None if start >= until else (start, redo)
+
+
+def _roll(cursor, table: str, bucket_sql: str, rolled_until: datetime | None, until: datetime,
+          earliest: datetime, late_since: datetime | None, key: str) -> None:
+    plan = roll_plan(table, rolled_until, until, earliest, late_since)
+    if plan is None:
         return
+    start, redo = plan
     cursor.execute("BEGIN TRANSACTION")
     try:
         if redo:
