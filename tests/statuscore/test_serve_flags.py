@@ -15,8 +15,8 @@ from statuscore.settings_flags import load_settings
 
 FLAGGED = [f for f in fields(Settings) if declared(f).flag]
 # Values other than the defaults, where the default would prove little.
-SAMPLES = {"host": "::1", "port": "9090", "rate_limit": "5/second", "trusted_proxies": "10.0.0.0/8, 127.0.0.1",
-           "location": "eu-1", "dns_servers": "1.1.1.1,[::1]:5353", "whois_server": "whois.example:4343",
+SAMPLES = {"host": "::1", "port": "9090", "rate_limit": "5/second", "trusted_proxies": "127.16.0.0/12, 127.0.0.1",
+           "location": "eu-1", "dns_servers": "127.0.0.53,[::1]:5353", "whois_server": "whois.example:4343",
            "ca_file": "/etc/ssl/private-ca.pem", "header_timeout": "2.5", "quorum": "0.25", "free_max_monitors": "0"}
 
 
@@ -43,7 +43,7 @@ def test_it_reads_a_flag_as_the_environment_reads_its_variable(tmp_path, monkeyp
     from_flags = load_settings(build_parser().parse_args(argv))
     from_env = Settings.load(env={env_name(name): text for name, text in texts.items()})
     assert from_flags == from_env
-    assert (from_flags.port, from_flags.quorum, from_flags.trusted_proxies) == (9090, 0.25, ("10.0.0.0/8", "127.0.0.1"))
+    assert (from_flags.port, from_flags.quorum, from_flags.trusted_proxies) == (9090, 0.25, ("127.16.0.0/12", "127.0.0.1"))
 
 
 def test_a_flag_wins_over_its_variable(tmp_path, monkeypatch):
