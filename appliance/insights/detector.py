@@ -52,7 +52,7 @@ is reported as a shift, and the warm-up starts again from the new level. A fresh
 
 *Spikes* (`response_time_spike`): a sample whose z = r / sigma is at least `spike_z`, whose
 ratio to the expected value is at least `spike_ratio`, which is `min_delta_ms` slower, and which
-exceeds the spike bar by `tail_margin` (a quarter of it at checks 10 minutes apart or more,
+exceeds the spike bar by `tail_margin` (a third of it at checks 10 minutes apart or more,
 where the bar is a 99.5th percentile of few checks, generous already): unusual, noticeable, and
 beyond ordinary jitter. The
 bar is the usual tail, or the size of the recent spikes (each reported spike sets it, and it
@@ -152,7 +152,7 @@ _PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their m
 # a day (week) makes a profile when at least half its hours (days) have a mean
 _HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count, at intervals under _DENSE_GAP
 _DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check makes an hour's mean
-_SPARSE_MARGIN = 0.25  # ... and a spike's margin over the usual tail is a quarter of the dense one
+_SPARSE_MARGIN = 1 / 3  # ... and a spike's margin over the usual tail is a third of the dense one
 _WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
 _DAILY_GAP = 4 * 3600.0  # ... and back to the daily one under this (hysteresis)
 _GAP_ALPHA = 0.05  # weight of the usual interval between checks
