@@ -52,7 +52,9 @@ is reported as a shift, and the warm-up starts again from the new level. A fresh
 
 *Spikes* (`response_time_spike`): a sample whose z = r / sigma is at least `spike_z`, whose
 ratio to the expected value is at least `spike_ratio`, which is `min_delta_ms` slower, and which
-exceeds the spike bar by `tail_margin`: unusual, noticeable, and beyond ordinary jitter. The
+exceeds the spike bar by `tail_margin` (a third of it at checks 10 minutes apart or more,
+where the bar is a 99.5th percentile of few checks, generous already): unusual, noticeable, and
+beyond ordinary jitter. The
 bar is the usual tail, or the size of the recent spikes (each reported spike sets it, and it
 halves every 300 checks: bursts of spikes are one episode), or the second biggest spike seen
 at that hour of the day (give or take one; day of the week when weekly) within the last 7 days
@@ -107,7 +109,8 @@ Calls for one stream must not run concurrently (the engine runs one check per mo
 location at a time); different streams are independent. Cost: a few microseconds per check.
 `benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold, and with
 NAB's scorer (the shipped NAB sample; the spike-memory half-life and the sensitivity chosen by
-cross-validation between the artificial + synthetic series and the real ones).
+cross-validation between the artificial + synthetic series and the real ones; the sparse spike
+margin between halves of the real series averaged to 30 and 60 minutes).
 """
 
 from __future__ import annotations
@@ -150,6 +153,7 @@ _PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their m
 # a day (week) makes a profile when at least half its hours (days) have a mean
 _HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count, at intervals under _DENSE_GAP
 _DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check makes an hour's mean
+_SPARSE_MARGIN = 1 / 3  # ... and a spike's margin over the usual tail is a third of the dense one
 _WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
 _DAILY_GAP = 4 * 3600.0  # ... and back to the daily one under this (hysteresis)
 _GAP_ALPHA = 0.05  # weight of the usual interval between checks
@@ -461,8 +465,11 @@ class AnomalyDetector:
             if seasonal > bar:
                 bar = seasonal
         if s.spike_armed:
+            # sparse checks: the usual tail is a 99.5th percentile learnt from few checks (a week
+            # of hourly ones is 168), so it is already a generous bar; a smaller margin on top
+            margin = th.tail_margin * _SPARSE_MARGIN if s.gap >= _DENSE_GAP else th.tail_margin
             if (z >= th.spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms
-                    and r >= bar + th.tail_margin):
+                    and r >= bar + margin):
                 s.spike_armed, s.spike_quiet = False, 0
                 s.spike_pending = [t, rt, usual_ms, 1]
                 # spikes this size may be what the service does (bursts, jobs): the next one is
