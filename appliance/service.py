@@ -502,6 +502,8 @@ class Appliance:
                           on_change=self._remote_changed, on_release=self._released, on_take=self._taken_over,
                           on_beat=self._cluster_beat)
         self.entities.fence = store.fence(self.instance_id)
+        if self.settings.secret is None:  # STATUSCORE_SECRET set on every node wins; else the first node's
+            self.secret = store.shared_secret(self.secret)
         return cluster
 
     def _cluster_monitors(self) -> list[int]:

@@ -34,6 +34,7 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS cluster_ping (id bigserial PRIMARY KEY, monitor_id integer NOT NULL, "
     "at timestamptz NOT NULL, failed boolean NOT NULL)",
     "CREATE INDEX IF NOT EXISTS cluster_ping_monitor ON cluster_ping (monitor_id)",
+    "CREATE TABLE IF NOT EXISTS cluster_secret (id integer PRIMARY KEY, secret text NOT NULL)",
     "CREATE TABLE IF NOT EXISTS cluster_change (id integer PRIMARY KEY, counter bigint NOT NULL)",
     "INSERT INTO cluster_change VALUES (1, 0) ON CONFLICT DO NOTHING",
     "CREATE OR REPLACE FUNCTION statuscore_cluster_changed() RETURNS trigger LANGUAGE plpgsql AS "
@@ -71,6 +72,13 @@ class ClusterStore:
                 c.exec_driver_sql(f'CREATE OR REPLACE TRIGGER statuscore_cluster_changed AFTER INSERT OR UPDATE '
                                   f'OR DELETE ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION '
                                   f'statuscore_cluster_changed()')
+
+    def shared_secret(self, mine: str) -> str:
+        """The token-signing secret every node uses (a login at one node is valid at all): the
+        first node's, kept in the database."""
+        with self.engine.begin() as c:
+            c.execute(text("INSERT INTO cluster_secret VALUES (1, :s) ON CONFLICT DO NOTHING"), {"s": mine})
+            return c.execute(text("SELECT secret FROM cluster_secret WHERE id = 1")).scalar_one()
 
     def beat(self, node_id: str, name: str) -> Beat:
         with self.engine.begin() as c:

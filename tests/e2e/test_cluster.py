@@ -145,14 +145,14 @@ def test_kill_9_fails_over_without_false_down_and_alerts_once(tmp_path, postgres
                      message="the dead node's monitors checked by the others")
             taken = leases(postgres_url)
             assert all(taken.get(m) in {str(p.port) for p in survivors} for m in orphans)
-            wait_for(lambda: hook.events == ["monitor.down"], timeout=20, message="one down alert")
+            wait_for(lambda: hook.events() == ["monitor.down"], timeout=20, message="one down alert")
             time.sleep(INTERVAL + LEASE)
-            assert hook.events == ["monitor.down"], "the down is announced once"
+            assert hook.events() == ["monitor.down"], "the down is announced once"
             for monitor_id in ids - {site["id"]}:
                 assert events(postgres_url, monitor_id) == [], "no false down for a target that stayed up"
             assert events(postgres_url, site["id"]) == ["monitor.down"]
             web.set_status(None)
-            wait_for(lambda: hook.events == ["monitor.down", "monitor.up"], timeout=20, message="the recovery")
+            wait_for(lambda: hook.events() == ["monitor.down", "monitor.up"], timeout=20, message="the recovery")
     finally:
         stop_all(nodes)
         for tcp in listeners:
@@ -170,13 +170,13 @@ def test_an_edit_through_one_node_reaches_the_others(tmp_path, postgres_url):
         owners = leases(postgres_url)
         theirs = next(m["id"] for m in monitors if owners[m["id"]] == str(b.port))
         # Renamed through A: B answers with the new name within a few heartbeats.
-        assert a.api.patch(f"/api/monitors/{theirs}", admin, json={"name": "Renamed"}).status_code == 200
+        assert a.api.put(f"/api/monitors/{theirs}", admin, json={"name": "Renamed"}).status_code == 200
         wait_for(lambda: b.api.get(f"/api/monitors/{theirs}", b.admin()).json()["name"] == "Renamed",
                  timeout=5 * BEAT + 2, message="node B to see the new name")
         # Pointed at a closed port through A: B (its owner) checks the new target and sees it down.
         with TcpListener() as spare:
             closed = spare.port
-        assert a.api.patch(f"/api/monitors/{theirs}", admin,
+        assert a.api.put(f"/api/monitors/{theirs}", admin,
                            json={"port": closed}).status_code == 200
         wait_for(lambda: a.api.get(f"/api/monitors/{theirs}", admin).json()["status"] == "down",
                  timeout=5 * BEAT + 2 * INTERVAL + 2, message="node B to check the edited target")
