@@ -7,6 +7,7 @@ Leases of 4 s renewed every second, checks every 10 s: failover within 2 x inter
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -189,7 +190,7 @@ def test_an_edit_through_one_node_reaches_the_others(tmp_path, postgres_url):
 
 def test_a_partitioned_node_stops_and_rejoins(tmp_path, postgres_server, postgres_url):
     listeners = [TcpListener().__enter__() for _ in range(6)]
-    name = postgres_url.split("/")[-1].split("?")[0]
+    name = urlsplit(postgres_url).path.strip("/")
     with SocketProxy(postgres_server.dir / ".s.PGSQL.5432") as proxy:
         via_proxy = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}?connect_timeout=2"
         nodes = start_all([node(tmp_path, "direct", postgres_url), node(tmp_path, "proxied", via_proxy)])
