@@ -182,6 +182,18 @@ def test_an_edit_through_one_node_reaches_the_others(tmp_path, postgres_url):
         wait_for(lambda: a.api.get(f"/api/monitors/{theirs}", admin).json()["status"] == "down",
                  timeout=5 * BEAT + 2 * INTERVAL + 2, message="node B to check the edited target")
         assert events(postgres_url, theirs) == ["monitor.down"]
+
+        # A heartbeat monitor's job calls whichever node the load balancer picks: pings at the node
+        # that does not own it reach the owner, which sees no missed deadline.
+        job = a.api.create_monitor(admin, name="Job", type="heartbeat", interval=INTERVAL, grace=0)
+        wait_for(lambda: job["id"] in leases(postgres_url), timeout=10, message="the job's monitor leased")
+        other = a if leases(postgres_url)[job["id"]] == str(b.port) else b
+        token = job["heartbeat_token"] if "heartbeat_token" in job else job["heartbeat_url"].rsplit("/", 1)[1]
+        for _ in range(int(2.5 * INTERVAL / 2)):
+            assert other.api.get(f"/api/heartbeat/{token}").status_code == 200
+            time.sleep(2)
+        assert a.api.get(f"/api/monitors/{job['id']}", admin).json()["status"] == "up"
+        assert events(postgres_url, job["id"]) == []
     finally:
         stop_all(nodes)
         for tcp in listeners:
