@@ -165,6 +165,10 @@ class Appliance:
     def stop(self) -> None:
         self._stopping.set()
         if self.cluster is not None and self.scheduler is not None:
+            try:  # while the leases are still ours (the save keeps only held monitors' baselines)
+                self.save_detector_state()
+            except Exception as exc:
+                log.error("saving the anomaly detector's baselines failed (%s)", storage_error(exc))
             self.cluster.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
@@ -199,13 +203,17 @@ class Appliance:
     def save_detector_state(self) -> None:
         states = {}
         for key in self.detector.keys():
+            if self.cluster is not None and not self.cluster.holds(key[0]):
+                continue  # the owner's baseline is the one that learns; never overwrite it with ours
             state = self.detector.state(key)
             if state is not None:
                 states[key] = state.to_dict()
         self.anomalies.save_states(states)
 
-    def _restore_detector_state(self) -> None:
+    def _restore_detector_state(self, monitor_ids: set[int] | None = None) -> None:
         for (monitor_id, location), data in self.anomalies.load_states().items():
+            if monitor_ids is not None and monitor_id not in monitor_ids:
+                continue
             try:
                 self.detector.restore((monitor_id, location), data)
             except (ValueError, TypeError, KeyError):
@@ -231,15 +239,14 @@ class Appliance:
                 log.exception("sending down reminders failed; trying again shortly")
             if time.monotonic() < next_upkeep:
                 continue
-            if self.cluster is not None and not self.cluster.leader():
-                next_upkeep = time.monotonic() + LOCATION_WATCH_SECONDS
-                continue  # one node (the first live one) runs the history upkeep for the cluster
             next_upkeep = time.monotonic() + self.settings.maintenance_interval
             try:
                 self.save_detector_state()
             except Exception as exc:
                 log.error("saving the anomaly detector's baselines failed (%s); tried again later "
                           "(if the disk is full, free space there)", storage_error(exc))
+            if self.cluster is not None and not self.cluster.leader():
+                continue  # one node (the first live one) runs the history upkeep for the cluster
             try:
                 self.history.maintain(utcnow(), self.settings.retention_days)
             except Exception as exc:
@@ -532,6 +539,11 @@ class Appliance:
         self.entities.invalidate()
         self._refresh_remote(monitor_ids, everything=True)
         self._replay_pings(sorted(monitor_ids))
+        try:  # the baselines the previous owner saved (up to one upkeep round old)
+            self._restore_detector_state(monitor_ids)
+        except Exception as exc:
+            log.warning("could not read the anomaly baselines of the monitors taken over (%s); learning again",
+                        storage_error(exc))
         for monitor_id in sorted(monitor_ids):
             monitor = self.entities.get_monitor(monitor_id)
             if monitor is not None:
