@@ -100,6 +100,8 @@ class ClusterStore:
         with self.engine.begin() as c:
             c.execute(text("DELETE FROM monitor_lease WHERE node_id = :n AND NOT (monitor_id = ANY(:ids))"),
                       {"n": node_id, "ids": wanted})
+            # Pings of monitors deleted or paused before any owner replayed them.
+            c.execute(text("DELETE FROM cluster_ping WHERE at < now() - interval '1 day'"))
             if not wanted:
                 return set()
             rows = c.execute(text(
