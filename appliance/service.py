@@ -47,7 +47,7 @@ from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.cluster import ClusterStore
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import Conflict as StoreConflict, EntityStore
-from appliance.storage.history import HistoryWriteError
+from appliance.storage.history import HistoryWriteError, ResultRow
 from appliance.storage.imports import write_import
 from appliance.storage.incident_updates import IncidentUpdateStore
 from appliance.storage.maintenance import MaintenanceStore
@@ -605,6 +605,14 @@ class Appliance:
                 elif old.status == "down":
                     self.uptime.came_back(monitor_id, as_utc(monitor.status_since or now))
             self.live.set(monitor_id, state)
+
+    def record_remote_result(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> None:
+        """A probe's result. In cluster mode a node that does not check the monitor only stores it
+        (shown in the history and charts); the verdict is its owner's (README: Cluster, limits)."""
+        if self.cluster is not None and not self.cluster.holds(spec.id):
+            self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms, result.error))
+            return
+        self.runner.record(spec, location, result, at)
 
     def cluster_status(self) -> dict | None:
         """For /metrics: the nodes, their leases and heartbeat ages (None outside cluster mode)."""
