@@ -8,7 +8,8 @@ Each node, every heartbeat (a few seconds):
    (a node joining or leaving moves only its share), gives up the leases it should no longer
    hold (unscheduling them first) and claims or renews the rest; a lease another node still
    holds stays theirs until they give it up or it runs out;
-4. refreshes the live state of the monitors other nodes check from the database.
+and, on the housekeeping thread (so a slow refresh never delays a heartbeat), the live state of
+the monitors other nodes check is refreshed from the database.
 
 A node may check and send only until its local deadline: the monotonic time it sent its last
 successful renewal plus the lease. A node cut off from PostgreSQL stops there, before the others
@@ -45,14 +46,15 @@ class Cluster:
     def __init__(self, store: ClusterStore, node_id: str, name: str, lease_seconds: float,
                  heartbeat_seconds: float, *, monitors: Callable[[], list[int]],
                  on_change: Callable[[], None], on_release: Callable[[set[int]], None],
-                 on_take: Callable[[set[int]], None], on_beat: Callable[[], None]):
+                 on_take: Callable[[set[int]], None]):
         self.store = store
         self.node_id = node_id
         self.name = name
         self.lease = lease_seconds
         self.heartbeat = heartbeat_seconds
         self._monitors = monitors  # ids of the active monitors the cluster checks
-        self._on_change, self._on_release, self._on_take, self._on_beat = on_change, on_release, on_take, on_beat
+        self._on_change, self._on_release, self._on_take = on_change, on_release, on_take
+        self._shares: tuple[tuple, set[int]] | None = None  # (live nodes, monitors) -> this node's share
         self.held: frozenset[int] = frozenset()
         self.live_nodes: tuple[str, ...] = ()
         self.counter: int | None = None
@@ -84,7 +86,7 @@ class Cluster:
                 self._on_change()
             nodes = beat.live_nodes if self.node_id in beat.live_nodes else (*beat.live_nodes, self.node_id)
             self.live_nodes = tuple(sorted(nodes))
-            wanted = {m for m in self._monitors() if owner(m, self.live_nodes) == self.node_id}
+            wanted = self._share(tuple(self._monitors()))
             leaving = set(self.held) - wanted
             if leaving:  # stop checking before the lease is given up
                 self.held = self.held - leaving
@@ -98,7 +100,13 @@ class Cluster:
             if gained:
                 self._on_take(gained)
             self.beats += 1
-        self._on_beat()
+
+    def _share(self, monitors: tuple[int, ...]) -> set[int]:
+        """The monitors this node should check (hashed again only when the nodes or monitors change)."""
+        key = (self.live_nodes, monitors)
+        if self._shares is None or self._shares[0] != key:
+            self._shares = (key, {m for m in monitors if owner(m, self.live_nodes) == self.node_id})
+        return set(self._shares[1])
 
     def start(self) -> None:
         try:

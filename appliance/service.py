@@ -124,6 +124,8 @@ class Appliance:
         self._scheduled_as: dict[int, tuple] = {}  # cluster mode: the version of each monitor scheduled
         self._remote_latest: dict[int, tuple] = {}  # cluster mode: newest result of monitors others check
         self._remote_since: datetime | None = None
+        self._remote_shown: dict[int, tuple] = {}  # what the live state of each was last built from
+        self._remote_lock = threading.Lock()
         self.cluster = self._make_cluster() if settings.cluster else None
         self.dispatcher = Dispatcher(self.outbox, self._make_event, timeout=settings.webhook_timeout,
                                      ca_file=settings.ca_file, backoff=settings.webhook_backoff,
@@ -226,6 +228,12 @@ class Appliance:
         next_upkeep = time.monotonic() + 5.0
         while not self._stopping.wait(LOCATION_WATCH_SECONDS):
             self._touch_alive()
+            if self.cluster is not None:  # here, not on the cluster's thread: heartbeats never wait for it
+                try:
+                    self._cluster_beat()
+                except Exception as exc:
+                    log.error("refreshing the state of other nodes' monitors failed (%s); trying again shortly",
+                              storage_error(exc))
             try:
                 self.watch_locations()
             except Exception:
@@ -506,8 +514,7 @@ class Appliance:
         name = f"{socket.gethostname()}:{self.settings.port}"
         cluster = Cluster(store, self.instance_id, name, self.settings.cluster_lease_seconds,
                           self.settings.cluster_heartbeat_seconds, monitors=self._cluster_monitors,
-                          on_change=self._remote_changed, on_release=self._released, on_take=self._taken_over,
-                          on_beat=self._cluster_beat)
+                          on_change=self._remote_changed, on_release=self._released, on_take=self._taken_over)
         self.entities.fence = store.fence(self.instance_id)
         if self.settings.secret is None:  # STATUSCORE_SECRET set on every node wins; else the first node's
             self.secret = store.shared_secret(self.secret)
@@ -531,6 +538,7 @@ class Appliance:
             self._unschedule(monitor_id)
             self._scheduled_as.pop(monitor_id, None)
             self._remote_latest.pop(monitor_id, None)
+            self._remote_shown.pop(monitor_id, None)
         log.info("cluster: %d monitor(s) handed over; checking %d", len(monitor_ids), len(self.cluster.held))
 
     def _taken_over(self, monitor_ids: set[int]) -> None:
@@ -551,10 +559,9 @@ class Appliance:
         log.info("cluster: took over %d monitor(s); checking %d", len(monitor_ids), len(self.cluster.held))
 
     def _cluster_beat(self) -> None:
-        held = self.cluster.held
-        self._refresh_remote({m.id for m in self.entities.list_monitors() if m.id not in held})
-        pushed = [m.id for m in self.entities.list_monitors() if m.id in held and TYPES[m.type].pushed]
-        self._replay_pings(pushed)
+        held, monitors = self.cluster.held, self.entities.list_monitors()
+        self._refresh_remote({m.id for m in monitors if m.id not in held})
+        self._replay_pings([m.id for m in monitors if m.id in held and TYPES[m.type].pushed])
 
     def _replay_pings(self, monitor_ids: list[int]) -> bool:
         """Pings other nodes took for these monitors, recorded here as if they had come here."""
@@ -575,12 +582,12 @@ class Appliance:
         """The live state of monitors another node checks: the confirmed status on the monitor
         row and the newest result in the history."""
         now = utcnow()
-        since = now - timedelta(days=2) if everything or self._remote_since is None else self._remote_since
-        for (monitor_id, _location), row in self.history.latest(since).items():
-            known = self._remote_latest.get(monitor_id)
-            if known is None or row[0] > known[0]:
-                self._remote_latest[monitor_id] = row
-        if not everything:
+        with self._remote_lock:
+            since = now - timedelta(days=2) if self._remote_since is None else self._remote_since
+            for (monitor_id, _location), row in self.history.latest(since).items():
+                known = self._remote_latest.get(monitor_id)
+                if known is None or row[0] > known[0]:
+                    self._remote_latest[monitor_id] = row
             # Rows come in batches (flush interval) and from other clocks: look a little back.
             self._remote_since = now - timedelta(seconds=30 + 2 * self.settings.cluster_heartbeat_seconds)
         names = self.locations.known()
@@ -588,6 +595,10 @@ class Appliance:
             monitor = self.entities.get_monitor(monitor_id)
             if monitor is None or not monitor.is_active:
                 continue
+            seen = (monitor.status, self._remote_latest.get(monitor_id), monitor.updated_at, len(names))
+            if not everything and self._remote_shown.get(monitor_id) == seen:
+                continue  # nothing new since the last heartbeat (most monitors, most beats)
+            self._remote_shown[monitor_id] = seen
             spec = MonitorSpec.from_model(monitor)
             old = self.live.get(monitor_id)
             locations = {n: LocationState(status=monitor.status) for n in names
