@@ -129,6 +129,7 @@ class Cluster:
         except Exception as exc:
             log.warning("could not give up this node's leases on stopping (%s); the other nodes take its "
                         "monitors over when they run out", storage_error(exc))
+        self.store.engine.dispose()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.heartbeat):

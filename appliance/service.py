@@ -45,6 +45,7 @@ from appliance.state import LocationState
 from appliance.storage import storage_error
 from appliance.storage.anomalies import AnomalyStore
 from appliance.storage.cluster import ClusterStore
+from appliance.storage.database import make_engine
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import Conflict as StoreConflict, EntityStore
 from appliance.storage.history import HistoryWriteError, ResultRow
@@ -510,7 +511,9 @@ class Appliance:
 
     # ---- cluster mode (appliance/cluster.py) ---------------------------------------------------
     def _make_cluster(self) -> Cluster:
-        store = ClusterStore(self.entities.engine, self.settings.cluster_lease_seconds)
+        # An engine of its own: a heartbeat's commits must not drop the entity store's monitor cache
+        # (its commit listener reloads every monitor on the next read).
+        store = ClusterStore(make_engine(self.settings.database_url), self.settings.cluster_lease_seconds)
         name = f"{socket.gethostname()}:{self.settings.port}"
         cluster = Cluster(store, self.instance_id, name, self.settings.cluster_lease_seconds,
                           self.settings.cluster_heartbeat_seconds, monitors=self._cluster_monitors,
