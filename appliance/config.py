@@ -52,6 +52,16 @@ class Settings:
         None, doc="PostgreSQL database for the entities and the history instead of the data dir's SQLite and "
                   "DuckDB files, `postgresql://user:password@host:5432/dbname` (see [PostgreSQL](#postgresql))",
         doc_default="none (SQLite + DuckDB)")  # environment only: a password has no place in `ps` output
+    cluster: bool = setting(
+        False, flag="share the monitors with the other appliances on the same PostgreSQL database "
+                    "(STATUSCORE_CLUSTER, needs STATUSCORE_DATABASE_URL)",
+        doc="run as one node of a cluster sharing the monitors on the PostgreSQL database (see [Cluster](#cluster))",
+        doc_default="off")
+    cluster_lease_seconds: float = setting(
+        15.0, doc="seconds a node's claim on its monitors lasts without a renewal (failover time; 2–600)")
+    cluster_heartbeat_seconds: float = setting(
+        3.0, doc="seconds between a node's heartbeats (lease renewal, edits by other nodes, rebalancing; "
+                 "below half the lease)")
     rate_limit: str = setting("100/minute", flag="per-user API limit (STATUSCORE_RATE_LIMIT, default {default})",
                               doc="per-user API limit")
     login_rate_limit: str = setting(
@@ -273,6 +283,13 @@ class Settings:
                 raise ConfigError(f"{name} must be between 0 (no limit) and {MAX_LIMIT:,}")
         for text in self.trusted_proxies:
             _check_proxy(text)
+        if self.cluster and not self.database_url:
+            raise ConfigError("--cluster needs STATUSCORE_DATABASE_URL (a PostgreSQL database the nodes share); "
+                              "set it on every node, or run without --cluster")
+        if not 2 <= self.cluster_lease_seconds <= 600:
+            raise ConfigError("cluster_lease_seconds must be between 2 and 600")
+        if not 0.2 <= self.cluster_heartbeat_seconds <= self.cluster_lease_seconds / 2:
+            raise ConfigError("cluster_heartbeat_seconds must be at least 0.2 and at most half of cluster_lease_seconds")
         if self.database_url is not None:
             from appliance.storage.database import check_url  # here: SQLAlchemy only when it is used
 
@@ -307,4 +324,4 @@ def _convert(name: str, raw: str) -> object:
     try:
         return reader(TYPES[name])(raw)
     except ValueError:
-        raise ConfigError(f"setting {env_name(name)}={raw!r} is not a number") from None
+        raise ConfigError(f"setting {env_name(name)}={raw!r} is not a {'true/false value' if TYPES[name] is bool else 'number'}") from None

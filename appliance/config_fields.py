@@ -74,8 +74,17 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(text)
+
+
 _READERS: dict[Any, Callable[[str], Any]] = {
-    int: int, float: float, Path: _path, tuple[str, ...]: _words, tuple[float, ...]: _numbers,
+    bool: _bool, int: int, float: float, Path: _path, tuple[str, ...]: _words, tuple[float, ...]: _numbers,
 }
 
 

@@ -24,7 +24,35 @@ def run_checks(settings: Settings) -> list[Check]:
     checks = [_data_dir(settings), _secret(settings), _icmp(), _port(settings)]
     if settings.database_url:
         checks.append(_database(settings.database_url))
+        if settings.cluster:
+            checks.append(_cluster(settings))
     return checks
+
+
+def _cluster(settings: Settings) -> Check:
+    """Cluster mode: the nodes on the database, how many monitors each checks, heartbeat lag."""
+    import psycopg
+
+    from appliance.storage.database import libpq_url
+
+    try:
+        with psycopg.connect(libpq_url(settings.database_url), connect_timeout=5) as conn:
+            rows = conn.execute(
+                "SELECT n.name, EXTRACT(EPOCH FROM now() - n.heartbeat_at), "
+                "(SELECT count(*) FROM monitor_lease l WHERE l.node_id = n.node_id AND l.expires_at > now()) "
+                "FROM cluster_node n ORDER BY n.name").fetchall()
+    except psycopg.errors.UndefinedTable:
+        return Check("cluster", True, "no node has started yet (the tables are made by the first `serve --cluster`)")
+    except psycopg.Error as exc:
+        return Check("cluster", False, f"cannot read the cluster's nodes ({' '.join(str(exc).split())[:200]})")
+    lease = settings.cluster_lease_seconds
+    live = [(name, age, leases) for name, age, leases in rows if float(age) < lease]
+    shown = "; ".join(f"{name}: {leases} monitors, heartbeat {float(age):.1f} s ago"
+                      + ("" if float(age) < lease else " (gone)") for name, age, leases in rows)
+    if not live:
+        return Check("cluster", False, f"no live node ({shown or 'none registered'}); start `statuscore serve "
+                                       "--cluster` on the nodes")
+    return Check("cluster", True, f"{len(live)} live node(s): {shown}")
 
 
 def _database(url: str) -> Check:

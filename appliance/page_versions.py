@@ -13,9 +13,15 @@ class PageVersions:
     def __init__(self):
         self._lock = threading.Lock()
         self._versions: dict[int, int] = {}
+        self._epoch = 0
 
     def get(self, user_id: int) -> int:
-        return self._versions.get(user_id, 0)
+        return self._versions.get(user_id, 0) + (self._epoch << 32)
+
+    def bump_all(self) -> None:
+        """Another appliance changed what pages show (cluster mode): every page is stale."""
+        with self._lock:
+            self._epoch += 1
 
     def bump(self, user_id: int) -> None:
         with self._lock:

@@ -79,7 +79,7 @@ class ProbeIntake:
                     self._seen_ids.popitem(last=False)
             result = CheckResult(up=item["up"], response_time_ms=item.get("response_time"),
                                  error=item.get("error"), details=_details(item.get("details")))
-            self.appliance.runner.record(spec, probe.name, result, at)
+            self.appliance.record_remote_result(spec, probe.name, result, at)
             accepted += 1
         if accepted:
             # The probe drops from its spool whatever this answer acknowledges: on disk first, so

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from appliance.blind import BlindSpans
 from appliance.checkers import CheckerContext, CheckResult
 from appliance.monitor_types import TYPES, build_checkers
 from appliance.checkers.heartbeat import HeartbeatChecker
+from appliance.cluster import Cluster
 from appliance.config import Settings
 from appliance.engine.dispatcher import Dispatcher
 from appliance.engine.live import LiveState, LiveStates
@@ -42,9 +44,11 @@ from appliance.spec import MonitorSpec
 from appliance.state import LocationState
 from appliance.storage import storage_error
 from appliance.storage.anomalies import AnomalyStore
+from appliance.storage.cluster import ClusterStore
+from appliance.storage.database import make_engine
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import Conflict as StoreConflict, EntityStore
-from appliance.storage.history import HistoryWriteError
+from appliance.storage.history import HistoryWriteError, ResultRow
 from appliance.storage.imports import write_import
 from appliance.storage.incident_updates import IncidentUpdateStore
 from appliance.storage.maintenance import MaintenanceStore
@@ -118,8 +122,16 @@ class Appliance:
         sensitivity = settings.anomaly_sensitivity
         self.detector = AnomalyDetector(sensitivity if sensitivity in ("low", "medium", "high") else float(sensitivity))
         self.outbox = OutboxStore(self.entities)
+        self._scheduled_as: dict[int, tuple] = {}  # cluster mode: the version of each monitor scheduled
+        self._remote_latest: dict[int, tuple] = {}  # cluster mode: newest result of monitors others check
+        self._remote_since: datetime | None = None
+        self._remote_shown: dict[int, tuple] = {}  # what the live state of each was last built from
+        self._remote_lock = threading.Lock()
+        self.cluster = self._make_cluster() if settings.cluster else None
         self.dispatcher = Dispatcher(self.outbox, self._make_event, timeout=settings.webhook_timeout,
-                                     ca_file=settings.ca_file, backoff=settings.webhook_backoff)
+                                     ca_file=settings.ca_file, backoff=settings.webhook_backoff,
+                                     shared=self.cluster is not None,
+                                     may_send=self.cluster.connected if self.cluster else (lambda: True))
         self.runner = Runner(self.checkers, self.history, self.entities, self.live, settings.location,
                              is_current=self._is_current, uptime=self.uptime, on_outbox=self.dispatcher.wake,
                              online=self.locations.online_set, quorum=settings.quorum,
@@ -133,15 +145,21 @@ class Appliance:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        self.scheduler = Scheduler(self.runner.run, workers=self.settings.check_workers)
-        self._mark_down_time()
+        self.scheduler = Scheduler(self._check, workers=self.settings.check_workers)
+        if self.cluster is None:
+            self._mark_down_time()
+        else:  # other nodes were taking calls meanwhile: this node's own down time was nobody's blind spot
+            self._touch_alive()
         self._restore_live_state()
         self._restore_detector_state()
         since = utcnow() - timedelta(hours=25)
         self.uptime.load(self.history.first_seen(since), self.entities.down_intervals(since))
-        for monitor in self.entities.list_monitors():
-            self._schedule(monitor)
+        if self.cluster is None:
+            for monitor in self.entities.list_monitors():
+                self._schedule(monitor)
         self.scheduler.start()
+        if self.cluster is not None:  # claims this node's share (and schedules it) on its first heartbeat
+            self.cluster.start()
         self.dispatcher.start()
         self._housekeeper = threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True)
         self._housekeeper.start()
@@ -149,6 +167,12 @@ class Appliance:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.cluster is not None and self.scheduler is not None:
+            try:  # while the leases are still ours (the save keeps only held monitors' baselines)
+                self.save_detector_state()
+            except Exception as exc:
+                log.error("saving the anomaly detector's baselines failed (%s)", storage_error(exc))
+            self.cluster.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
             self.dispatcher.stop()
@@ -164,6 +188,8 @@ class Appliance:
         """Monitors with a reminder interval that are still down get their down alert again."""
         now = utcnow()
         for monitor in self.entities.due_reminders(now):
+            if self.cluster is not None and not self.cluster.holds(monitor.id):
+                continue  # its owner reminds (one reminder cluster-wide)
             if self.calendar.covers(monitor.id, now):
                 continue
             live = self.live.get(monitor.id)
@@ -180,13 +206,17 @@ class Appliance:
     def save_detector_state(self) -> None:
         states = {}
         for key in self.detector.keys():
+            if self.cluster is not None and not self.cluster.holds(key[0]):
+                continue  # the owner's baseline is the one that learns; never overwrite it with ours
             state = self.detector.state(key)
             if state is not None:
                 states[key] = state.to_dict()
         self.anomalies.save_states(states)
 
-    def _restore_detector_state(self) -> None:
+    def _restore_detector_state(self, monitor_ids: set[int] | None = None) -> None:
         for (monitor_id, location), data in self.anomalies.load_states().items():
+            if monitor_ids is not None and monitor_id not in monitor_ids:
+                continue
             try:
                 self.detector.restore((monitor_id, location), data)
             except (ValueError, TypeError, KeyError):
@@ -199,6 +229,12 @@ class Appliance:
         next_upkeep = time.monotonic() + 5.0
         while not self._stopping.wait(LOCATION_WATCH_SECONDS):
             self._touch_alive()
+            if self.cluster is not None:  # here, not on the cluster's thread: heartbeats never wait for it
+                try:
+                    self._cluster_beat()
+                except Exception as exc:
+                    log.error("refreshing the state of other nodes' monitors failed (%s); trying again shortly",
+                              storage_error(exc))
             try:
                 self.watch_locations()
             except Exception:
@@ -218,6 +254,8 @@ class Appliance:
             except Exception as exc:
                 log.error("saving the anomaly detector's baselines failed (%s); tried again later "
                           "(if the disk is full, free space there)", storage_error(exc))
+            if self.cluster is not None and not self.cluster.leader():
+                continue  # one node (the first live one) runs the history upkeep for the cluster
             try:
                 self.history.maintain(utcnow(), self.settings.retention_days)
             except Exception as exc:
@@ -370,6 +408,14 @@ class Appliance:
         if not monitor.is_active or self.scheduler is None:
             return monitor  # paused: acknowledged, not recorded
         now = utcnow()
+        if self.cluster is not None and not self.cluster.holds(monitor.id):
+            # Its owner replays the ping within a heartbeat, before deciding on a missed deadline.
+            self.cluster.store.add_ping(monitor.id, now, failed)
+            return monitor
+        self._heartbeat_at(monitor, now, failed)
+        return monitor
+
+    def _heartbeat_at(self, monitor: Monitor, now: datetime, failed: bool) -> None:
         self.entities.set_monitor_fields(monitor.id, heartbeat_since=now)
         monitor.heartbeat_since = now  # _schedule below arms the deadline from it
         spec = self.scheduler.current(monitor.id) or MonitorSpec.from_model(monitor)
@@ -377,7 +423,6 @@ class Appliance:
                   else CheckResult(True, None))
         self.runner.record(spec, self.settings.location, result, now)
         self._schedule(monitor)
-        return monitor
 
     def live_state(self, monitor: Monitor, known: set[str] | None = None) -> LiveState:
         """The monitor's live state, with only the locations that check it now (not a revoked
@@ -459,13 +504,146 @@ class Appliance:
         self._online = online
         now = utcnow()
         for monitor in self.entities.list_monitors():
+            if self.cluster is not None and not self.cluster.holds(monitor.id):
+                continue
             if monitor.is_active and changed & set(self.live.get(monitor.id).locations):
                 self.runner.reevaluate(MonitorSpec.from_model(monitor), now)
+
+    # ---- cluster mode (appliance/cluster.py) ---------------------------------------------------
+    def _make_cluster(self) -> Cluster:
+        # An engine of its own: a heartbeat's commits must not drop the entity store's monitor cache
+        # (its commit listener reloads every monitor on the next read).
+        store = ClusterStore(make_engine(self.settings.database_url), self.settings.cluster_lease_seconds)
+        name = f"{socket.gethostname()}:{self.settings.port}"
+        cluster = Cluster(store, self.instance_id, name, self.settings.cluster_lease_seconds,
+                          self.settings.cluster_heartbeat_seconds, monitors=self._cluster_monitors,
+                          on_change=self._remote_changed, on_release=self._released, on_take=self._taken_over)
+        self.entities.fence = store.fence(self.instance_id)
+        if self.settings.secret is None:  # STATUSCORE_SECRET set on every node wins; else the first node's
+            self.secret = store.shared_secret(self.secret)
+        return cluster
+
+    def _cluster_monitors(self) -> list[int]:
+        return [m.id for m in self.entities.list_monitors() if m.is_active and m.type in self.checkers]
+
+    def _remote_changed(self) -> None:
+        """Another node wrote monitors, users or windows: read them again, and reschedule the
+        monitors this node checks whose configuration changed."""
+        self.entities.invalidate()
+        self.reload_maintenance()
+        self.page_versions.bump_all()
+        for monitor in self.entities.list_monitors():
+            if self.cluster.holds(monitor.id) and self._scheduled_as.get(monitor.id) != _version(monitor):
+                self._schedule(monitor, run_now=True)
+
+    def _released(self, monitor_ids: set[int]) -> None:
+        for monitor_id in monitor_ids:
+            self._unschedule(monitor_id)
+            self._scheduled_as.pop(monitor_id, None)
+            self._remote_latest.pop(monitor_id, None)
+            self._remote_shown.pop(monitor_id, None)
+        log.info("cluster: %d monitor(s) handed over; checking %d", len(monitor_ids), len(self.cluster.held))
+
+    def _taken_over(self, monitor_ids: set[int]) -> None:
+        """Monitors this node checks from now on: from the stored verdict (no false down, no
+        second alert), with the pings other nodes took for them."""
+        self.entities.invalidate()
+        self._refresh_remote(monitor_ids, everything=True)
+        self._replay_pings(sorted(monitor_ids))
+        try:  # the baselines the previous owner saved (up to one upkeep round old)
+            self._restore_detector_state(monitor_ids)
+        except Exception as exc:
+            log.warning("could not read the anomaly baselines of the monitors taken over (%s); learning again",
+                        storage_error(exc))
+        for monitor_id in sorted(monitor_ids):
+            monitor = self.entities.get_monitor(monitor_id)
+            if monitor is not None:
+                self._schedule(monitor, run_now=self.live.get(monitor_id).last_check is None)
+        log.info("cluster: took over %d monitor(s); checking %d", len(monitor_ids), len(self.cluster.held))
+
+    def _cluster_beat(self) -> None:
+        held, monitors = self.cluster.held, self.entities.list_monitors()
+        self._refresh_remote({m.id for m in monitors if m.id not in held})
+        self._replay_pings([m.id for m in monitors if m.id in held and TYPES[m.type].pushed])
+
+    def _replay_pings(self, monitor_ids: list[int]) -> bool:
+        """Pings other nodes took for these monitors, recorded here as if they had come here."""
+        replayed = False
+        for monitor_id, at, failed in self.cluster.store.take_pings(monitor_ids):
+            monitor = self.entities.get_monitor(monitor_id)
+            if monitor is None or not monitor.is_active or not monitor.heartbeat_token:
+                continue
+            fresh = self.entities.monitor_by_heartbeat_token(monitor.heartbeat_token)  # ours to change
+            if fresh is None:
+                continue
+            since = as_utc(fresh.heartbeat_since) if fresh.heartbeat_since else None
+            self._heartbeat_at(fresh, at if since is None or since < at else since, failed)
+            replayed = True
+        return replayed
+
+    def _refresh_remote(self, monitor_ids: set[int], everything: bool = False) -> None:
+        """The live state of monitors another node checks: the confirmed status on the monitor
+        row and the newest result in the history."""
+        now = utcnow()
+        with self._remote_lock:
+            since = now - timedelta(days=2) if self._remote_since is None else self._remote_since
+            for (monitor_id, _location), row in self.history.latest(since).items():
+                known = self._remote_latest.get(monitor_id)
+                if known is None or row[0] > known[0]:
+                    self._remote_latest[monitor_id] = row
+            # Rows come in batches (flush interval) and from other clocks: look a little back.
+            self._remote_since = now - timedelta(seconds=30 + 2 * self.settings.cluster_heartbeat_seconds)
+        names = self.locations.known()
+        for monitor_id in monitor_ids:
+            monitor = self.entities.get_monitor(monitor_id)
+            if monitor is None or not monitor.is_active:
+                continue
+            seen = (monitor.status, self._remote_latest.get(monitor_id), monitor.updated_at, len(names))
+            if not everything and self._remote_shown.get(monitor_id) == seen:
+                continue  # nothing new since the last heartbeat (most monitors, most beats)
+            self._remote_shown[monitor_id] = seen
+            spec = MonitorSpec.from_model(monitor)
+            old = self.live.get(monitor_id)
+            locations = {n: LocationState(status=monitor.status) for n in names
+                         if spec.runs_at(n) and (TYPES[monitor.type].polled or n == self.settings.location)}
+            state = replace(old, status=monitor.status, locations=locations)
+            newest = self._remote_latest.get(monitor_id)
+            if newest is not None:
+                checked_at, up, response_time, error = newest
+                state = replace(state, last_check=checked_at, response_time=response_time, last_error=error)
+                if up:
+                    self.uptime.seen(monitor_id, checked_at)
+            if old.status != monitor.status:
+                if monitor.status == "down":
+                    self.uptime.went_down(monitor_id, as_utc(monitor.status_since or now))
+                elif old.status == "down":
+                    self.uptime.came_back(monitor_id, as_utc(monitor.status_since or now))
+            self.live.set(monitor_id, state)
+
+    def record_remote_result(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> None:
+        """A probe's result. In cluster mode a node that does not check the monitor only stores it
+        (shown in the history and charts); the verdict is its owner's (README: Cluster, limits)."""
+        if self.cluster is not None and not self.cluster.holds(spec.id):
+            self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms, result.error))
+            return
+        self.runner.record(spec, location, result, at)
+
+    def cluster_status(self) -> dict | None:
+        """For /metrics: the nodes, their leases and heartbeat ages (None outside cluster mode)."""
+        if self.cluster is None:
+            return None
+        return {"node_id": self.cluster.node_id, "held": len(self.cluster.held),
+                "connected": self.cluster.connected(), "nodes": self.cluster.store.nodes()}
 
     # ---- internals ---------------------------------------------------------------------------
     def _schedule(self, monitor: Monitor, run_now: bool = False) -> None:
         if self.scheduler is None or not monitor.is_active or monitor.type not in self.checkers:
             return
+        if self.cluster is not None:
+            if not self.cluster.holds(monitor.id):  # another node checks it
+                self.scheduler.remove(monitor.id)
+                return
+            self._scheduled_as[monitor.id] = _version(monitor)
         spec = MonitorSpec.from_model(monitor)
         if TYPES[monitor.type].pushed:
             # Pushed, not polled: the only check is at the deadline, wherever the job runs.
@@ -503,7 +681,18 @@ class Appliance:
             self.reload_maintenance()
 
     def _is_current(self, spec: MonitorSpec) -> bool:
-        return self.scheduler is not None and self.scheduler.is_scheduled(spec)
+        return (self.scheduler is not None and self.scheduler.is_scheduled(spec)
+                and (self.cluster is None or self.cluster.holds(spec.id)))
+
+    def _check(self, spec: MonitorSpec) -> None:
+        """One scheduled check (cluster mode: only while this node holds the monitor)."""
+        if self.cluster is not None:
+            if not self.cluster.holds(spec.id):
+                return
+            if TYPES[spec.type].pushed and self._replay_pings([spec.id]):
+                return  # a ping taken by another node moved the deadline
+        self.runner.run(spec)
+
 
     def _restore_live_state(self) -> None:
         """After a restart: the confirmed status from the entity store (so a monitor that was
@@ -526,6 +715,11 @@ class Appliance:
                 state = LiveState(status=monitor.status, locations=locations, last_check=checked_at,
                                   response_time=response_time, last_error=error)
             self.live.set(monitor.id, state)
+
+
+def _version(monitor: Monitor) -> tuple:
+    """What tells a node that another one changed a monitor's configuration."""
+    return (monitor.updated_at, monitor.is_active)
 
 
 def _creation_fields(fields: dict) -> dict:

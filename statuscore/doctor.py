@@ -12,6 +12,7 @@ def add_to(commands) -> None:
     add_setting_flag(doctor, "data_dir")
     add_setting_flag(doctor, "host", help="address the appliance listens on")
     add_setting_flag(doctor, "port", help="port the appliance listens on")
+    add_setting_flag(doctor, "cluster", help="also show the cluster's nodes, leases and heartbeat lag")
     doctor.set_defaults(handler=cmd_doctor)
 
 

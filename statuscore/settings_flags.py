@@ -22,6 +22,10 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
 def add_setting_flag(parser: argparse.ArgumentParser, name: str, help: str | None = None) -> None:
     """One setting's flag; `help` words it for a command other than `serve`."""
     kind = TYPES[name]
+    if kind is bool:  # a switch: given means on
+        parser.add_argument(flag_name(name), action="store_const", const=True, default=None,
+                            help=help or with_default(declared(_FIELDS[name]).flag or "", _FIELDS[name]))
+        return
     # Numbers are checked by argparse (a usage error); other text is read by Settings.load, as the
     # environment's is. No default: None means "not given", so the environment's value stands.
     parser.add_argument(flag_name(name), type=kind if kind in (int, float) else None,

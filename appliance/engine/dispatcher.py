@@ -8,7 +8,9 @@ Apprise) and sends them.
   A 4xx answer is permanent: retrying the same body will not help.
 - A slow receiver holds one pool thread for at most the timeout and delays only its own
   webhook; checks never wait for notifications.
-- On start, claims left by a previous (killed) process are released and sending resumes.
+- On start, claims left by a previous (killed) process are released and sending resumes. In
+  cluster mode (`shared`) other live nodes' claims are theirs: a killed node's claims run out
+  instead; and a node sends only while it holds its cluster lease (`may_send`).
 """
 
 from __future__ import annotations
@@ -47,8 +49,11 @@ class Dispatcher:
     def __init__(self, outbox: OutboxStore, make_event: Callable[[Fanout], Event], *,
                  timeout: float = 10.0, workers: int = 8, ca_file: str | None = None,
                  clock: Callable[[], datetime] = utcnow, poll_seconds: float = 10.0,
-                 backoff: Sequence[float] = BACKOFF_SECONDS):
+                 backoff: Sequence[float] = BACKOFF_SECONDS, shared: bool = False,
+                 may_send: Callable[[], bool] = lambda: True):
         self.outbox = outbox
+        self.shared = shared
+        self.may_send = may_send
         self.backoff = tuple(backoff)
         self.make_event = make_event
         self.timeout = timeout
@@ -68,7 +73,8 @@ class Dispatcher:
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        self.outbox.release_claims()
+        if not self.shared:
+            self.outbox.release_claims()
         self._pool = WorkerPool(self._workers, name="webhook")
         self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
         self._thread.start()
@@ -87,6 +93,8 @@ class Dispatcher:
 
     # ---- one pass (also called directly by tests) --------------------------------------------
     def run_once(self) -> None:
+        if not self.may_send():  # a cluster node cut off from the others: not a single send
+            return
         for change_id in self.outbox.unprocessed_changes():
             if change_id in self._unbuildable:
                 continue
@@ -153,6 +161,8 @@ class Dispatcher:
 
     def _send(self, delivery: Delivery, webhook) -> None:
         try:
+            if not self.may_send():  # the lease ran out while it waited: its claim runs out, another sends it
+                return
             if webhook is None or not webhook.enabled:
                 self.outbox.finish_attempt(delivery.id, self.clock(), None, "the webhook is disabled",
                                            0, None, "failed")

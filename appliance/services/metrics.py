@@ -78,7 +78,26 @@ class Metrics:
                 Family("statuscore_webhook_deliveries_pending", "gauge", "Webhook deliveries not yet sent.",
                        [({}, app.outbox.pending_count())]),
             ]
+            out += self._cluster()
         return out
+
+    def _cluster(self) -> list[Family]:
+        """Cluster mode: the nodes, the monitors each holds, how old each one's heartbeat is."""
+        status = self._app.cluster_status()
+        if status is None:
+            return []
+        nodes = status["nodes"]
+        return [
+            Family("statuscore_cluster_nodes", "gauge", "Live nodes of the cluster.",
+                   [({}, sum(1 for n in nodes if n.live))]),
+            Family("statuscore_cluster_leases", "gauge", "Monitors each node holds a live lease on.",
+                   [({"node": n.node_id, "name": n.name}, n.leases) for n in nodes]),
+            Family("statuscore_cluster_heartbeat_age_seconds", "gauge",
+                   "Seconds since each node's last heartbeat (the database's clock).",
+                   [({"node": n.node_id, "name": n.name}, round(n.heartbeat_age, 3)) for n in nodes]),
+            Family("statuscore_cluster_connected", "gauge", "1 while this node holds its lease and may check.",
+                   [({"node": status["node_id"]}, 1 if status["connected"] else 0)]),
+        ]
 
     def _uptime_30d(self, monitor, now) -> float | None:
         stamp = time.monotonic()

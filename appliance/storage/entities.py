@@ -55,6 +55,9 @@ class EntityStore:
         # snapshot of them, dropped on any commit to this store.
         self._generation = 0
         self._snapshot: tuple[int, tuple[Monitor, ...], dict[int, Monitor]] | None = None
+        # Cluster mode: monitor_id -> a condition true only while this node holds the monitor's
+        # lease; every status write carries it, in its own transaction (appliance/cluster.py).
+        self.fence = None
         event.listen(self.engine, "commit", self._changed)
         migrations.upgrade(self.engine)
 
@@ -185,6 +188,13 @@ class EntityStore:
         """Changes with every commit to this store (for caches of what it holds)."""
         return self._generation
 
+    def invalidate(self) -> None:
+        """Another appliance changed the database (cluster mode): drop what is cached."""
+        self._changed(None)
+
+    def _fenced(self, monitor_id: int) -> tuple:
+        return () if self.fence is None else (self.fence(monitor_id),)
+
     def _changed(self, _connection) -> None:
         self._generation += 1
         self._snapshot = None
@@ -245,7 +255,7 @@ class EntityStore:
                 values["last_alert_at"] = t.at
             changed = s.exec(
                 update(Monitor)
-                .where(Monitor.id == t.monitor_id, Monitor.status == t.old_status)
+                .where(Monitor.id == t.monitor_id, Monitor.status == t.old_status, *self._fenced(t.monitor_id))
                 .values(**values)
             ).rowcount
             if not changed:
@@ -292,7 +302,8 @@ class EntityStore:
         """Another monitor.down event for a monitor still down (compare-and-set on the last alert)."""
         with self.session() as s:
             changed = s.exec(update(Monitor).where(Monitor.id == monitor.id, Monitor.status == "down",
-                                                   Monitor.last_alert_at == monitor.last_alert_at)
+                                                   Monitor.last_alert_at == monitor.last_alert_at,
+                                                   *self._fenced(monitor.id))
                              .values(last_alert_at=at)).rowcount
             if not changed:
                 s.rollback()
@@ -313,7 +324,7 @@ class EntityStore:
         with self.session() as s:
             changed = s.exec(
                 update(Monitor)
-                .where(Monitor.id == monitor_id, (column.is_(None)) | (column != when))
+                .where(Monitor.id == monitor_id, (column.is_(None)) | (column != when), *self._fenced(monitor_id))
                 .values({column: when})
             ).rowcount
             if not changed:

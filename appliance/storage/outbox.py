@@ -144,6 +144,10 @@ class OutboxStore:
         return as_utc(at) if at is not None else None
 
     def claim(self, delivery_id: int, now: datetime, lease_seconds: float) -> tuple[Delivery, Webhook] | None:
+        # In cluster mode the claim runs by the database's clock: the nodes sharing it compare one
+        # clock, whatever their own say. (Naive UTC, as the column holds.)
+        if getattr(self.entities, "fence", None) is not None:
+            now = func.timezone("UTC", func.now())
         with self.session() as s:
             claimed = s.exec(
                 update(Delivery).where(Delivery.id == delivery_id, Delivery.state == "pending",

@@ -37,11 +37,17 @@ def test_it_has_a_flag_for_each_setting_declared_with_one_and_no_other():
 def test_it_reads_a_flag_as_the_environment_reads_its_variable(tmp_path, monkeypatch):
     for name in [name for name in os.environ if name.startswith("STATUSCORE_")]:
         monkeypatch.delenv(name)
-    texts = {f.name: sample(f) for f in FLAGGED}
+    texts = {f.name: "true" if f.type == "bool" else sample(f) for f in FLAGGED}
     texts["data_dir"] = str(tmp_path)
-    argv = ["serve"] + [part for f in FLAGGED for part in (flag_name(f.name), texts[f.name])]
+    # A switch (--cluster) is given bare, as its variable is "true"; cluster mode needs a database.
+    argv = ["serve"] + [part for f in FLAGGED
+                        for part in ((flag_name(f.name),) if f.type == "bool" else (flag_name(f.name), texts[f.name]))]
+    database = "postgresql://statuscore@db.example:5432/statuscore"
+    monkeypatch.setenv("STATUSCORE_DATABASE_URL", database)
     from_flags = load_settings(build_parser().parse_args(argv))
-    from_env = Settings.load(env={env_name(name): text for name, text in texts.items()})
+    from_env = Settings.load(env={**{env_name(name): text for name, text in texts.items()},
+                                  "STATUSCORE_DATABASE_URL": database})
+    assert from_flags.cluster is True
     assert from_flags == from_env
     assert (from_flags.port, from_flags.quorum, from_flags.trusted_proxies) == (9090, 0.25, ("127.16.0.0/12", "127.0.0.1"))
 
