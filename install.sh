@@ -336,10 +336,10 @@ case "$mode" in
            command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
             say "Running the tests in a network namespace with loopback only."
             exec unshare -n -- sh -c 'ip link set lo up && exec "$@"' sh \
-                "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup "$@"
+                "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup --durations=30 "$@"
         fi
         # loadgroup: tests marked xdist_group("heavy") (load runs, timing-sensitive checks) share one worker.
-        exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup "$@"
+        exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup --durations=30 "$@"
         ;;
     system)
         system_install "$@"
