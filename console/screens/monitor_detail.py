@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -32,6 +33,24 @@ def expiry_text(days_left: int | None) -> str:
     if days_left == 0:
         return "expires today"
     return f"expires in {days_left} day{'s' if days_left != 1 else ''}"
+
+
+def label_grid(rows: list[tuple[str, Text]]) -> Table:
+    """Label/value rows whose long values wrap under the value, not under the label, so a narrow
+    terminal (80 columns: two panels of ~38) still reads as two columns."""
+    grid = Table.grid(padding=(0, 2, 0, 0))
+    grid.add_column(no_wrap=True, style="dim")
+    grid.add_column(ratio=1, overflow="fold")
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid
+
+
+def millis_three(*values: int | float | None) -> str:
+    """'152/120/359 ms': the unit once, so the three fit a narrow panel."""
+    if any(value is None for value in values):
+        return "/".join(millis(value) for value in values)
+    return "/".join(str(round(value)) for value in values) + " ms"
 
 
 def certificate_text(ssl: dict, last_error: str | None) -> str:
@@ -129,16 +148,11 @@ class MonitorDetailScreen(ConsoleScreen):
             headline.append_text(maintenance_text(long=True))
         self.query_one("#headline", Static).update(headline)
 
-        facts = Text()
+        facts: list[tuple[str, Text]] = []
         now = self.console_app.clock()
 
         def line(label: str, value, style: str = "") -> None:
-            facts.append(f"{label:<16}", style="dim")
-            if isinstance(value, Text):
-                facts.append_text(value)
-            else:
-                facts.append(str(value), style=style)
-            facts.append("\n")
+            facts.append((label, value if isinstance(value, Text) else Text(str(value), style=style)))
 
         line("Response time", millis(monitor.get("response_time")))
         line("Last check", f"{ago(monitor.get('last_check'), now)}  ({short_time(monitor.get('last_check'))})")
@@ -147,10 +161,10 @@ class MonitorDetailScreen(ConsoleScreen):
                       f"retries {monitor.get('retries')}")
         if "recovery_checks" in monitor:
             checks = monitor.get("recovery_checks") or 1
-            line("Recovery", f"up after {checks} successful check{'s' if checks != 1 else ''} in a row")
+            line("Recovery", f"up after {checks} success{'es' if checks != 1 else ''} in a row")
         if "reminder_minutes" in monitor:
             minutes = monitor.get("reminder_minutes")
-            line("Reminders", f"down alert again every {minutes} min while down" if minutes else "off")
+            line("Reminders", f"every {minutes} min while down" if minutes else "off")
         if monitor.get("port"):
             line("Port", monitor["port"])
         if monitor.get("keyword"):
@@ -170,7 +184,7 @@ class MonitorDetailScreen(ConsoleScreen):
             line("Grace", f"{monitor.get('grace')} s")
         if monitor.get("last_error"):
             line("Last error", monitor["last_error"], "red")
-        self.query_one("#facts", Static).update(facts)
+        self.query_one("#facts", Static).update(label_grid(facts))
 
     def show_history(self, answer: dict, hours: int | None = None) -> None:
         if hours is not None and hours != self.hours:
@@ -188,28 +202,25 @@ class MonitorDetailScreen(ConsoleScreen):
         self._show_figures()
 
     def _show_figures(self) -> None:
-        figures = Text()
+        figures: list[tuple[str, Text]] = []
         history = getattr(self, "_history_stats", {}) or {}
         stats = getattr(self, "_stats", {}) or {}
 
         def line(label: str, value: str, style: str = "") -> None:
-            figures.append(f"{label:<18}", style="dim")
-            figures.append(value + "\n", style=style)
+            figures.append((label, Text(value, style=style)))
 
         uptime24 = self.monitor.get("uptime_percentage")
         line("Uptime 24 h", percent(uptime24), uptime_style(uptime24))
         if history and self.hours != 24:
             line(f"Uptime {self.hours} h", percent(history.get("uptime")), uptime_style(history.get("uptime")))
         if history:
-            line(f"Avg/min/max {self.hours}h", f"{millis(history.get('avg'))} / {millis(history.get('min'))} / "
-                                     f"{millis(history.get('max'))}")
+            line(f"Avg/min/max {self.hours} h", millis_three(history.get("avg"), history.get("min"), history.get("max")))
         if stats:
             line(f"Uptime {stats.get('days', 30)} d", percent(stats.get("uptime")), uptime_style(stats.get("uptime")))
-            line("p50 / p95 / p99", f"{millis(stats.get('p50'))} / {millis(stats.get('p95'))} / "
-                                    f"{millis(stats.get('p99'))}")
-            line("Checks / failed", f"{stats.get('checks', 0)} / {stats.get('failures', 0)}")
-            line("Incidents / MTTR", f"{stats.get('incidents', 0)} / {duration(stats.get('mttr_seconds'))}")
-        self.query_one("#figures", Static).update(figures)
+            line("p50/p95/p99", millis_three(stats.get("p50"), stats.get("p95"), stats.get("p99")))
+            line("Checks/failed", f"{stats.get('checks', 0)} / {stats.get('failures', 0)}")
+            line("Incidents/MTTR", f"{stats.get('incidents', 0)} / {duration(stats.get('mttr_seconds'))}")
+        self.query_one("#figures", Static).update(label_grid(figures))
 
     def show_insights(self, insights: dict) -> None:
         incidents = self.query_one("#incidents", FillTable)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from typing import Any, Callable
 
+from rich.console import Console
+from rich.text import Text
 from textual.css.query import NoMatches
 
 from tests.support.appliance import InProcessAppliance
@@ -54,8 +57,15 @@ async def type_into(pilot, selector: str, text: str, clear: bool = True) -> None
 
 
 def static_text(app, selector: str) -> str:
+    """What a Static shows, as plain text: a Text as is, another renderable (a label/value grid)
+    laid out at the widget's width, trailing blanks dropped."""
     widget = app.screen.query_one(selector)
-    return str(widget.render())
+    shown = getattr(widget, "content", None)  # what update() was given (render() wraps it)
+    if not hasattr(shown, "__rich_console__") or isinstance(shown, Text):
+        return str(widget.render())
+    console = Console(width=max(widget.content_size.width, 20), color_system=None, file=io.StringIO())
+    console.print(shown)
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
 
 
 def table_text(table) -> str:
