@@ -56,6 +56,7 @@ from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.storage.pg_history import open_history
 from appliance.storage.probe_relay import ProbeRelayStore
 from appliance.storage.probes import ProbeStore
+from appliance.storage.shared_limits import SharedLimits
 from appliance.timeutil import as_utc, iso, utcnow
 from appliance.tools.mtr import Mtr
 from appliance.tools.whois import WhoisClient
@@ -145,6 +146,9 @@ class Appliance:
         self.probe_relay = ProbeRelayStore(self.cluster.store.engine) if self.cluster else None
         self._relay_lock = threading.Lock()  # one replay at a time, so each monitor's results go in order
         self.probe_intake = ProbeIntake(self, settings.probe_max_age, relay=self.probe_relay)
+        # Cluster mode: API rate limits and login throttling counted for all nodes, on an engine of
+        # their own (API traffic never holds up a heartbeat's connection).
+        self.shared_limits = SharedLimits(make_engine(settings.database_url)) if self.cluster else None
         self.page_versions = PageVersions()  # bumped by writes that change a public status page
         self.services = Services.build(self)  # what the API does, one use case a room
         self.started_at = utcnow()
@@ -190,6 +194,8 @@ class Appliance:
                           "(if the disk is full, free space there)", storage_error(exc))
         self.history.close()
         self.entities.close()
+        if self.shared_limits is not None:
+            self.shared_limits.engine.dispose()
 
     def send_reminders(self) -> None:
         """Monitors with a reminder interval that are still down get their down alert again."""
