@@ -91,7 +91,7 @@ def test_the_owner_decides_on_probe_results_sent_to_another_node_and_after_a_fai
         stop_all(nodes)
 
 
-def test_a_batch_sent_again_to_another_node_counts_once(tmp_path, postgres_url):
+def test_a_batch_sent_again_to_another_node_counts_once_and_a_queued_result_survives_its_owner(tmp_path, postgres_url):
     nodes = start_all([node(tmp_path, f"n{i}", postgres_url, **PROBE_ENV) for i in range(2)])
     try:
         with HttpPeer() as web, Receiver() as hook:
@@ -135,5 +135,17 @@ def test_a_batch_sent_again_to_another_node_counts_once(tmp_path, postgres_url):
             assert stored_twice(postgres_url, mine) == 0
             assert sql(postgres_url, "SELECT count(*) FROM results WHERE monitor_id = %s", mine)[0][0] == 2
             assert sql(postgres_url, "SELECT count(*) FROM probe_relay")[0][0] == 0
+
+            # The owner dies; a result reaching b before b may take the monitor over (the lease
+            # has seconds to run) waits in the queue, and b decides on it when it takes over.
+            a.kill()
+            recovered = {**failure(3), "id": "ok-3", "up": True, "response_time": 12.0, "error": None}
+            assert post(b, recovered)["accepted"] == 1
+            assert sql(postgres_url, "SELECT count(*) FROM probe_relay")[0][0] == 1, "queued: nobody decided yet"
+            wait_for(lambda: hook.events() == ["monitor.down", "monitor.up"], timeout=LEASE + 5 * BEAT + 5,
+                     message="the recovery decided by the node that took the monitor over")
+            assert leases(postgres_url)[mine] == str(b.port)
+            assert sql(postgres_url, "SELECT count(*) FROM probe_relay")[0][0] == 0
+            assert events(postgres_url, mine) == ["monitor.down", "monitor.up"]
     finally:
         stop_all(nodes)
