@@ -668,7 +668,8 @@ class Appliance:
         if self.cluster is None:
             return None
         return {"node_id": self.cluster.node_id, "held": len(self.cluster.held),
-                "connected": self.cluster.connected(), "nodes": self.cluster.store.nodes()}
+                "connected": self.cluster.connected(), "nodes": self.cluster.store.nodes(),
+                "probe_results_waiting": self.probe_relay.waiting()}
 
     # ---- internals ---------------------------------------------------------------------------
     def _schedule(self, monitor: Monitor, run_now: bool = False) -> None:

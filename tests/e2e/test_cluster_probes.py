@@ -142,10 +142,12 @@ def test_a_batch_sent_again_to_another_node_counts_once_and_a_queued_result_surv
             recovered = {**failure(3), "id": "ok-3", "up": True, "response_time": 12.0, "error": None}
             assert post(b, recovered)["accepted"] == 1
             assert sql(postgres_url, "SELECT count(*) FROM probe_relay")[0][0] == 1, "queued: nobody decided yet"
+            assert "statuscore_cluster_probe_results_waiting 1" in b.api.get("/metrics", b.admin()).text
             wait_for(lambda: hook.events() == ["monitor.down", "monitor.up"], timeout=LEASE + 5 * BEAT + 5,
                      message="the recovery decided by the node that took the monitor over")
             assert leases(postgres_url)[mine] == str(b.port)
             assert sql(postgres_url, "SELECT count(*) FROM probe_relay")[0][0] == 0
             assert events(postgres_url, mine) == ["monitor.down", "monitor.up"]
+            assert "statuscore_cluster_probe_results_waiting 0" in b.api.get("/metrics", b.admin()).text
     finally:
         stop_all(nodes)
