@@ -569,12 +569,12 @@ class Appliance:
         self.entities.invalidate()
         self._refresh_remote(monitor_ids, everything=True)
         self._replay_pings(sorted(monitor_ids))
-        self.replay_probe_results(monitor_ids)  # what probes sent to other nodes meanwhile
         try:  # the baselines the previous owner saved (up to one upkeep round old)
             self._restore_detector_state(monitor_ids)
         except Exception as exc:
             log.warning("could not read the anomaly baselines of the monitors taken over (%s); learning again",
                         storage_error(exc))
+        self.replay_probe_results(monitor_ids)  # what probes sent to other nodes meanwhile
         for monitor_id in sorted(monitor_ids):
             monitor = self.entities.get_monitor(monitor_id)
             if monitor is not None:
