@@ -595,7 +595,12 @@ class Appliance:
         if self.probe_relay is None:
             return 0
         with self._relay_lock:
-            relayed = self.probe_relay.take(sorted(m for m in monitor_ids if self.cluster.holds(m)))
+            try:
+                relayed = self.probe_relay.take(sorted(m for m in monitor_ids if self.cluster.holds(m)))
+            except SQLAlchemyError as exc:  # they stay queued: the next round (2 s) takes them
+                log.warning("could not take the probe results queued for this node (%s); trying again shortly",
+                            storage_error(exc))
+                return 0
             for item in relayed:
                 monitor = self.entities.get_monitor(item.monitor_id)
                 if monitor is None or not monitor.is_active:
