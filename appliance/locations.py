@@ -26,8 +26,12 @@ class Location:
 
 
 class Locations:
-    def __init__(self, store: ProbeStore, local_name: str, local_display: str, offline_after: float = 90.0):
+    def __init__(self, store: ProbeStore, local_name: str, local_display: str, offline_after: float = 90.0,
+                 persist_every: float = TOUCH_PERSIST_SECONDS):
         self.store = store
+        # Cluster mode: other nodes learn a probe is online from the stored last_seen (reload), so
+        # it is written often enough to stay well inside offline_after.
+        self.persist_every = timedelta(seconds=persist_every)
         self.local_name = local_name
         self.local_display = local_display
         self.offline_after = timedelta(seconds=offline_after)
@@ -41,8 +45,8 @@ class Locations:
         probes = {p.name: p for p in self.store.all()}
         with self._lock:
             self._probes = probes
-            for name, probe in probes.items():
-                if probe.last_seen_at and name not in self._seen:
+            for name, probe in probes.items():  # the newer of ours and the stored one (another node's)
+                if probe.last_seen_at and (name not in self._seen or as_utc(probe.last_seen_at) > self._seen[name]):
                     self._seen[name] = as_utc(probe.last_seen_at)
             for name in list(self._seen):
                 if name not in probes:
@@ -79,7 +83,7 @@ class Locations:
         with self._lock:
             self._seen[probe.name] = at
             persist = at - self._persisted.get(probe.name, datetime.min.replace(tzinfo=at.tzinfo)) \
-                >= timedelta(seconds=TOUCH_PERSIST_SECONDS)
+                >= self.persist_every
             if persist:
                 self._persisted[probe.name] = at
         if persist:

@@ -35,7 +35,7 @@ from appliance.notifiers import Event
 from appliance.page_versions import PageVersions
 from appliance.passwords import OWASP_LOG2_N, PasswordHasher, ScryptCost, generate_password
 from appliance.plans import PlanLimits
-from appliance.probe_intake import ProbeIntake
+from appliance.probe_intake import ProbeIntake, relayed_result
 from appliance.instance import load_or_create_instance_id
 from appliance.secret import load_or_create_secret
 from appliance.services import Services
@@ -48,13 +48,15 @@ from appliance.storage.cluster import ClusterStore
 from appliance.storage.database import make_engine
 from appliance.storage.api_keys import ApiKeyStore
 from appliance.storage.entities import Conflict as StoreConflict, EntityStore
-from appliance.storage.history import HistoryWriteError, ResultRow
+from appliance.storage.history import HistoryWriteError
 from appliance.storage.imports import write_import
 from appliance.storage.incident_updates import IncidentUpdateStore
 from appliance.storage.maintenance import MaintenanceStore
 from appliance.storage.outbox import Fanout, OutboxStore
 from appliance.storage.pg_history import open_history
+from appliance.storage.probe_relay import ProbeRelayStore
 from appliance.storage.probes import ProbeStore
+from appliance.storage.shared_limits import SharedLimits
 from appliance.timeutil import as_utc, iso, utcnow
 from appliance.tools.mtr import Mtr
 from appliance.tools.whois import WhoisClient
@@ -69,6 +71,7 @@ TRANSFER_SLOTS, TRANSFER_SLOTS_PER_USER = 2, 1
 
 DEFAULT_ADMIN_EMAIL = "admin@statuscore.local"
 BLIND_UNKNOWN = timedelta(days=2)
+RELAY_KEEP = timedelta(days=1)  # probe results no owner took (monitor deleted or paused) are dropped after
 # Outbox details that become Event fields of their own rather than `extra`.
 INCIDENT_FACTS = ("cause", "locations", "incident_id", "incident_started_at", "duration_seconds")  # no record of the last run: every heartbeat wait starts afresh
 
@@ -115,7 +118,9 @@ class Appliance:
         self.reload_maintenance()
         self.probes = ProbeStore(self.entities)
         self.locations = Locations(self.probes, settings.location, settings.location_display_name,
-                                   settings.probe_offline_after)
+                                   settings.probe_offline_after,
+                                   **({"persist_every": min(30.0, settings.probe_offline_after / 3)}
+                                      if settings.cluster else {}))
         self._online = self.locations.online_set()
         self.anomalies = AnomalyStore(self.entities)
         self.incident_updates = IncidentUpdateStore(self.entities)  # the owner's notes on incidents
@@ -137,7 +142,13 @@ class Appliance:
                              online=self.locations.online_set, quorum=settings.quorum,
                              detector=self.detector, on_anomaly=self._anomaly_found,
                              in_maintenance=self.calendar.covers)
-        self.probe_intake = ProbeIntake(self, settings.probe_max_age)
+        # Cluster mode: probe results taken by any node, decided by the monitor's owner.
+        self.probe_relay = ProbeRelayStore(self.cluster.store.engine) if self.cluster else None
+        self._relay_lock = threading.Lock()  # one replay at a time, so each monitor's results go in order
+        self.probe_intake = ProbeIntake(self, settings.probe_max_age, relay=self.probe_relay)
+        # Cluster mode: API rate limits and login throttling counted for all nodes, on an engine of
+        # their own (API traffic never holds up a heartbeat's connection).
+        self.shared_limits = SharedLimits(make_engine(settings.database_url)) if self.cluster else None
         self.page_versions = PageVersions()  # bumped by writes that change a public status page
         self.services = Services.build(self)  # what the API does, one use case a room
         self.started_at = utcnow()
@@ -183,6 +194,8 @@ class Appliance:
                           "(if the disk is full, free space there)", storage_error(exc))
         self.history.close()
         self.entities.close()
+        if self.shared_limits is not None:
+            self.shared_limits.engine.dispose()
 
     def send_reminders(self) -> None:
         """Monitors with a reminder interval that are still down get their down alert again."""
@@ -256,6 +269,12 @@ class Appliance:
                           "(if the disk is full, free space there)", storage_error(exc))
             if self.cluster is not None and not self.cluster.leader():
                 continue  # one node (the first live one) runs the history upkeep for the cluster
+            if self.probe_relay is not None:
+                try:
+                    self.probe_relay.prune(max(RELAY_KEEP.total_seconds(), self.settings.probe_max_age + 3600))
+                except Exception as exc:
+                    log.error("pruning relayed probe results failed (%s); tried again at the next upkeep",
+                              storage_error(exc))
             try:
                 self.history.maintain(utcnow(), self.settings.retention_days)
             except Exception as exc:
@@ -555,6 +574,7 @@ class Appliance:
         except Exception as exc:
             log.warning("could not read the anomaly baselines of the monitors taken over (%s); learning again",
                         storage_error(exc))
+        self.replay_probe_results(monitor_ids)  # what probes sent to other nodes meanwhile
         for monitor_id in sorted(monitor_ids):
             monitor = self.entities.get_monitor(monitor_id)
             if monitor is not None:
@@ -562,9 +582,33 @@ class Appliance:
         log.info("cluster: took over %d monitor(s); checking %d", len(monitor_ids), len(self.cluster.held))
 
     def _cluster_beat(self) -> None:
+        # Probes registered, revoked or heard from at other nodes (their online state decides).
+        self.locations.reload()
         held, monitors = self.cluster.held, self.entities.list_monitors()
         self._refresh_remote({m.id for m in monitors if m.id not in held})
         self._replay_pings([m.id for m in monitors if m.id in held and TYPES[m.type].pushed])
+        self.replay_probe_results({m.id for m in monitors if m.id in held and TYPES[m.type].polled})
+
+    def replay_probe_results(self, monitor_ids: set[int]) -> int:
+        """Cluster mode: the probe results queued for these monitors (at any node), decided on
+        here, in check-time order, for the ones this node holds; the others wait for their owner."""
+        if self.probe_relay is None:
+            return 0
+        with self._relay_lock:
+            try:
+                relayed = self.probe_relay.take(sorted(m for m in monitor_ids if self.cluster.holds(m)))
+            except SQLAlchemyError as exc:  # they stay queued: the next round (2 s) takes them
+                log.warning("could not take the probe results queued for this node (%s); trying again shortly",
+                            storage_error(exc))
+                return 0
+            for item in relayed:
+                monitor = self.entities.get_monitor(item.monitor_id)
+                if monitor is None or not monitor.is_active:
+                    continue
+                # Stored in the history by the node that took it: decided on here, not stored again.
+                self.runner.record(MonitorSpec.from_model(monitor), item.location, relayed_result(item),
+                                   item.checked_at, stored=True)
+        return len(relayed)
 
     def _replay_pings(self, monitor_ids: list[int]) -> bool:
         """Pings other nodes took for these monitors, recorded here as if they had come here."""
@@ -621,11 +665,7 @@ class Appliance:
             self.live.set(monitor_id, state)
 
     def record_remote_result(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> None:
-        """A probe's result. In cluster mode a node that does not check the monitor only stores it
-        (shown in the history and charts); the verdict is its owner's (README: Cluster, limits)."""
-        if self.cluster is not None and not self.cluster.holds(spec.id):
-            self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms, result.error))
-            return
+        """A probe's result (cluster mode: through the relay, see replay_probe_results)."""
         self.runner.record(spec, location, result, at)
 
     def cluster_status(self) -> dict | None:
@@ -633,7 +673,8 @@ class Appliance:
         if self.cluster is None:
             return None
         return {"node_id": self.cluster.node_id, "held": len(self.cluster.held),
-                "connected": self.cluster.connected(), "nodes": self.cluster.store.nodes()}
+                "connected": self.cluster.connected(), "nodes": self.cluster.store.nodes(),
+                "probe_results_waiting": self.probe_relay.waiting()}
 
     # ---- internals ---------------------------------------------------------------------------
     def _schedule(self, monitor: Monitor, run_now: bool = False) -> None:

@@ -46,8 +46,9 @@ def create_app(appliance, config: dict | None = None) -> Flask:
     if appliance.settings.trusted_proxies:  # the client address, before anything reads it
         app.wsgi_app = TrustedProxies(app.wsgi_app, appliance.settings.trusted_proxies)
     auth.init_jwt(app, appliance)
-    init_login_throttle(app, appliance.settings)  # before the limiter (see there)
-    limiter = create_limiter(appliance.settings)
+    shared = appliance.services.limits.shared()  # cluster mode: one budget across the nodes
+    init_login_throttle(app, appliance.settings, shared)  # before the limiter (see there)
+    limiter = create_limiter(appliance.settings, shared)
     limiter.init_app(app)
     app.extensions["statuscore.limiter"] = limiter
 

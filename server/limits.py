@@ -1,4 +1,5 @@
-"""Rate limits, in memory (one waitress process serves everything).
+"""Rate limits, in memory (one waitress process serves everything), or in cluster mode in
+PostgreSQL (server/shared_limits.py), so a client has one budget across the nodes.
 
 - Every request counts against one application-wide limit (flask-limiter), keyed on the token's
   user when a valid token is sent and on the client address otherwise.
@@ -23,7 +24,8 @@ from flask_limiter.util import get_remote_address
 
 from appliance.config import Settings
 from server.errors import error_response
-from server.login_throttle import LoginThrottle, Rate, Throttled
+from server.login_throttle import LoginThrottle, Rate, SharedMeters, Throttled
+from server.shared_limits import SCHEME as SHARED_SCHEME
 from server.proxies import PROXY_ENVIRON_KEY
 
 log = logging.getLogger("statuscore.api")
@@ -52,14 +54,20 @@ def user_or_ip() -> str:
     return f"ip:{get_remote_address()}"
 
 
-def create_limiter(settings: Settings) -> Limiter:
+def create_limiter(settings: Settings, shared=None) -> Limiter:
+    """`shared`: the cluster's counters (appliance/storage/shared_limits.py), or None: in memory."""
+    storage = ({"storage_uri": f"{SHARED_SCHEME}://", "storage_options": {"counters": shared},
+                # PostgreSQL unreachable: the per-user limit counted in this node's memory meanwhile,
+                # rather than an error for every request.
+                "in_memory_fallback_enabled": True, "in_memory_fallback": [settings.rate_limit]}
+               if shared is not None else {"storage_uri": "memory://"})
     return Limiter(
         key_func=user_or_ip,
         application_limits=[settings.rate_limit],
         headers_enabled=True,
-        storage_uri="memory://",
         strategy="fixed-window",
         retry_after="delta-seconds",
+        **storage,
     )
 
 
@@ -78,11 +86,13 @@ _REFUSALS = {
 }
 
 
-def init_login_throttle(app: Flask, settings: Settings) -> None:
-    """The login throttle of this app. Call it before the limiter's init_app: its header hook
-    must run after flask-limiter's, which writes the application limit's headers."""
+def init_login_throttle(app: Flask, settings: Settings, shared=None) -> None:
+    """The login throttle of this app (`shared`: the cluster's meters). Call it before the
+    limiter's init_app: its header hook must run after flask-limiter's, which writes the
+    application limit's headers."""
     rate = limits.parse(settings.login_rate_limit)
-    app.extensions["statuscore.login_throttle"] = LoginThrottle(Rate(rate.amount, rate.get_expiry()))
+    meters = SharedMeters(shared) if shared is not None else None
+    app.extensions["statuscore.login_throttle"] = LoginThrottle(Rate(rate.amount, rate.get_expiry()), meters=meters)
     app.after_request(_throttled_headers)
 
 

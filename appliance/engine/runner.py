@@ -75,7 +75,9 @@ class Runner:
             return
         self.record(spec, self.location, result, self.clock())
 
-    def record(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime) -> LiveState:
+    def record(self, spec: MonitorSpec, location: str, result: CheckResult, at: datetime,
+               stored: bool = False) -> LiveState:
+        """`stored`: already in the history (a probe result another cluster node took)."""
         self.checks[spec.id] += 1
         if result.up:  # watched from its first verdict (a confirmed down counts too: went_down)
             self.uptime.seen(spec.id, at)
@@ -88,8 +90,9 @@ class Runner:
                     found = self.detector.observe((spec.id, location), at, result.up, result.response_time_ms)
                     score = self.detector.score((spec.id, location))
             finally:
-                self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms,
-                                              result.error, score))
+                if not stored:
+                    self.history.append(ResultRow(spec.id, at, location, result.up, result.response_time_ms,
+                                                  result.error, score))
             old = self.live.get(spec.id)
             locations = dict(old.locations)
             # A missed heartbeat deadline already includes its grace: no further confirmation.

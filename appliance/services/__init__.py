@@ -11,6 +11,7 @@ from appliance.services.about import About
 from appliance.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from appliance.services.incident_updates import IncidentUpdates
 from appliance.services.incidents import Incidents
+from appliance.services.limits import Limits
 from appliance.services.maintenance import MaintenanceWindows
 from appliance.services.metrics import Metrics
 from appliance.services.monitors import Monitors
@@ -40,6 +41,7 @@ class Services:
     metrics: Metrics
     transfer: Transfer
     about: About
+    limits: Limits
 
     @classmethod
     def build(cls, appliance) -> "Services":
@@ -49,4 +51,4 @@ class Services:
                    maintenance=MaintenanceWindows(appliance), tools=Tools(appliance),
                    webhooks=Webhooks(appliance), probes=Probes(appliance), heartbeats=Heartbeats(appliance),
                    users=Users(appliance), keys=Keys(appliance), metrics=Metrics(appliance),
-                   transfer=Transfer(appliance), about=About(appliance))
+                   transfer=Transfer(appliance), about=About(appliance), limits=Limits(appliance))

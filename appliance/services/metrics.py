@@ -97,6 +97,9 @@ class Metrics:
                    [({"node": n.node_id, "name": n.name}, round(n.heartbeat_age, 3)) for n in nodes]),
             Family("statuscore_cluster_connected", "gauge", "1 while this node holds its lease and may check.",
                    [({"node": status["node_id"]}, 1 if status["connected"] else 0)]),
+            Family("statuscore_cluster_probe_results_waiting", "gauge",
+                   "Probe results taken by a node and not yet decided on by the monitor's owner.",
+                   [({}, status["probe_results_waiting"])]),
         ]
 
     def _uptime_30d(self, monitor, now) -> float | None:

@@ -172,14 +172,14 @@ def test_it_forgets_spent_entries_and_stays_within_its_size(clock):
     throttle = LoginThrottle(Rate(BUDGET, PERIOD), clock=clock, max_entries=100)
     for n in range(1000):
         fail(throttle, f"user{n}", f"client{n}")
-    assert max(len(t) for t in (throttle._pairs, throttle._clients, throttle._accounts)) <= 100
+    assert max(len(t) for t in throttle.meters.tables.values()) <= 100
     fail(throttle, "user999", "client999", BUDGET - 1)  # the most recent are kept
     refusal(throttle, "user999", "client999")
     clock.advance(PERIOD + BACKOFF_CAP)
     fail(throttle, "x", "y")
     for _ in range(1100):  # the next tidy-up forgets everything drained
         throttle.attempt("bob", "B").succeeded()
-    assert len(throttle._pairs) <= 2
+    assert len(throttle.meters.tables["pair"]) <= 2
 
 
 @pytest.mark.parametrize("address, key", [
