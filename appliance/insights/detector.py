@@ -82,8 +82,9 @@ in such a window (an exponentially decayed rate).
 
 *One anomaly per episode.* After a spike, spikes are muted until `quiet` consecutive samples are
 unremarkable; after a shift, shifts are muted until `quiet` consecutive samples sit within 2 sigmas
-of the new level; after flapping, flapping is muted until the status is stable for `flap_window`
-checks.
+of the new level, and spikes until `quiet` samples are unremarkable against it (a spike on top of
+a slowdown just reported is the same episode); after flapping, flapping is muted until the status
+is stable for `flap_window` checks.
 
 *Severity* is the lower of a ratio grade and an absolute grade: spikes high from 5x and 1 s
 slower, medium from 2.5x and 250 ms; shifts up high from 3x and 300 ms, medium from 1.75x and
@@ -105,6 +106,13 @@ high (or any float > 0), spike_z = 6/s, spike_ratio = 1 + 1/s, shift_h = 10/s,
 shift_ratio = 1 + 0.25/s, min_delta_ms = 20/s, tail_margin = log(1 + 0.5/s),
 flap_changes = max(3, round(6/s)).
 
+*Sparse checks* (10 minutes apart or more, the usual interval): each check stands for more time,
+so less evidence per check confirms an anomaly in about the same time: spike_z and shift_h are
+divided by 1.5 (at medium a spike needs z >= 4, a shift a CUSUM of 6.7: three hourly checks 3
+sigmas off instead of four). How big an anomaly must be (spike_ratio, shift_ratio, min_delta_ms)
+does not depend on the interval. Chosen by cross-validation on halves of the real NAB series
+averaged to 30 and 60 minutes (`anomaly_eval.py --cv`).
+
 Calls for one stream must not run concurrently (the engine runs one check per monitor and
 location at a time); different streams are independent. Cost: a few microseconds per check.
 `benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold, and with
@@ -116,7 +124,7 @@ margin between halves of the real series averaged to 30 and 60 minutes).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Hashable
 
@@ -154,6 +162,7 @@ _PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their m
 _HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count, at intervals under _DENSE_GAP
 _DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check makes an hour's mean
 _SPARSE_MARGIN = 1 / 3  # ... and a spike's margin over the usual tail is a third of the dense one
+_SPARSE_EVIDENCE = 1.5  # ... and spike z and shift CUSUM thresholds are the dense ones / this
 _WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
 _DAILY_GAP = 4 * 3600.0  # ... and back to the daily one under this (hysteresis)
 _GAP_ALPHA = 0.05  # weight of the usual interval between checks
@@ -331,8 +340,15 @@ class AnomalyDetector:
     def sensitivity(self, value: str | float) -> None:
         self.thresholds = thresholds_for(value)
         self._sensitivity = value
+        # checks 10 minutes apart or more: each one stands for more time, so less evidence per
+        # check (z, CUSUM) confirms an anomaly in about the same time; how big it must be
+        # (ratio, ms, margin over the tail) does not depend on the interval
+        self.sparse_thresholds = replace(self.thresholds,
+                                         spike_z=self.thresholds.spike_z / _SPARSE_EVIDENCE,
+                                         shift_h=self.thresholds.shift_h / _SPARSE_EVIDENCE)
         # a spike is held at most as long as the fewest samples a shift can be confirmed in
-        self._spike_hold = math.ceil(self.thresholds.shift_h / (_Z_CLIP - _CUSUM_K)) + 1
+        self._spike_hold = _hold(self.thresholds)
+        self._sparse_hold = _hold(self.sparse_thresholds)
 
     # ---- per-key bookkeeping ------------------------------------------------------------------
 
@@ -418,7 +434,8 @@ class AnomalyDetector:
                        f"Status changed {k} times in the last {_duration(t - first_t, span)}")
 
     def _response_time(self, s: StreamState, at: datetime, t: float, rt: float) -> list[Anomaly]:
-        th = self.thresholds
+        sparse = s.gap >= _DENSE_GAP
+        th = self.sparse_thresholds if sparse else self.thresholds
         y = math.log(max(rt, _MIN_MS))
         s.samples += 1
         if s.warm is not None:
@@ -454,7 +471,7 @@ class AnomalyDetector:
                 pending[3] += 1
                 if ratio > pending[1] / pending[2]:  # a higher peak
                     pending[:3] = [t, rt, usual_ms]
-                if pending[3] > self._spike_hold:
+                if pending[3] > (self._sparse_hold if sparse else self._spike_hold):
                     events.append(_spike(pending))
                     s.spike_pending = None
                     s.spike_told = s.samples
@@ -503,7 +520,10 @@ class AnomalyDetector:
                 shift = self._shift(s, at, t, run, sigma, 1 if run is s.run_up else -1)
                 if shift is not None:
                     events.append(shift)
-                    s.spike_pending = None  # the spike was this shift's first check
+                    # the spike was this shift's first check; spikes on top of the new level
+                    # are the same episode until it has calmed down (`quiet` normal checks)
+                    s.spike_pending = None
+                    s.spike_armed, s.spike_quiet = False, 0
                 shifted = s.level != level_before
                 break
         if not shifted and not s.shift_armed:
@@ -535,7 +555,8 @@ class AnomalyDetector:
 
     def _shift(self, s: StreamState, at: datetime, t: float, run: list, sigma: float,
                sign: int) -> Anomaly | None:
-        th = self.thresholds
+        sparse = s.gap >= _DENSE_GAP
+        th = self.sparse_thresholds if sparse else self.thresholds
         n, _, sum_expected = run
         base_log = sum_expected / n
         # the new level: the median residual of the run's last (up to _RECENT) samples, so a few
@@ -592,7 +613,8 @@ class AnomalyDetector:
                 return None  # back from an overshoot below where the last slowdown started
         if not (big_enough and s.shift_armed):
             return None
-        if delta > 0 and s.samples - s.spike_told <= 2 * self._spike_hold:
+        hold = self._sparse_hold if sparse else self._spike_hold
+        if delta > 0 and s.samples - s.spike_told <= 2 * hold:
             # the slowdown whose first checks were just reported as a spike: one episode, one
             # report (the baseline moves, and the way back is the end, as after a reported shift)
             s.shift_armed, s.shift_quiet = False, 0
@@ -717,6 +739,11 @@ def _seasonal_bar(s: StreamState, hour: int, bins: int) -> float:
     hours = s.spike_hours
     values = sorted(hours[hour][:2] + hours[(hour - 1) % bins][:2] + hours[(hour + 1) % bins][:2])
     return values[-2]
+
+
+def _hold(th: Thresholds) -> int:
+    """Checks a spike is held at most: the fewest a shift can be confirmed in, and one more."""
+    return math.ceil(th.shift_h / (_Z_CLIP - _CUSUM_K)) + 1
 
 
 def _profile_bins(s: StreamState) -> tuple[float, int]:
