@@ -523,15 +523,23 @@ def cross_validation(all_series: list[Series], markdown: bool) -> str:
             "the other):\n" + aligned(head, rows, left=3))
 
 
-CV_SPARSE_MARGIN = (1.0, 0.5, 1 / 3, 0.25, 0.1, 0.0)  # share of the spike margin at sparse checks
+SPARSE_CV = {  # detector constants for sparse checks: the values tried (1.0: as dense) and a label
+    "_SPARSE_MARGIN": ((1.0, 0.5, 1 / 3, 0.25, 0.1, 0.0), "sparse margin",
+                       "the spike margin at sparse checks (share of the dense one)"),
+    "_SPARSE_EVIDENCE": ((1.0, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 2.0, 2.5), "evidence divisor",
+                         "spike z and shift CUSUM thresholds at sparse checks (dense / this)"),
+}
 
 
-def sparse_cross_validation(all_series: list[Series], markdown: bool) -> str:
-    """The spike margin at sparse checks (`_SPARSE_MARGIN`), chosen on half of the real series
+def sparse_cross_validation(all_series: list[Series], markdown: bool,
+                            constant: str = "_SPARSE_MARGIN") -> str:
+    """A detector constant for sparse checks (`SPARSE_CV`), chosen on half of the real series
     averaged to 30 minutes and 1 hour (alternate series by name) and checked on the other half,
-    both ways; the sparse synthetic series (30/60-minute and daily checks) must not lose."""
+    both ways; the sparse synthetic series (30/60-minute and daily checks) must not lose. Ties
+    go to the value closest to 1.0 (as at dense checks), the smaller change."""
     from appliance.insights import detector as module
-    shipped = module._SPARSE_MARGIN
+    grid, label, what = SPARSE_CV[constant]
+    shipped = getattr(module, constant)
     real = sorted((s for s in all_series if s.group.startswith("NAB real")), key=lambda s: s.name)
     halves = {"real, even": real[0::2], "real, odd": real[1::2]}
     folds = {name: resampled(part, 6, "30 min") + resampled(part, 12, "1 h")
@@ -540,34 +548,34 @@ def sparse_cross_validation(all_series: list[Series], markdown: bool) -> str:
                     >= timedelta(minutes=30)]
     found = {}
     try:
-        for margin in CV_SPARSE_MARGIN:
-            module._SPARSE_MARGIN = margin
+        for value in grid:
+            setattr(module, constant, value)
             for name, members in [*folds.items(), ("sparse synthetic", sparse_synth)]:
                 events = [(s, binary(s, run_detector(s, "medium"))) for s in members]
-                found[margin, name], _ = nab_scores(events, BINARY)
+                found[value, name], _ = nab_scores(events, BINARY)
     finally:
-        module._SPARSE_MARGIN = shipped
+        setattr(module, constant, shipped)
     rows = []
     for tune, check in (("real, even", "real, odd"), ("real, odd", "real, even")):
         floor = found[1.0, "sparse synthetic"]["standard"]
-        allowed = [m for m in CV_SPARSE_MARGIN if found[m, "sparse synthetic"]["standard"] >= floor]
-        choice = max(allowed, key=lambda m: (round(found[m, tune]["standard"], 1), m))
-        for margin in dict.fromkeys((1.0, choice, shipped)):
-            label = "before" if margin == 1.0 else "chosen" if margin == choice else "shipped"
-            if margin == choice == shipped:
-                label = "chosen, shipped"
-            got = found[margin, check]
-            rows.append([tune, f"{margin:.2g} ({label})", f"{found[margin, tune]['standard']:.1f}",
+        allowed = [v for v in grid if found[v, "sparse synthetic"]["standard"] >= floor]
+        choice = max(allowed, key=lambda v: (round(found[v, tune]["standard"], 1), -abs(v - 1.0)))
+        for value in dict.fromkeys((1.0, choice, shipped)):
+            tag = "before" if value == 1.0 else "chosen" if value == choice else "shipped"
+            if value == choice == shipped:
+                tag = "chosen, shipped"
+            got = found[value, check]
+            rows.append([tune, f"{value:.2g} ({tag})", f"{found[value, tune]['standard']:.1f}",
                          check, f"{got['standard']:.1f}", f"{got['reward_low_FP_rate']:.1f}",
                          f"{got['reward_low_FN_rate']:.1f}",
-                         f"{found[margin, 'sparse synthetic']['standard']:.1f}"])
-    head = ["tuned on (@30 min + @1 h)", "sparse margin", "standard (tuned)", "checked on",
+                         f"{found[value, 'sparse synthetic']['standard']:.1f}"])
+    head = ["tuned on (@30 min + @1 h)", label, "standard (tuned)", "checked on",
             "standard", "low FP", "low FN", "sparse synthetic"]
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    return ("Cross-validation of the spike margin at sparse checks (chosen on half of the real "
-            "series, NAB scores on the other half):\n" + aligned(head, rows, left=4))
+    return (f"Cross-validation of {what} (chosen on half of the real series, NAB scores on the "
+            "other half):\n" + aligned(head, rows, left=4))
 
 
 def _cv_rows(tune_name: str, tune: list[Series], check: list[Series], runs: dict,
@@ -680,8 +688,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv:
         print()
         print(cross_validation(all_series, args.markdown))
-        print()
-        print(sparse_cross_validation(all_series, args.markdown))
+        for constant in SPARSE_CV:
+            print()
+            print(sparse_cross_validation(all_series, args.markdown, constant))
     if not args.no_curve:
         print()
         print(operating_points(all_series, args.markdown))
