@@ -60,7 +60,9 @@ halves every 300 checks: bursts of spikes are one episode), or the second bigges
 at that hour of the day (give or take one; day of the week when weekly) within the last 7 days
 (a spike that came twice at that hour is a job the service runs). It is
 held until the stream is back to normal (then reported with its peak, usually one check later),
-or until a shift is confirmed (then the shift is the only report of that incident).
+or until a shift is confirmed (then the shift is the only report of that incident); at checks 10
+minutes apart or more it is reported at once (the next check may be a day away), and a shift
+right after it is the same episode.
 
 *Shifts* (`response_time_shift`): a two-sided CUSUM (Page) on z clipped at ±3 with an allowance
 of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for a 2-sigma move).
@@ -489,6 +491,10 @@ class AnomalyDetector:
                     and r >= bar + margin):
                 s.spike_armed, s.spike_quiet = False, 0
                 s.spike_pending = [t, rt, usual_ms, 1]
+                if sparse:  # the next check is 10 minutes to a day away: report it now
+                    events.append(_spike(s.spike_pending))
+                    s.spike_pending = None
+                    s.spike_told = s.samples
                 # spikes this size may be what the service does (bursts, jobs): the next one is
                 # news once it is bigger, or after a calm (this memory halves every _BURST_HALF)
                 s.burst = max(s.burst, r)

@@ -554,3 +554,18 @@ def test_a_spike_on_top_of_a_slowdown_just_reported_is_the_same_episode():
     values[360] *= 3.0
     found = feed(AnomalyDetector(), values)
     assert kinds(found) == [SHIFT, SPIKE], [a.message for a in found]
+
+
+def test_a_spike_at_sparse_checks_is_reported_by_its_own_check():
+    # at 5-minute checks a spike is held until the next check is normal (its peak is reported);
+    # at hourly ones waiting for the next check would delay the report by an hour
+    for interval, when in ((3600.0, 0), (300.0, 1)):
+        detector = AnomalyDetector()
+        values = noise(300, sigma=0.1, seed=61)
+        assert feed(detector, values[:250], interval=interval) == []
+        spike = 5.0 * expected_ms(detector, at(250, interval).hour)
+        reports = [detector.observe(KEY, at(250 + i, interval), True, value)
+                   for i, value in enumerate([spike] + values[251:])]
+        assert [kinds(r) for r in reports[:2]] == [[SPIKE] if i == when else [] for i in range(2)]
+        assert reports[when][0].value == round(spike, 1)
+        assert not any(reports[2:])
