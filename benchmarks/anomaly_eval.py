@@ -640,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(data/ and labels/combined_windows.json)")
     parser.add_argument("--no-synthetic", action="store_true", help="NAB series only")
     parser.add_argument("--cv", action="store_true", help="add the cross-validation table")
+    parser.add_argument("--noise", action="store_true",
+                        help="add false events per 100 days on noise at each check interval")
     args = parser.parse_args(argv)
     sensitivity = float(args.sensitivity) if args.sensitivity[0].isdigit() else args.sensitivity
 
@@ -691,10 +693,47 @@ def main(argv: list[str] | None = None) -> int:
         for constant in SPARSE_CV:
             print()
             print(sparse_cross_validation(all_series, args.markdown, constant))
+    if args.noise:
+        print()
+        print(noise_false_alarms(args.markdown))
     if not args.no_curve:
         print()
         print(operating_points(all_series, args.markdown))
     return 0
+
+
+NOISE_CASES = ((0.2, 0.0), (0.15, 0.03), (0.3, 0.05))  # (log sigma, share of 1.5-3x slow checks)
+NOISE_MINUTES = (1, 5, 10, 15, 20, 30, 60, 240)
+
+
+def noise_false_alarms(markdown: bool, days: int = 90, seeds: int = 5) -> str:
+    """Events per 100 days on series with nothing to find (a daily cycle of ±40 %, lognormal
+    noise, some ordinary slow checks) at each check interval: what lowering the bars at sparse
+    checks costs a monitor that has no anomaly at all."""
+    start = datetime(2024, 3, 4, tzinfo=timezone.utc)
+    rows = []
+    for minutes in NOISE_MINUTES:
+        cells = []
+        for sigma, slow in NOISE_CASES:
+            total = 0
+            for seed in range(seeds):
+                rng = random.Random(SEED + seed)
+                detector = AnomalyDetector(quiet=QUIET)
+                for i in range(int(days * 1440 / minutes)):
+                    t = start + timedelta(minutes=i * minutes)
+                    value = 200.0 * daily(t, amplitude=0.4) * math.exp(rng.gauss(0.0, sigma))
+                    if rng.random() < slow:
+                        value *= rng.uniform(1.5, 3.0)
+                    total += len(detector.observe(1, t, True, value))
+            cells.append(f"{100.0 * total / (days * seeds):.1f}")
+        rows.append([f"{minutes} min"] + cells)
+    head = ["interval"] + [f"noise {sigma:g}" + (f", {slow:.0%} slow" if slow else "")
+                           for sigma, slow in NOISE_CASES]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    return (f"False events per 100 days on noise (daily cycle, {seeds} seeds x {days} days):\n"
+            + aligned(head, rows, left=1))
 
 
 def operating_points(all_series: list[Series], markdown: bool) -> str:

@@ -444,7 +444,8 @@ class AnomalyDetector:
     def _response_time(self, s: StreamState, at: datetime, t: float, rt: float) -> list[Anomaly]:
         th = self.thresholds
         # spike z, shift CUSUM threshold, spike margin and hold at this stream's interval
-        spike_z, shift_h, margin, hold = self._bars(s)
+        spike_z, shift_h, margin, hold = (self._dense_bars if s.gap < _DENSE_GAP
+                                          else self._bars(s))
         y = math.log(max(rt, _MIN_MS))
         s.samples += 1
         if s.warm is not None:
