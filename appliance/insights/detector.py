@@ -123,7 +123,8 @@ location at a time); different streams are independent. Cost: a few microseconds
 `benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold, and with
 NAB's scorer (the shipped NAB sample; the spike-memory half-life and the sensitivity chosen by
 cross-validation between the artificial + synthetic series and the real ones; the sparse spike
-margin between halves of the real series averaged to 30 and 60 minutes).
+margin and evidence divisor between halves of the real series averaged to 30 and 60 minutes;
+`--noise` counts false events on series with nothing to find, at each check interval).
 """
 
 from __future__ import annotations
