@@ -52,15 +52,17 @@ is reported as a shift, and the warm-up starts again from the new level. A fresh
 
 *Spikes* (`response_time_spike`): a sample whose z = r / sigma is at least `spike_z`, whose
 ratio to the expected value is at least `spike_ratio`, which is `min_delta_ms` slower, and which
-exceeds the spike bar by `tail_margin` (a third of it at checks 10 minutes apart or more,
-where the bar is a 99.5th percentile of few checks, generous already): unusual, noticeable, and
-beyond ordinary jitter. The
+exceeds the spike bar by `tail_margin` (a third of it at sparse checks, where the bar is a
+99.5th percentile of few checks, generous already): unusual, noticeable, and beyond ordinary
+jitter. The
 bar is the usual tail, or the size of the recent spikes (each reported spike sets it, and it
 halves every 300 checks: bursts of spikes are one episode), or the second biggest spike seen
 at that hour of the day (give or take one; day of the week when weekly) within the last 7 days
 (a spike that came twice at that hour is a job the service runs). It is
 held until the stream is back to normal (then reported with its peak, usually one check later),
-or until a shift is confirmed (then the shift is the only report of that incident).
+or until a shift is confirmed (then the shift is the only report of that incident); at checks 10
+minutes apart or more it is reported at once (the next check may be a day away), and a shift
+right after it is the same episode.
 
 *Shifts* (`response_time_shift`): a two-sided CUSUM (Page) on z clipped at ±3 with an allowance
 of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for a 2-sigma move).
@@ -82,8 +84,9 @@ in such a window (an exponentially decayed rate).
 
 *One anomaly per episode.* After a spike, spikes are muted until `quiet` consecutive samples are
 unremarkable; after a shift, shifts are muted until `quiet` consecutive samples sit within 2 sigmas
-of the new level; after flapping, flapping is muted until the status is stable for `flap_window`
-checks.
+of the new level, and spikes until `quiet` samples are unremarkable against it (a spike on top of
+a slowdown just reported is the same episode); after flapping, flapping is muted until the status
+is stable for `flap_window` checks.
 
 *Severity* is the lower of a ratio grade and an absolute grade: spikes high from 5x and 1 s
 slower, medium from 2.5x and 250 ms; shifts up high from 3x and 300 ms, medium from 1.75x and
@@ -105,12 +108,23 @@ high (or any float > 0), spike_z = 6/s, spike_ratio = 1 + 1/s, shift_h = 10/s,
 shift_ratio = 1 + 0.25/s, min_delta_ms = 20/s, tail_margin = log(1 + 0.5/s),
 flap_changes = max(3, round(6/s)).
 
+*Sparse checks* (30 minutes apart or more, the usual interval; phased in from 10 minutes, on a
+log scale, since a stream checked every 10 minutes still makes 144 checks a day): each check
+stands for more time, so less evidence per check confirms an anomaly in about the same time:
+spike_z and shift_h are divided by 1.5 (at medium a spike needs z >= 4, a shift a CUSUM of
+6.7: three hourly checks 3 sigmas off instead of four), and a spike's margin over the usual tail
+is a third of the dense one. How big an anomaly must be (spike_ratio, shift_ratio,
+min_delta_ms) does not depend on the interval. Both chosen by cross-validation on halves of the
+real NAB series averaged to 30 and 60 minutes (`anomaly_eval.py --cv`); with the phase-in, pure
+noise checked every 10 to 60 minutes gets about as few false reports a day as at 1 to 5.
+
 Calls for one stream must not run concurrently (the engine runs one check per monitor and
 location at a time); different streams are independent. Cost: a few microseconds per check.
 `benchmarks/anomaly_eval.py` measures all this against a rolling 3-sigma threshold, and with
 NAB's scorer (the shipped NAB sample; the spike-memory half-life and the sensitivity chosen by
 cross-validation between the artificial + synthetic series and the real ones; the sparse spike
-margin between halves of the real series averaged to 30 and 60 minutes).
+margin and evidence divisor between halves of the real series averaged to 30 and 60 minutes;
+`--noise` counts false events on series with nothing to find, at each check interval).
 """
 
 from __future__ import annotations
@@ -153,7 +167,10 @@ _PROFILE_DAYS = 3  # daily profiles kept; the usual offset of an hour is their m
 # a day (week) makes a profile when at least half its hours (days) have a mean
 _HOUR_MIN_SAMPLES = 3  # checks an hour needs for its mean to count, at intervals under _DENSE_GAP
 _DENSE_GAP = 600.0  # sparser (one check every 10 min or less often): one check makes an hour's mean
-_SPARSE_MARGIN = 1 / 3  # ... and a spike's margin over the usual tail is a third of the dense one
+_SPARSE_GAP = 1800.0  # the sparse bars below apply in full from this usual interval on, phased in
+_SPARSE_SPAN = math.log(_SPARSE_GAP / _DENSE_GAP)  # ... from _DENSE_GAP (log scale)
+_SPARSE_MARGIN = 1 / 3  # a spike's margin over the usual tail at sparse checks: a third
+_SPARSE_EVIDENCE = 1.5  # ... and spike z and shift CUSUM thresholds are the dense ones / this
 _WEEKLY_GAP = 6 * 3600.0  # checks this far apart or more: the profile is the weekly cycle (7 days)
 _DAILY_GAP = 4 * 3600.0  # ... and back to the daily one under this (hysteresis)
 _GAP_ALPHA = 0.05  # weight of the usual interval between checks
@@ -331,8 +348,16 @@ class AnomalyDetector:
     def sensitivity(self, value: str | float) -> None:
         self.thresholds = thresholds_for(value)
         self._sensitivity = value
-        # a spike is held at most as long as the fewest samples a shift can be confirmed in
-        self._spike_hold = math.ceil(self.thresholds.shift_h / (_Z_CLIP - _CUSUM_K)) + 1
+        self._dense_bars = _bars(self.thresholds, 0.0)
+
+    def _bars(self, s: StreamState) -> tuple[float, float, float, int]:
+        """The spike and shift bars at the stream's usual interval: the dense ones under 10
+        minutes, the sparse ones from 30 minutes, log-linear between (a stream checked every
+        10 minutes still makes 144 checks a day: no fewer false alarms a day than at 5)."""
+        if s.gap < _DENSE_GAP:
+            return self._dense_bars
+        sparse = min(1.0, math.log(s.gap / _DENSE_GAP) / _SPARSE_SPAN)
+        return _bars(self.thresholds, sparse)
 
     # ---- per-key bookkeeping ------------------------------------------------------------------
 
@@ -419,6 +444,9 @@ class AnomalyDetector:
 
     def _response_time(self, s: StreamState, at: datetime, t: float, rt: float) -> list[Anomaly]:
         th = self.thresholds
+        # spike z, shift CUSUM threshold, spike margin and hold at this stream's interval
+        spike_z, shift_h, margin, hold = (self._dense_bars if s.gap < _DENSE_GAP
+                                          else self._bars(s))
         y = math.log(max(rt, _MIN_MS))
         s.samples += 1
         if s.warm is not None:
@@ -443,7 +471,7 @@ class AnomalyDetector:
         # spikes: held until the stream is back to normal (then reported) or a shift is
         # confirmed (then the shift is the one report); muted until `quiet` normal samples
         ratio = rt / usual_ms
-        normal = z < th.spike_z / 2 or ratio < 1 + (th.spike_ratio - 1) / 2
+        normal = z < spike_z / 2 or ratio < 1 + (th.spike_ratio - 1) / 2
         pending = s.spike_pending
         if pending is not None:
             if normal:
@@ -454,7 +482,7 @@ class AnomalyDetector:
                 pending[3] += 1
                 if ratio > pending[1] / pending[2]:  # a higher peak
                     pending[:3] = [t, rt, usual_ms]
-                if pending[3] > self._spike_hold:
+                if pending[3] > hold:
                     events.append(_spike(pending))
                     s.spike_pending = None
                     s.spike_told = s.samples
@@ -465,13 +493,14 @@ class AnomalyDetector:
             if seasonal > bar:
                 bar = seasonal
         if s.spike_armed:
-            # sparse checks: the usual tail is a 99.5th percentile learnt from few checks (a week
-            # of hourly ones is 168), so it is already a generous bar; a smaller margin on top
-            margin = th.tail_margin * _SPARSE_MARGIN if s.gap >= _DENSE_GAP else th.tail_margin
-            if (z >= th.spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms
+            if (z >= spike_z and ratio >= th.spike_ratio and rt - usual_ms >= th.min_delta_ms
                     and r >= bar + margin):
                 s.spike_armed, s.spike_quiet = False, 0
                 s.spike_pending = [t, rt, usual_ms, 1]
+                if s.gap >= _DENSE_GAP:  # the next check is 10 min to a day away: report it now
+                    events.append(_spike(s.spike_pending))
+                    s.spike_pending = None
+                    s.spike_told = s.samples
                 # spikes this size may be what the service does (bursts, jobs): the next one is
                 # news once it is bigger, or after a calm (this memory halves every _BURST_HALF)
                 s.burst = max(s.burst, r)
@@ -498,12 +527,15 @@ class AnomalyDetector:
         s.score = _score((spike_x if spike_x > down_x else down_x) / _SCORE_Z, cusum / _SCORE_H)
         shifted = False
         for cusum, run in ((s.cusum_up, s.run_up), (s.cusum_down, s.run_down)):
-            if cusum > th.shift_h and run[0] >= _MIN_RUN:
+            if cusum > shift_h and run[0] >= _MIN_RUN:
                 level_before = s.level
                 shift = self._shift(s, at, t, run, sigma, 1 if run is s.run_up else -1)
                 if shift is not None:
                     events.append(shift)
-                    s.spike_pending = None  # the spike was this shift's first check
+                    # the spike was this shift's first check; spikes on top of the new level
+                    # are the same episode until it has calmed down (`quiet` normal checks)
+                    s.spike_pending = None
+                    s.spike_armed, s.spike_quiet = False, 0
                 shifted = s.level != level_before
                 break
         if not shifted and not s.shift_armed:
@@ -523,7 +555,7 @@ class AnomalyDetector:
             s.hour_n[hour] += 1
         if s.prior_level is not None:
             s.episode_hours |= 1 << hour
-        if not shifted and max(s.cusum_up, s.cusum_down) <= th.shift_h * _FREEZE:
+        if not shifted and max(s.cusum_up, s.cusum_down) <= shift_h * _FREEZE:
             s.level += _A_LEVEL * (clipped - expected)
         s.mad += _A_SCALE * (min(abs(r), 4 * sigma) - s.mad)
         # stochastic approximation of the _TAIL_P quantile: stable where P(r > tail) = 1 - p
@@ -592,7 +624,8 @@ class AnomalyDetector:
                 return None  # back from an overshoot below where the last slowdown started
         if not (big_enough and s.shift_armed):
             return None
-        if delta > 0 and s.samples - s.spike_told <= 2 * self._spike_hold:
+        hold = self._bars(s)[3]
+        if delta > 0 and s.samples - s.spike_told <= 2 * hold:
             # the slowdown whose first checks were just reported as a spike: one episode, one
             # report (the baseline moves, and the way back is the end, as after a reported shift)
             s.shift_armed, s.shift_quiet = False, 0
@@ -717,6 +750,20 @@ def _seasonal_bar(s: StreamState, hour: int, bins: int) -> float:
     hours = s.spike_hours
     values = sorted(hours[hour][:2] + hours[(hour - 1) % bins][:2] + hours[(hour + 1) % bins][:2])
     return values[-2]
+
+
+def _bars(th: Thresholds, sparse: float) -> tuple[float, float, float, int]:
+    """(spike z, shift CUSUM threshold, spike margin over the usual tail, checks a spike is
+    held at most) for a stream `sparse` (0..1) of the way to sparse checks. Each sparse check
+    stands for more time, so less evidence per check (z, CUSUM) confirms an anomaly in about the
+    same time; how big it must be (ratio, ms) does not change. The usual tail there is a 99.5th
+    percentile of few checks (a week of hourly ones is 168), a generous bar already: a smaller
+    margin on top. A spike is held at most as long as the fewest checks a shift can be
+    confirmed in, and one more."""
+    evidence = 1.0 + (_SPARSE_EVIDENCE - 1.0) * sparse
+    shift_h = th.shift_h / evidence
+    margin = th.tail_margin * (1.0 + (_SPARSE_MARGIN - 1.0) * sparse)
+    return th.spike_z / evidence, shift_h, margin, math.ceil(shift_h / (_Z_CLIP - _CUSUM_K)) + 1
 
 
 def _profile_bins(s: StreamState) -> tuple[float, int]:

@@ -493,3 +493,96 @@ def test_an_hourly_series_reports_its_incident_and_not_its_daily_cycle_or_usual_
     assert kinds(found) == [SPIKE], [a.message for a in found]
     assert found[0].at == at(14 * 24 + 15, 3600.0)
     assert found[0].value / found[0].baseline > 2.0
+
+
+# ---- issue 19, round 3: sparse checks confirm with less evidence per check -------------------
+
+def step_series(interval: float, factor: float, seed: int = 31, sigma: float = 0.1,
+                before: int = 200, after: int = 12) -> tuple[AnomalyDetector, list[Anomaly]]:
+    """`before` checks of lognormal noise at `interval` seconds, then `after` checks `factor`
+    times slower; the events of the slow checks."""
+    detector = AnomalyDetector()
+    values = noise(before + after, sigma=sigma, seed=seed)
+    found = feed(detector, values[:before], interval=interval)
+    assert found == []
+    slow = [v * factor for v in values[before:]]
+    return detector, feed(detector, slow, start=before, interval=interval)
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_hourly_checks_confirm_a_shift_in_fewer_checks_than_dense_ones(seed):
+    # each sparse check stands for more time: a shift of 3-sigma checks needs a CUSUM of 6.7
+    # (three hourly checks) instead of 10 (four checks at 5 minutes)
+    _, hourly = step_series(3600.0, 1.8, seed=seed)
+    _, dense = step_series(300.0, 1.8, seed=seed)
+    assert kinds(hourly) == [SHIFT] and kinds(dense) == [SHIFT]
+    assert hourly[0].at == at(200 + 2, 3600.0)  # the third slow check
+    assert dense[0].at >= at(200 + 3, 300.0)  # the fourth, or later
+    assert hourly[0].value / hourly[0].baseline == pytest.approx(1.8, rel=0.15)
+
+
+@pytest.mark.parametrize("seed", [41, 42, 43])
+def test_a_sparse_spike_needs_less_z_but_the_same_size(seed):
+    # noise of 14 %: a check 2.2x the expected is z ~ 4.5 at hourly checks (their sigma includes
+    # the noise the hourly profile learnt) and ~ 5 at 5-minute ones: a spike at hourly checks
+    # (z >= 4), not at 5-minute ones (z >= 6); 1.8x is not a spike at either (under 2x)
+    def run(interval: float, factor: float) -> list[Anomaly]:
+        detector = AnomalyDetector()
+        values = noise(400, sigma=0.14, seed=seed)
+        assert feed(detector, values[:300], interval=interval) == []
+        values[300] = factor * expected_ms(detector, at(300, interval).hour)
+        return feed(detector, values[300:], start=300, interval=interval)
+
+    assert kinds(run(3600.0, 2.2)) == [SPIKE]
+    assert run(300.0, 2.2) == []
+    assert run(600.0, 2.2) == []  # sparse bars phase in from 10 minutes: there, still dense
+    assert run(3600.0, 1.8) == []
+
+
+@pytest.mark.parametrize("seed", [71, 72, 73])
+def test_heavy_tailed_noise_checked_every_10_minutes_stays_quiet(seed):
+    # 144 checks a day, 3 % of them 1.5-3x slower (ordinary jitter): the bars phase from dense
+    # to sparse between 10 and 30 minutes, so this gets the dense margin over the usual tail
+    # (with the sparse one from 10 minutes on: 13-17 false spikes in these 60 days)
+    detector = AnomalyDetector()
+    rng = random.Random(seed)
+    found = []
+    for i in range(60 * 144):
+        value = 200.0 * math.exp(rng.gauss(0.0, 0.15))
+        if rng.random() < 0.03:
+            value *= rng.uniform(1.5, 3.0)
+        found += detector.observe(KEY, at(i, 600.0), True, value)
+    assert len(found) <= 4, [a.message for a in found]
+
+
+def test_a_spike_on_top_of_a_slowdown_just_reported_is_the_same_episode():
+    detector = AnomalyDetector()
+    values = noise(400, sigma=0.1, seed=51)
+    for i in range(300, 400):
+        values[i] *= 1.8  # a lasting slowdown (under 2x: its first checks are no spike) ...
+    values[312] *= 3.0  # ... and one check 3x slower still, soon after it was reported
+    found = feed(detector, values)
+    assert kinds(found) == [SHIFT], [a.message for a in found]
+    assert found[0].at < at(312)
+    # once the new level has been calm for `quiet` checks, a spike is news again
+    values = noise(400, sigma=0.1, seed=51)
+    for i in range(300, 400):
+        values[i] *= 1.8
+    values[360] *= 3.0
+    found = feed(AnomalyDetector(), values)
+    assert kinds(found) == [SHIFT, SPIKE], [a.message for a in found]
+
+
+def test_a_spike_at_sparse_checks_is_reported_by_its_own_check():
+    # at 5-minute checks a spike is held until the next check is normal (its peak is reported);
+    # at hourly ones waiting for the next check would delay the report by an hour
+    for interval, when in ((3600.0, 0), (300.0, 1)):
+        detector = AnomalyDetector()
+        values = noise(300, sigma=0.1, seed=61)
+        assert feed(detector, values[:250], interval=interval) == []
+        spike = 5.0 * expected_ms(detector, at(250, interval).hour)
+        reports = [detector.observe(KEY, at(250 + i, interval), True, value)
+                   for i, value in enumerate([spike] + values[251:])]
+        assert [kinds(r) for r in reports[:2]] == [[SPIKE] if i == when else [] for i in range(2)]
+        assert reports[when][0].value == round(spike, 1)
+        assert not any(reports[2:])
