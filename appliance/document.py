@@ -76,8 +76,25 @@ class _Counting:
         return super().resolve(kind, value, implicit)
 
 
-class PureLoader(_Counting, yaml.SafeLoader):
+class _TooDeep(Exception):
     pass
+
+
+class PureLoader(_Counting, yaml.SafeLoader):
+    """The pure-Python composer recurses per level: it stops at MAX_DEPTH itself rather than at
+    Python's recursion limit, whose RecursionError leaves half-run parser generators that fail
+    again when the collector finalises them."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _without_base_60(PureLoader)
@@ -122,7 +139,7 @@ def _read_yaml(raw: bytes, loader_class: type):
         return loader.construct_document(node)
     except _TooManyNodes:
         raise _too_many() from None
-    except RecursionError:  # the pure-Python parser recurses per level
+    except (_TooDeep, RecursionError):  # RecursionError: the constructor recurses too, within MAX_DEPTH
         raise _too_deep() from None
     except yaml.MarkedYAMLError as exc:
         if exc.problem == "exceeded maximum nesting depth":  # libyaml's own limit (1,000 levels)
