@@ -31,8 +31,15 @@ def node(tmp_path, name: str, url: str, **env) -> ApplianceProcess:
 
 
 def start_all(nodes: list[ApplianceProcess]) -> list[ApplianceProcess]:
+    """Side by side, as a cluster's nodes come up after a power cut (migrations race too)."""
     for proc in nodes:
-        proc.start(timeout=60)
+        proc.launch()
+    try:
+        for proc in nodes:
+            proc.wait_ready(timeout=60)
+    except BaseException:
+        stop_all(nodes)
+        raise
     return nodes
 
 

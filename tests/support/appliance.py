@@ -72,12 +72,19 @@ class ApplianceProcess:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-serve.log"
 
     def start(self, timeout: float = 30.0) -> "ApplianceProcess":
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "ApplianceProcess":
+        """Start the process without waiting for it: several can then start side by side."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*self.command, "serve", *self.args],
             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=self.own_session)
         log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> "ApplianceProcess":
         try:
             wait_for(lambda: self.proc.poll() is not None or _ready(self.url), timeout=timeout,
                      message=f"statuscore serve on {self.url}")
