@@ -54,19 +54,17 @@ is reported as a shift, and the warm-up starts again from the new level. A fresh
 ratio to the expected value is at least `spike_ratio`, which is `min_delta_ms` slower, and which
 exceeds the spike bar by `tail_margin` (a third of it at sparse checks, where the bar is a
 99.5th percentile of few checks, generous already): unusual, noticeable, and beyond ordinary
-jitter. The
-bar is the usual tail, or the size of the recent spikes (it halves every 300 checks: bursts of
-spikes are one episode), or the second biggest spike seen at that hour of the day (give or take
-one; day of the week when weekly) within the last 7 days (a spike that came twice at that hour
-is a job the service runs). Both memories learn from every spike-sized check (z, ratio and ms)
-while spikes are not muted, reported or held under the bar: a burst that recurs every few hours
-is not news again while it keeps recurring, where remembering only reported spikes told it again
-each time that memory had decayed. The recent spikes' size is a residual: it follows the level when a
-shift moves it. A spike is
-held until the stream is back to normal (then reported with its peak, usually one check later),
-or until a shift is confirmed (then the shift is the only report of that incident); at checks 10
-minutes apart or more it is reported at once (the next check may be a day away), and a shift
-right after it is the same episode.
+jitter. The bar is the usual tail, or the size of the recent spikes (it halves every 300 checks:
+bursts of spikes are one episode), or the second biggest spike seen at that hour of the day
+(give or take one; day of the week when weekly) within the last 7 days (a spike that came twice
+at that hour is a job the service runs). Both memories learn from every spike-sized check (z,
+ratio and ms) while spikes are not muted, reported or held under the bar: a burst that recurs
+every few hours is not news again while it keeps recurring, where remembering only reported
+spikes told it again each time that memory had decayed. The recent spikes' size is a residual:
+it follows the level when a shift moves it. A spike is held until the stream is back to normal
+(then reported with its peak, usually one check later), or until a shift is confirmed (then the
+shift is the only report of that incident); at checks 10 minutes apart or more it is reported
+at once (the next check may be a day away), and a shift right after it is the same episode.
 
 *Shifts* (`response_time_shift`): a two-sided CUSUM (Page) on z clipped at ±3 with an allowance
 of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for a 2-sigma move).

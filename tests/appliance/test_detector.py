@@ -561,6 +561,8 @@ def test_a_spike_on_top_of_a_slowdown_just_reported_is_the_same_episode():
     for i in range(300, 400):
         values[i] *= 1.8  # a lasting slowdown (under 2x: its first checks are no spike) ...
     values[312] *= 3.0  # ... and one check 3x slower still, soon after it was reported
+    # (its first checks, ~2x, are remembered as spike-sized: that memory must follow the level
+    # when the shift moves it, or the spike at 360 below would be held under it)
     found = feed(detector, values)
     assert kinds(found) == [SHIFT], [a.message for a in found]
     assert found[0].at < at(312)
