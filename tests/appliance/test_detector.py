@@ -561,6 +561,8 @@ def test_a_spike_on_top_of_a_slowdown_just_reported_is_the_same_episode():
     for i in range(300, 400):
         values[i] *= 1.8  # a lasting slowdown (under 2x: its first checks are no spike) ...
     values[312] *= 3.0  # ... and one check 3x slower still, soon after it was reported
+    # (its first checks, ~2x, are remembered as spike-sized: that memory must follow the level
+    # when the shift moves it, or the spike at 360 below would be held under it)
     found = feed(detector, values)
     assert kinds(found) == [SHIFT], [a.message for a in found]
     assert found[0].at < at(312)
@@ -586,3 +588,19 @@ def test_a_spike_at_sparse_checks_is_reported_by_its_own_check():
         assert [kinds(r) for r in reports[:2]] == [[SPIKE] if i == when else [] for i in range(2)]
         assert reports[when][0].value == round(spike, 1)
         assert not any(reports[2:])
+
+
+def test_a_spike_that_recurs_every_few_hours_is_reported_once_not_each_time_it_is_forgotten():
+    # a service with a burst every ~5 hours (5-minute checks): the first is news; each later one
+    # renews the memory of that size whether reported or not, so it is not reported again each
+    # time the memory of the last *reported* one has decayed (every other burst, before)
+    rng = random.Random(71)
+    values = noise(3000, sigma=0.1, seed=71)
+    for i in range(400, 2900, 60):
+        values[i + rng.randint(-5, 5)] = 1400.0  # 7x the usual 200 ms
+    found = feed(AnomalyDetector(), values, interval=300.0)
+    assert [a.kind for a in found] == [SPIKE], [a.message for a in found]
+    # a much bigger one is still news
+    values[2990] = 8000.0
+    found = feed(AnomalyDetector(), values, interval=300.0)
+    assert [a.value for a in found] == [1400.0, 8000.0], [a.message for a in found]
