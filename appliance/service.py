@@ -562,6 +562,7 @@ class Appliance:
         log.info("cluster: took over %d monitor(s); checking %d", len(monitor_ids), len(self.cluster.held))
 
     def _cluster_beat(self) -> None:
+        self.entities.reread_engine_columns()  # other nodes' status changes (they move no counter)
         held, monitors = self.cluster.held, self.entities.list_monitors()
         self._refresh_remote({m.id for m in monitors if m.id not in held})
         self._replay_pings([m.id for m in monitors if m.id in held and TYPES[m.type].pushed])

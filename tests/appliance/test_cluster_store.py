@@ -78,3 +78,30 @@ def test_a_node_joining_moves_only_its_own_share():
     assert all(three[m] == "c" for m in moved)
     assert 800 < len(moved) < 1200  # about a third
     assert 800 < sum(1 for m in monitors if three[m] == "a") < 1200
+
+
+def test_a_status_write_moves_no_change_counter_and_other_nodes_read_it_again(postgres_url):
+    # A status change moving the counter made every node reload every monitor, and queued every
+    # status write in the cluster behind the counter's row lock.
+    entities, cluster = stores(postgres_url)
+    other = EntityStore(postgres_url, hasher=cheap_hasher())  # another node's store
+    try:
+        user = entities.create_user("owner@example.test", "correct-horse-1")
+        monitor = entities.create_monitor(user.id, {"name": "Site", "type": "http", "target": "http://127.0.0.1:9/"})
+        assert other.get_monitor(monitor.id).status == "pending"
+        cluster.settle_leases("a", [monitor.id])
+        entities.fence = cluster.fence("a")
+        before = cluster.counter()
+        assert entities.record_transition(Transition(monitor.id, "pending", "down", utcnow(), "x")) is not None
+        entities.set_monitor_fields(monitor.id, heartbeat_since=utcnow())
+        assert cluster.counter() == before
+        assert other.get_monitor(monitor.id).status == "pending"  # its snapshot, until read again
+        assert other.reread_engine_columns() == 1
+        assert other.get_monitor(monitor.id).status == "down"
+        assert other.get_monitor(monitor.id).heartbeat_since is not None
+        assert other.reread_engine_columns() == 0  # nothing new
+        entities.update_monitor(monitor.id, user.id, {"interval": 120})  # an edit still moves it
+        assert cluster.counter() > before
+    finally:
+        other.close()
+        entities.close()
