@@ -555,10 +555,15 @@ class Appliance:
         except Exception as exc:
             log.warning("could not read the anomaly baselines of the monitors taken over (%s); learning again",
                         storage_error(exc))
+        # One never checked is checked at once (a monitor just created on another node); many at
+        # once (a cluster's first start, an import) are spread over their interval as a start
+        # spreads them: run together they would stay together, a burst every interval.
+        never = {m for m in monitor_ids if self.live.get(m).last_check is None}
+        at_once = len(never) <= self.settings.check_workers
         for monitor_id in sorted(monitor_ids):
             monitor = self.entities.get_monitor(monitor_id)
             if monitor is not None:
-                self._schedule(monitor, run_now=self.live.get(monitor_id).last_check is None)
+                self._schedule(monitor, run_now=at_once and monitor_id in never)
         log.info("cluster: took over %d monitor(s); checking %d", len(monitor_ids), len(self.cluster.held))
 
     def _cluster_beat(self) -> None:
