@@ -127,6 +127,7 @@ class Appliance:
         self._remote_since: datetime | None = None
         self._remote_shown: dict[int, tuple] = {}  # what the live state of each was last built from
         self._remote_lock = threading.Lock()
+        self._cluster_id_cache: tuple[int, tuple] | None = None  # see _cluster_ids
         self.cluster = self._make_cluster() if settings.cluster else None
         self.dispatcher = Dispatcher(self.outbox, self._make_event, timeout=settings.webhook_timeout,
                                      ca_file=settings.ca_file, backoff=settings.webhook_backoff,
@@ -524,7 +525,19 @@ class Appliance:
         return cluster
 
     def _cluster_monitors(self) -> list[int]:
-        return [m.id for m in self.entities.list_monitors() if m.is_active and m.type in self.checkers]
+        return self._cluster_ids()[0]
+
+    def _cluster_ids(self) -> tuple[list[int], set[int], list[int]]:
+        """(active monitors the cluster checks, every monitor, pushed ones): a pass over 10,000
+        monitors every heartbeat was a tenth of a node's CPU, so kept until a configuration changes."""
+        key = self.entities.config_generation  # read first: a change while we build makes it stale
+        cached = self._cluster_id_cache
+        if cached is None or cached[0] != key:
+            monitors = self.entities.list_monitors()
+            cached = self._cluster_id_cache = (key, (
+                [m.id for m in monitors if m.is_active and m.type in self.checkers],
+                {m.id for m in monitors}, [m.id for m in monitors if TYPES[m.type].pushed]))
+        return cached[1]
 
     def _remote_changed(self) -> None:
         """Another node wrote monitors, users or windows: read them again, and reschedule the
@@ -568,9 +581,10 @@ class Appliance:
 
     def _cluster_beat(self) -> None:
         self.entities.reread_engine_columns()  # other nodes' status changes (they move no counter)
-        held, monitors = self.cluster.held, self.entities.list_monitors()
-        self._refresh_remote({m.id for m in monitors if m.id not in held})
-        self._replay_pings([m.id for m in monitors if m.id in held and TYPES[m.type].pushed])
+        held = self.cluster.held
+        _checked, every, pushed = self._cluster_ids()
+        self._refresh_remote(every - held)
+        self._replay_pings([m for m in pushed if m in held])
 
     def _replay_pings(self, monitor_ids: list[int]) -> bool:
         """Pings other nodes took for these monitors, recorded here as if they had come here."""

@@ -5,7 +5,9 @@
 
 Prints the share of samples under each thread's entry point, under a few libraries (a sample
 counts once per library found anywhere in its stack), and the StatusCore functions with the most
-samples under them.
+samples under them. py-spy counts some threads blocked in C as active (a queue's get, a condition's
+wait, psycopg waiting for the server's answer): samples whose innermost frame only waits are
+counted apart and left out of the shares.
 """
 
 from __future__ import annotations
@@ -28,7 +30,23 @@ LIBRARIES = {
 ENTRIES = ("Cluster._loop", "Cluster.step", "Appliance._housekeeping", "Scheduler._loop", "WorkerPool._work",
            "QueuedHistory._writer_loop", "Dispatcher._loop", "ThreadedTaskDispatcher.handler_thread",
            "_watch_loop.<locals>.watch")
-FRAME = re.compile(r"^(?P<fn>.+) \((?P<file>[^():]+)(?::\d+)?\)$")
+FRAME = re.compile(r"^(?P<fn>.+) \((?P<file>[^():]+)(?::(?P<line>\d+))?\)$")
+WAITS = ("Condition.wait", "Event.wait", "Connection.wait")  # library frames that block
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def waits(leaf: str) -> bool:
+    """The innermost frame blocks: a library wait, or a StatusCore line that gets from a queue."""
+    m = FRAME.match(leaf)
+    if m is None:
+        return False
+    if m["fn"] in WAITS:
+        return True
+    if m["line"] and (ROOT / m["file"]).is_file():
+        lines = (ROOT / m["file"]).read_text().splitlines()
+        line = lines[int(m["line"]) - 1] if int(m["line"]) <= len(lines) else ""
+        return "_queue.get(" in line or ".wait(" in line
+    return False
 
 
 def frames(stack: str) -> list[tuple[str, str]]:
@@ -40,7 +58,7 @@ def frames(stack: str) -> list[tuple[str, str]]:
 
 
 def main(path: str) -> None:
-    total = 0
+    total = waiting = 0
     entries: Counter[str] = Counter()
     libraries: Counter[str] = Counter()
     ours: Counter[str] = Counter()
@@ -49,6 +67,9 @@ def main(path: str) -> None:
         if not count.isdigit():
             continue
         n = int(count)
+        if waits(stack.rsplit(";", 1)[-1]):
+            waiting += n
+            continue
         total += n
         fs = frames(stack)
         entry = next((fn for fn, _file in fs if fn in ENTRIES), "other threads")
@@ -61,7 +82,7 @@ def main(path: str) -> None:
             ours[fn] += n
     if not total:
         sys.exit(f"no samples in {path}")
-    print(f"{total} samples")
+    print(f"{total} on-CPU samples ({waiting} more only waiting, left out)")
 
     def table(title: str, counts: Counter[str], limit: int) -> None:
         print(f"\n| {title} | share of node CPU |\n|---|---:|")

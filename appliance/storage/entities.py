@@ -62,6 +62,7 @@ class EntityStore:
         self._snapshot_lock = threading.Lock()
         self._engine_write = threading.local()  # set while this thread commits an engine-owned write
         self._engine_seen: dict[int, tuple] = {}  # reread_engine_columns: the last read, as the driver gave it
+        self._config_generation = 0  # moves when monitors are reloaded, not when a status is patched
         # Cluster mode: monitor_id -> a condition true only while this node holds the monitor's
         # lease; every status write carries it, in its own transaction (appliance/cluster.py).
         self.fence = None
@@ -195,6 +196,12 @@ class EntityStore:
         """Changes with every commit to this store (for caches of what it holds)."""
         return self._generation
 
+    @property
+    def config_generation(self) -> int:
+        """Changes when any monitor's configuration may have changed (not on status changes: for
+        caches of what derives from the configuration only)."""
+        return self._config_generation
+
     def invalidate(self) -> None:
         """Another appliance changed the database (cluster mode): drop what is cached."""
         self._drop()
@@ -209,7 +216,12 @@ class EntityStore:
         # 10,000 rows), compared with the last read; only rows that differ are read typed.
         names = ", ".join(f'"{name}"' for name in ENGINE_COLUMNS)
         with self.engine.connect() as c:  # no commit: nothing dropped
-            raw = {row[0]: tuple(row[1:]) for row in c.exec_driver_sql(f"SELECT id, {names} FROM monitor")}
+            cursor = c.connection.dbapi_connection.cursor()  # plain tuples: no Row objects
+            try:
+                cursor.execute(f"SELECT id, {names} FROM monitor")
+                raw = {row[0]: row for row in cursor.fetchall()}
+            finally:
+                cursor.close()
             moved = [m for m, values in raw.items() if self._engine_seen.get(m) != values]
             rows = []
             for start in range(0, len(moved), 1000):
@@ -236,6 +248,7 @@ class EntityStore:
     def _drop(self) -> None:
         with self._snapshot_lock:
             self._generation += 1
+            self._config_generation += 1
             self._snapshot = None
 
     @contextmanager
