@@ -19,6 +19,7 @@ from pathlib import Path
 
 # Library buckets: a frame whose file path contains the marker.
 LIBRARIES = {
+    "SQL: any (SQLAlchemy, SQLModel, psycopg)": ("sqlalchemy/", "sqlmodel/", "psycopg/", "psycopg_"),
     "SQL: SQLAlchemy/SQLModel": ("sqlalchemy/", "sqlmodel/"),
     "SQL: psycopg (driver)": ("psycopg/", "psycopg_"),
     "logging": ("logging/",),
