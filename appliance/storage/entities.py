@@ -63,6 +63,7 @@ class EntityStore:
         self._engine_write = threading.local()  # set while this thread commits an engine-owned write
         self._engine_seen: dict[int, tuple] = {}  # reread_engine_columns: the last read, as the driver gave it
         self._config_generation = 0  # moves when monitors are reloaded, not when a status is patched
+        self._patched_at: dict[int, int] = {}  # monitor id -> the generation its snapshot row was last patched at
         # Cluster mode: monitor_id -> a condition true only while this node holds the monitor's
         # lease; every status write carries it, in its own transaction (appliance/cluster.py).
         self.fence = None
@@ -209,7 +210,7 @@ class EntityStore:
     def reread_engine_columns(self) -> int:
         """Cluster mode: other nodes' status writes do not move the change counter; read the
         ENGINE_COLUMNS of every monitor again and patch the snapshot. Returns how many changed."""
-        snapshot = self._snapshot
+        snapshot, read_at = self._snapshot, self._generation
         if snapshot is None:
             return 0  # the next read loads everything anyway
         # Every monitor's columns as the driver gives them (no ORM, no type conversion: cheap at
@@ -227,7 +228,6 @@ class EntityStore:
             for start in range(0, len(moved), 1000):
                 rows += c.execute(select(Monitor.id, *(getattr(Monitor, n) for n in ENGINE_COLUMNS))
                                   .where(Monitor.id.in_(moved[start:start + 1000]))).all()
-        self._engine_seen = raw
         changes = {}
         for monitor_id, *values in rows:
             cached = snapshot[2].get(monitor_id)
@@ -235,8 +235,11 @@ class EntityStore:
                 differ = {n: v for n, v in zip(ENGINE_COLUMNS, values) if getattr(cached, n) != v}
                 if differ:
                     changes[monitor_id] = differ
-        self._patch(changes)
-        return len(changes)
+        skipped = self._patch(changes, read_at=(read_at, snapshot[2]))
+        for monitor_id in skipped:  # newer here than what we read: compared again next time
+            raw.pop(monitor_id, None)
+        self._engine_seen = raw
+        return len(changes) - len(skipped)
 
     def _fenced(self, monitor_id: int) -> tuple:
         return () if self.fence is None else (self.fence(monitor_id),)
@@ -261,25 +264,38 @@ class EntityStore:
         finally:
             self._engine_write.on = False
 
-    def _patch(self, changes: dict[int, dict]) -> None:
+    def _patch(self, changes: dict[int, dict], read_at: tuple[int, dict] | None = None) -> set[int]:
         """Committed values of ENGINE_COLUMNS into the snapshot (in the form a reload gives:
         aware UTC times). The generation moves, so a snapshot being read meanwhile (which may
-        predate these writes) is not kept, and callers' caches follow."""
+        predate these writes) is not kept, and callers' caches follow.
+
+        read_at: (generation, snapshot) when the values were read from the database (not
+        written here): a monitor patched since, or a snapshot reloaded since, is newer than
+        them and kept. Returns the monitors left as they were for that reason."""
         if not changes:
-            return
+            return set()
         with self._snapshot_lock:
-            self._generation += 1
             snapshot = self._snapshot
+            if read_at is not None:
+                if snapshot is None or snapshot[2] is not read_at[1]:
+                    return set(changes)
+                newer = {m for m in changes if self._patched_at.get(m, -1) > read_at[0]}
+                changes = {m: v for m, v in changes.items() if m not in newer}
+            else:
+                newer = set()
+            self._generation += 1
             if snapshot is None or snapshot[0] != self._generation - 1:
                 self._snapshot = None
-                return
+                return newer
             for monitor_id, values in changes.items():
                 cached = snapshot[2].get(monitor_id)
                 if cached is None:
                     continue
+                self._patched_at[monitor_id] = self._generation
                 for name, value in values.items():
                     setattr(cached, name, as_utc(value) if isinstance(value, datetime) else value)
             self._snapshot = (self._generation, snapshot[1], snapshot[2])
+            return newer
 
     def _monitors(self) -> tuple[tuple[Monitor, ...], dict[int, Monitor]]:
         snapshot = self._snapshot

@@ -121,3 +121,23 @@ def test_settling_gives_up_only_this_nodes_leases_outside_its_share(postgres_url
         assert cluster.settle_leases("c", list(range(1, 601))) == set(range(1, 301))
     finally:
         entities.close()
+
+
+def test_a_status_read_again_never_overwrites_a_newer_one_written_here(postgres_url):
+    # reread_engine_columns reads every monitor, then patches: a status change this node wrote
+    # in between is newer than what it read and stays (the read one is compared again next time).
+    entities, cluster = stores(postgres_url, lease=30.0)
+    try:
+        user = entities.create_user("owner@example.test", "correct-horse-1")
+        monitor = entities.create_monitor(user.id, {"name": "Site", "type": "http", "target": "http://127.0.0.1:9/"})
+        cluster.settle_leases("a", [monitor.id])  # (a commit on this engine: drops the snapshot)
+        entities.fence = cluster.fence("a")
+        read_at = (entities.generation, entities._monitors()[1])  # as a reread starting now
+        assert entities.record_transition(Transition(monitor.id, "pending", "down", utcnow(), "x")) is not None
+        skipped = entities._patch({monitor.id: {"status": "pending"}}, read_at=read_at)  # what it read
+        assert skipped == {monitor.id}
+        assert entities.get_monitor(monitor.id).status == "down"
+        assert entities.reread_engine_columns() == 0  # the database agrees
+        assert entities.get_monitor(monitor.id).status == "down"
+    finally:
+        entities.close()
