@@ -76,6 +76,13 @@ class Monitor(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+# Monitor columns the check engine writes (never a user's edit): a write of only these changes no
+# monitor's configuration, so it neither drops the monitor snapshot (EntityStore) nor moves the
+# cluster's change counter (storage/cluster.py).
+ENGINE_COLUMNS = ("status", "status_since", "last_alert_at", "heartbeat_since", "ssl_expiry_notified",
+                  "domain_expiry_notified")
+
+
 class StateChange(SQLModel, table=True):
     """One confirmed up/down transition: the outbox the webhook dispatcher drains."""
 

@@ -132,6 +132,7 @@ class Appliance:
         self._remote_since: datetime | None = None
         self._remote_shown: dict[int, tuple] = {}  # what the live state of each was last built from
         self._remote_lock = threading.Lock()
+        self._cluster_id_cache: tuple[int, tuple] | None = None  # see _cluster_ids
         self.cluster = self._make_cluster() if settings.cluster else None
         self.dispatcher = Dispatcher(self.outbox, self._make_event, timeout=settings.webhook_timeout,
                                      ca_file=settings.ca_file, backoff=settings.webhook_backoff,
@@ -543,7 +544,20 @@ class Appliance:
         return cluster
 
     def _cluster_monitors(self) -> list[int]:
-        return [m.id for m in self.entities.list_monitors() if m.is_active and m.type in self.checkers]
+        return self._cluster_ids()[0]
+
+    def _cluster_ids(self) -> tuple[list[int], set[int], list[int], list[int]]:
+        """(active monitors the cluster checks, every monitor, pushed ones, polled ones): a pass over 10,000
+        monitors every heartbeat was a tenth of a node's CPU, so kept until a configuration changes."""
+        key = self.entities.config_generation  # read first: a change while we build makes it stale
+        cached = self._cluster_id_cache
+        if cached is None or cached[0] != key:
+            monitors = self.entities.list_monitors()
+            cached = self._cluster_id_cache = (key, (
+                [m.id for m in monitors if m.is_active and m.type in self.checkers],
+                {m.id for m in monitors}, [m.id for m in monitors if TYPES[m.type].pushed],
+                [m.id for m in monitors if TYPES[m.type].polled]))
+        return cached[1]
 
     def _remote_changed(self) -> None:
         """Another node wrote monitors, users or windows: read them again, and reschedule the
@@ -575,19 +589,26 @@ class Appliance:
             log.warning("could not read the anomaly baselines of the monitors taken over (%s); learning again",
                         storage_error(exc))
         self.replay_probe_results(monitor_ids)  # what probes sent to other nodes meanwhile
+        # One never checked is checked at once (a monitor just created on another node); many at
+        # once (a cluster's first start, an import) are spread over their interval as a start
+        # spreads them: run together they would stay together, a burst every interval.
+        never = {m for m in monitor_ids if self.live.get(m).last_check is None}
+        at_once = len(never) <= self.settings.check_workers
         for monitor_id in sorted(monitor_ids):
             monitor = self.entities.get_monitor(monitor_id)
             if monitor is not None:
-                self._schedule(monitor, run_now=self.live.get(monitor_id).last_check is None)
+                self._schedule(monitor, run_now=at_once and monitor_id in never)
         log.info("cluster: took over %d monitor(s); checking %d", len(monitor_ids), len(self.cluster.held))
 
     def _cluster_beat(self) -> None:
         # Probes registered, revoked or heard from at other nodes (their online state decides).
         self.locations.reload()
-        held, monitors = self.cluster.held, self.entities.list_monitors()
-        self._refresh_remote({m.id for m in monitors if m.id not in held})
-        self._replay_pings([m.id for m in monitors if m.id in held and TYPES[m.type].pushed])
-        self.replay_probe_results({m.id for m in monitors if m.id in held and TYPES[m.type].polled})
+        self.entities.reread_engine_columns()  # other nodes' status changes (they move no counter)
+        held = self.cluster.held
+        _checked, every, pushed, polled = self._cluster_ids()
+        self._refresh_remote(every - held)
+        self._replay_pings([m for m in pushed if m in held])
+        self.replay_probe_results({m for m in polled if m in held})
 
     def replay_probe_results(self, monitor_ids: set[int]) -> int:
         """Cluster mode: the probe results queued for these monitors (at any node), decided on

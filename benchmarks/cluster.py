@@ -7,12 +7,18 @@ has a new result written by another node.
 
     .venv/bin/python benchmarks/cluster.py --monitors 1000
     .venv/bin/python benchmarks/cluster.py --monitors 10000 --window 120
+    .venv/bin/python benchmarks/cluster.py --monitors 10000 --profile /tmp/prof
+
+--profile DIR also counts SQL statements per check (pg_stat_statements over the window) and, when
+py-spy is installed (a dev tool: `pip install py-spy`, run as root), samples one node over the
+window into DIR/node.collapsed (folded stacks, on-CPU only); `benchmarks/profile_share.py` sums them.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,18 +50,50 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def postgres_cpu_seconds(pg: PostgresServer) -> float:
+    """The PostgreSQL server's CPU: the postmaster with its exited children, plus the live ones."""
+    postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
+        try:
+            total += cpu_seconds(int(child))
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # exited meanwhile (its time is now in the postmaster's)
+    return total
+
+
+def statement_counts(sql, checks: int) -> None:
+    """The statements PostgreSQL ran over the window, most frequent first, per check."""
+    rows = sql("SELECT calls, total_exec_time, rows, regexp_replace(query, '\\s+', ' ', 'g') "
+               "FROM pg_stat_statements ORDER BY calls DESC LIMIT 15")
+    total = sql("SELECT sum(calls), sum(total_exec_time) FROM pg_stat_statements")[0]
+    print(f"\nSQL over the window: {total[0]} statements ({total[0] / max(checks, 1):.2f} per check), "
+          f"{total[1] / 1000:.1f} s executing")
+    print("| calls | per check | ms total | rows | statement |")
+    print("|---:|---:|---:|---:|---|")
+    for calls, ms, nrows, query in rows:
+        print(f"| {calls} | {calls / max(checks, 1):.3f} | {ms:.0f} | {nrows} | `{query[:110]}` |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--monitors", type=int, default=1000)
     parser.add_argument("--window", type=float, default=120.0, help="seconds CPU is measured over")
+    parser.add_argument("--profile", type=Path, help="folder for a py-spy profile of one node and SQL counts")
     args = parser.parse_args()
 
-    pg = PostgresServer().start(durable=True)
+    pg = PostgresServer().start(durable=True, options="-c shared_preload_libraries=pg_stat_statements"
+                                if args.profile else "")
     workdir = Path(tempfile.mkdtemp(prefix="statuscore-cluster-bench-"))
     listeners = [TcpListener().__enter__() for _ in range(8)]
     nodes: list[ApplianceProcess] = []
     try:
         url = pg.create_database()
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         env = {"STATUSCORE_DATABASE_URL": url, "STATUSCORE_PRO_MAX_MONITORS": "0", "STATUSCORE_LOG_LEVEL": "WARNING"}
         nodes = [ApplianceProcess(workdir / f"node{i}", args=["--cluster"], env=env).start(timeout=120)
                  for i in range(3)]
@@ -86,19 +124,44 @@ def main() -> None:
         wait_for(lambda: sum(held().values()) == args.monitors, timeout=120, interval=1,
                  message="every monitor leased")
         time.sleep(INTERVAL)  # the first spread interval: every monitor checked once
+
+        def engine(p) -> dict:
+            return p.api.get("/api/admin/engine", admin).json()
+
+        spy = None
+        if args.profile:
+            sql("SELECT pg_stat_statements_reset()")
+            py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+            if py_spy:
+                spy = subprocess.Popen([py_spy, "record", "--nonblocking", "-r", "50", "-f", "raw",
+                                        "-d", str(int(args.window)), "-p", str(nodes[1].proc.pid),
+                                        "-o", str(args.profile / "node.collapsed")],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         before = {p.port: cpu_seconds(p.proc.pid) for p in nodes}
+        checks_before = {p.port: engine(p)["checks_completed"] for p in nodes}
+        pg_before = postgres_cpu_seconds(pg)
         rows_before = sql("SELECT count(*) FROM results")[0][0]
         time.sleep(args.window)
         rows = sql("SELECT count(*) FROM results")[0][0] - rows_before
+        pg_cpu = (postgres_cpu_seconds(pg) - pg_before) / args.window * 100
+        status = {p.port: engine(p) for p in nodes}
+        if spy is not None:
+            spy.wait(timeout=60)
         shares = held()
         print(f"\n{args.monitors} monitors @ {INTERVAL} s, lease {LEASE:.0f} s, heartbeat {BEAT:.0f} s; "
               f"{rows} results in {args.window:.0f} s (expected {args.monitors * args.window / INTERVAL:.0f})")
-        print("| node | monitors held | CPU (% of a core) | RSS (MB) |")
-        print("|---|---:|---:|---:|")
+        print("| node | monitors held | CPU (% of a core) | RSS (MB) | checks | CPU ms per check | lag p99 (s) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for p in nodes:
-            cpu = (cpu_seconds(p.proc.pid) - before[p.port]) / args.window * 100
+            used = cpu_seconds(p.proc.pid) - before[p.port]
+            checks = status[p.port]["checks_completed"] - checks_before[p.port]
+            lag = status[p.port]["lag_p99_ms"]
             print(f"| {p.port} | {shares.get(next(k for k in shares if k.endswith(f':{p.port}')), 0)} | "
-                  f"{cpu:.1f} | {rss_mb(p.proc.pid):.0f} |")
+                  f"{used / args.window * 100:.1f} | {rss_mb(p.proc.pid):.0f} | {checks} | "
+                  f"{used * 1000 / max(checks, 1):.2f} | {lag and lag / 1000:.1f} |")
+        print(f"PostgreSQL: {pg_cpu:.1f} % of a core")
+        if args.profile:
+            statement_counts(sql, rows)
 
         victim = nodes[0]
         orphans = [m for (m,) in sql("SELECT l.monitor_id FROM monitor_lease l JOIN cluster_node n USING (node_id) "

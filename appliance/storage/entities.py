@@ -8,6 +8,8 @@ but change data only through the store's methods.
 from __future__ import annotations
 
 import secrets
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from sqlalchemy import event, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from appliance.models import Incident, Monitor, StateChange, User
+from appliance.models import ENGINE_COLUMNS, Incident, Monitor, StateChange, User
 from appliance.passwords import PasswordHasher
 from appliance.plans import PlanLimits
 from appliance.state import is_alert
@@ -52,9 +54,16 @@ class EntityStore:
         self.limits = limits  # what each plan may hold; None: no limits (tools, benchmarks)
         self.engine = make_engine(target)
         # Monitors are read on every API call and written rarely (never per check): keep a
-        # snapshot of them, dropped on any commit to this store.
+        # snapshot of them, dropped on any commit to this store, except the engine's own writes
+        # of ENGINE_COLUMNS (a status change), which patch it instead: reloading every monitor
+        # after each status change cost more than all the checks at 10,000 monitors.
         self._generation = 0
         self._snapshot: tuple[int, tuple[Monitor, ...], dict[int, Monitor]] | None = None
+        self._snapshot_lock = threading.Lock()
+        self._engine_write = threading.local()  # set while this thread commits an engine-owned write
+        self._engine_seen: dict[int, tuple] = {}  # reread_engine_columns: the last read, as the driver gave it
+        self._config_generation = 0  # moves when monitors are reloaded, not when a status is patched
+        self._patched_at: dict[int, int] = {}  # monitor id -> the generation its snapshot row was last patched at
         # Cluster mode: monitor_id -> a condition true only while this node holds the monitor's
         # lease; every status write carries it, in its own transaction (appliance/cluster.py).
         self.fence = None
@@ -188,16 +197,105 @@ class EntityStore:
         """Changes with every commit to this store (for caches of what it holds)."""
         return self._generation
 
+    @property
+    def config_generation(self) -> int:
+        """Changes when any monitor's configuration may have changed (not on status changes: for
+        caches of what derives from the configuration only)."""
+        return self._config_generation
+
     def invalidate(self) -> None:
         """Another appliance changed the database (cluster mode): drop what is cached."""
-        self._changed(None)
+        self._drop()
+
+    def reread_engine_columns(self) -> int:
+        """Cluster mode: other nodes' status writes do not move the change counter; read the
+        ENGINE_COLUMNS of every monitor again and patch the snapshot. Returns how many changed."""
+        snapshot, read_at = self._snapshot, self._generation
+        if snapshot is None:
+            return 0  # the next read loads everything anyway
+        # Every monitor's columns as the driver gives them (no ORM, no type conversion: cheap at
+        # 10,000 rows), compared with the last read; only rows that differ are read typed.
+        names = ", ".join(f'"{name}"' for name in ENGINE_COLUMNS)
+        with self.engine.connect() as c:  # no commit: nothing dropped
+            cursor = c.connection.dbapi_connection.cursor()  # plain tuples: no Row objects
+            try:
+                cursor.execute(f"SELECT id, {names} FROM monitor")
+                raw = {row[0]: row for row in cursor.fetchall()}
+            finally:
+                cursor.close()
+            moved = [m for m, values in raw.items() if self._engine_seen.get(m) != values]
+            rows = []
+            for start in range(0, len(moved), 1000):
+                rows += c.execute(select(Monitor.id, *(getattr(Monitor, n) for n in ENGINE_COLUMNS))
+                                  .where(Monitor.id.in_(moved[start:start + 1000]))).all()
+        changes = {}
+        for monitor_id, *values in rows:
+            cached = snapshot[2].get(monitor_id)
+            if cached is not None:
+                differ = {n: v for n, v in zip(ENGINE_COLUMNS, values) if getattr(cached, n) != v}
+                if differ:
+                    changes[monitor_id] = differ
+        skipped = self._patch(changes, read_at=(read_at, snapshot[2]))
+        for monitor_id in skipped:  # newer here than what we read: compared again next time
+            raw.pop(monitor_id, None)
+        self._engine_seen = raw
+        return len(changes) - len(skipped)
 
     def _fenced(self, monitor_id: int) -> tuple:
         return () if self.fence is None else (self.fence(monitor_id),)
 
     def _changed(self, _connection) -> None:
-        self._generation += 1
-        self._snapshot = None
+        if not getattr(self._engine_write, "on", False):  # else the writer patches the snapshot
+            self._drop()
+
+    def _drop(self) -> None:
+        with self._snapshot_lock:
+            self._generation += 1
+            self._config_generation += 1
+            self._snapshot = None
+
+    @contextmanager
+    def _engine_columns_only(self):
+        """Around a commit that writes only ENGINE_COLUMNS of monitors (plus outbox, incidents):
+        the commit does not drop the snapshot; the caller patches it (_patch) after."""
+        self._engine_write.on = True
+        try:
+            yield
+        finally:
+            self._engine_write.on = False
+
+    def _patch(self, changes: dict[int, dict], read_at: tuple[int, dict] | None = None) -> set[int]:
+        """Committed values of ENGINE_COLUMNS into the snapshot (in the form a reload gives:
+        aware UTC times). The generation moves, so a snapshot being read meanwhile (which may
+        predate these writes) is not kept, and callers' caches follow.
+
+        read_at: (generation, snapshot) when the values were read from the database (not
+        written here): a monitor patched since, or a snapshot reloaded since, is newer than
+        them and kept. Returns the monitors left as they were for that reason."""
+        if not changes:
+            return set()
+        with self._snapshot_lock:
+            snapshot = self._snapshot
+            if read_at is not None:
+                if snapshot is None or snapshot[2] is not read_at[1]:
+                    return set(changes)
+                newer = {m for m in changes if self._patched_at.get(m, -1) > read_at[0]}
+                changes = {m: v for m, v in changes.items() if m not in newer}
+            else:
+                newer = set()
+            self._generation += 1
+            if snapshot is None or snapshot[0] != self._generation - 1:
+                self._snapshot = None
+                return newer
+            for monitor_id, values in changes.items():
+                cached = snapshot[2].get(monitor_id)
+                if cached is None:
+                    continue
+                self._patched_at[monitor_id] = self._generation
+                for name, value in values.items():
+                    setattr(cached, name, as_utc(value) if isinstance(value, datetime) else value)
+            self._snapshot = (self._generation, snapshot[1], snapshot[2])
+            return newer
 
     def _monitors(self) -> tuple[tuple[Monitor, ...], dict[int, Monitor]]:
         snapshot = self._snapshot
@@ -207,8 +305,9 @@ class EntityStore:
         with self.session() as s:
             rows = tuple(s.exec(select(Monitor).order_by(Monitor.id)))
         by_id = {m.id: m for m in rows}
-        if generation == self._generation:  # no commit while we read: the snapshot is current
-            self._snapshot = (generation, rows, by_id)
+        with self._snapshot_lock:
+            if generation == self._generation:  # no commit while we read: the snapshot is current
+                self._snapshot = (generation, rows, by_id)
         return rows, by_id
 
     def monitor_by_heartbeat_token(self, token: str) -> Monitor | None:
@@ -218,9 +317,15 @@ class EntityStore:
     def set_monitor_fields(self, monitor_id: int, **values) -> None:
         """Engine-owned columns (heartbeat_since, expiry notices): no ownership check, no
         updated_at bump."""
+        engine_only = set(values) <= set(ENGINE_COLUMNS)
         with self.session() as s:
             s.exec(update(Monitor).where(Monitor.id == monitor_id).values(**values))
-            s.commit()
+            if not engine_only:
+                s.commit()
+                return
+            with self._engine_columns_only():
+                s.commit()
+        self._patch({monitor_id: values})
 
     def update_monitor(self, monitor_id: int, user_id: int, changes: dict) -> Monitor | None:
         with self.session() as s:
@@ -288,8 +393,10 @@ class EntityStore:
                     new_status=t.new_status, event=f"monitor.{t.new_status}", details=details,
                 )
                 s.add(row)
-            s.commit()
-            return row
+            with self._engine_columns_only():
+                s.commit()
+        self._patch({t.monitor_id: values})
+        return row
 
     def due_reminders(self, now: datetime) -> list[Monitor]:
         """Down monitors whose reminder interval has passed since their last alert (from the
@@ -313,8 +420,10 @@ class EntityStore:
             facts = incident_details(incident, at) if incident is not None else {}
             s.add(StateChange(monitor_id=monitor.id, created_at=at, old_status="down", new_status="down",
                               event="monitor.down", details={**details, **facts, "reminder": True}))
-            s.commit()
-            return True
+            with self._engine_columns_only():
+                s.commit()
+        self._patch({monitor.id: {"last_alert_at": at}})
+        return True
 
     def record_expiry_notice(self, monitor_id: int, kind: str, expires_at: datetime, details: dict) -> bool:
         """One `<kind>.expiring` outbox row per expiry date (kind: ssl or domain), also across
@@ -333,8 +442,10 @@ class EntityStore:
             status = s.get(Monitor, monitor_id).status
             s.add(StateChange(monitor_id=monitor_id, old_status=status, new_status=status,
                               event=f"{kind}.expiring", details=details))
-            s.commit()
-            return True
+            with self._engine_columns_only():
+                s.commit()
+        self._patch({monitor_id: {column.key: when}})
+        return True
 
     def incidents(self, monitor_ids: Sequence[int], since: datetime | None = None,
                   limit: int = 100) -> list[Incident]:

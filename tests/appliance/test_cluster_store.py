@@ -78,3 +78,66 @@ def test_a_node_joining_moves_only_its_own_share():
     assert all(three[m] == "c" for m in moved)
     assert 800 < len(moved) < 1200  # about a third
     assert 800 < sum(1 for m in monitors if three[m] == "a") < 1200
+
+
+def test_a_status_write_moves_no_change_counter_and_other_nodes_read_it_again(postgres_url):
+    # A status change moving the counter made every node reload every monitor, and queued every
+    # status write in the cluster behind the counter's row lock.
+    entities, cluster = stores(postgres_url)
+    other = EntityStore(postgres_url, hasher=cheap_hasher())  # another node's store
+    try:
+        user = entities.create_user("owner@example.test", "correct-horse-1")
+        monitor = entities.create_monitor(user.id, {"name": "Site", "type": "http", "target": "http://127.0.0.1:9/"})
+        assert other.get_monitor(monitor.id).status == "pending"
+        cluster.settle_leases("a", [monitor.id])
+        entities.fence = cluster.fence("a")
+        before = cluster.counter()
+        assert entities.record_transition(Transition(monitor.id, "pending", "down", utcnow(), "x")) is not None
+        entities.set_monitor_fields(monitor.id, heartbeat_since=utcnow())
+        assert cluster.counter() == before
+        assert other.get_monitor(monitor.id).status == "pending"  # its snapshot, until read again
+        assert other.reread_engine_columns() == 1
+        assert other.get_monitor(monitor.id).status == "down"
+        assert other.get_monitor(monitor.id).heartbeat_since is not None
+        assert other.reread_engine_columns() == 0  # nothing new
+        entities.update_monitor(monitor.id, user.id, {"interval": 120})  # an edit still moves it
+        assert cluster.counter() > before
+    finally:
+        other.close()
+        entities.close()
+
+
+def test_settling_gives_up_only_this_nodes_leases_outside_its_share(postgres_url):
+    # The release is an anti-join against the wanted ids (an array scan per row was ~100 ms a
+    # heartbeat at 3,300 leases): it must drop exactly this node's leases it no longer wants.
+    entities, cluster = stores(postgres_url, lease=30.0)
+    try:
+        assert cluster.settle_leases("a", list(range(1, 301))) == set(range(1, 301))
+        assert cluster.settle_leases("b", list(range(301, 601))) == set(range(301, 601))
+        assert cluster.settle_leases("a", list(range(1, 151))) == set(range(1, 151))
+        assert cluster.settle_leases("c", list(range(1, 601))) == set(range(151, 301))  # a's freed ones only
+        assert cluster.settle_leases("b", list(range(301, 601))) == set(range(301, 601))  # b's untouched
+        assert cluster.settle_leases("a", []) == set()
+        assert cluster.settle_leases("c", list(range(1, 601))) == set(range(1, 301))
+    finally:
+        entities.close()
+
+
+def test_a_status_read_again_never_overwrites_a_newer_one_written_here(postgres_url):
+    # reread_engine_columns reads every monitor, then patches: a status change this node wrote
+    # in between is newer than what it read and stays (the read one is compared again next time).
+    entities, cluster = stores(postgres_url, lease=30.0)
+    try:
+        user = entities.create_user("owner@example.test", "correct-horse-1")
+        monitor = entities.create_monitor(user.id, {"name": "Site", "type": "http", "target": "http://127.0.0.1:9/"})
+        cluster.settle_leases("a", [monitor.id])  # (a commit on this engine: drops the snapshot)
+        entities.fence = cluster.fence("a")
+        read_at = (entities.generation, entities._monitors()[1])  # as a reread starting now
+        assert entities.record_transition(Transition(monitor.id, "pending", "down", utcnow(), "x")) is not None
+        skipped = entities._patch({monitor.id: {"status": "pending"}}, read_at=read_at)  # what it read
+        assert skipped == {monitor.id}
+        assert entities.get_monitor(monitor.id).status == "down"
+        assert entities.reread_engine_columns() == 0  # the database agrees
+        assert entities.get_monitor(monitor.id).status == "down"
+    finally:
+        entities.close()

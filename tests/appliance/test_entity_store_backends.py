@@ -160,3 +160,33 @@ def test_appliances_starting_together_on_an_empty_database_make_one_admin(tmp_pa
         for app in appliances:
             app.history.close()
             app.entities.close()
+
+
+def test_a_status_change_patches_the_monitor_snapshot_instead_of_reloading_it(database):
+    # Reloading every monitor after each status change cost more than the checks at 10,000
+    # monitors: the engine's own writes patch the cached monitor, in the form a reload gives.
+    store = EntityStore(database, hasher=cheap_hasher())
+    try:
+        user = store.create_user("snap@example.test", "owner-password-1")
+        monitor = store.create_monitor(user.id, {"name": "Snap", "type": "http", "target": "http://127.0.0.1:9/"})
+        cached, generation = store.get_monitor(monitor.id), store.generation
+        at = datetime(2024, 6, 1, 12, 0, 1, 250000, tzinfo=timezone.utc)
+        assert store.record_transition(Transition(monitor.id, "pending", "down", at, "HTTP 500")) is not None
+        store.set_monitor_fields(monitor.id, heartbeat_since=at)
+        assert store.record_reminder(store.get_monitor(monitor.id), at.replace(second=30), {"cause": "x"})
+        patched = store.get_monitor(monitor.id)
+        assert patched is cached  # not reloaded
+        assert store.generation > generation  # callers' caches of monitors follow
+        fresh = EntityStore(database, hasher=cheap_hasher())
+        try:
+            reloaded = fresh.get_monitor(monitor.id)
+            for column in ("status", "status_since", "last_alert_at", "heartbeat_since"):
+                assert getattr(patched, column) == getattr(reloaded, column), column
+        finally:
+            fresh.close()
+        assert patched.status == "down" and patched.last_alert_at.second == 30
+        store.update_monitor(monitor.id, user.id, {"name": "Renamed"})  # an edit still drops it
+        assert store.get_monitor(monitor.id) is not cached
+        assert store.get_monitor(monitor.id).name == "Renamed"
+    finally:
+        store.close()

@@ -248,3 +248,33 @@ def test_a_partitioned_node_stops_and_rejoins(tmp_path, postgres_server, postgre
             stop_all(nodes)
             for tcp in listeners:
                 tcp.close()
+
+
+def test_many_monitors_taken_at_once_are_spread_over_their_interval(tmp_path, postgres_url):
+    # A cluster's first start (or an import) hands a node many never-checked monitors at once:
+    # checked together they would stay together, a burst every interval (at 10,000 monitors the
+    # schedule lagged 19 s). More than the check workers at once are spread as a start spreads them.
+    from appliance.models import Monitor
+    from appliance.storage.entities import EntityStore
+    from tests.support.appliance import cheap_hasher
+
+    with TcpListener() as tcp:
+        proc = start_all([node(tmp_path, "a", postgres_url, STATUSCORE_CHECK_WORKERS="2")])[0]
+        try:
+            admin = proc.admin()
+            store = EntityStore(postgres_url, hasher=cheap_hasher())
+            with store.session() as s:  # in one transaction, as an import writes them
+                s.add_all([Monitor(user_id=admin.id, name=f"m{i}", type="tcp", target="127.0.0.1", port=tcp.port,
+                                   interval=INTERVAL) for i in range(12)])
+                s.commit()
+            store.close()
+
+            def first_checks():
+                return sql(postgres_url, "SELECT monitor_id, min(checked_at) FROM results GROUP BY monitor_id")
+
+            wait_for(lambda: len(first_checks()) == 12, timeout=3 * INTERVAL, message="every monitor checked")
+            firsts = sorted(at for _m, at in first_checks())
+            # Spread: first checks over most of the interval (checked at once: within a second).
+            assert (firsts[-1] - firsts[0]).total_seconds() >= INTERVAL * 0.4, firsts
+        finally:
+            stop_all([proc])

@@ -63,15 +63,16 @@ class PostgresServer:
             raise RuntimeError(f"{Path(args[0]).name} failed ({result.returncode}): {result.stderr.strip()} "
                                f"{result.stdout.strip()[-500:]} {tail}")
 
-    def start(self, durable: bool = False) -> "PostgresServer":
-        """durable: fsync and Debian's default memory (benchmarks); otherwise tuned for tests."""
+    def start(self, durable: bool = False, options: str = "") -> "PostgresServer":
+        """durable: fsync and Debian's default memory (benchmarks); otherwise tuned for tests.
+        options: more `-c name=value` settings (a benchmark's pg_stat_statements)."""
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "--encoding=UTF8", "--locale=C", "--no-sync")
         # Socket only, no TCP. Throwaway data: no durability, so tests are not slowed by fsyncs.
-        options = f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' -c max_connections=200"
+        settings = f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' -c max_connections=200"
         if not durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
-        self.options = options
+            settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
+        self.options = f"{settings} {options}".strip()
         self._pg_ctl_start()
         return self
 
