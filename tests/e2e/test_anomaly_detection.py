@@ -55,7 +55,9 @@ def test_it_reports_one_spike_when_the_target_slows_down_for_a_moment(tmp_path):
             for _ in range(80):  # learn the usual response time
                 runner.run(spec)
             assert api.get("/api/monitors/anomalies", admin).json() == []
-            peer.httpd.delay = 0.6  # the target slows down...
+            # The target slows down, far beyond what a loaded test box adds to a check (a spike no
+            # bigger than the hiccups seen while learning is rightly not reported)...
+            peer.httpd.delay = 2.0
             runner.run(spec)
             runner.run(spec)
             peer.httpd.delay = 0.0  # ...and recovers
@@ -67,7 +69,7 @@ def test_it_reports_one_spike_when_the_target_slows_down_for_a_moment(tmp_path):
         spike = anomalies[0]
         assert spike["monitor_id"] == monitor["id"] and spike["monitor_name"] == "Shop"
         assert spike["location"] == "local" and spike["acknowledged"] is False
-        assert spike["value"] >= 600 and spike["baseline"] < 300
+        assert spike["value"] >= 2000 and spike["baseline"] < 300
         assert "usual" in spike["message"]
         insights = api.get(f"/api/monitors/{monitor['id']}/insights", admin).json()
         assert [a["id"] for a in insights["anomalies"]] == [spike["id"]]
