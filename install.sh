@@ -330,16 +330,19 @@ case "$mode" in
         # browser the status page tests drive through Playwright, and PostgreSQL (tests run
         # throwaway clusters of it with initdb/pg_ctl; pg_ctlcluster comes with the server package).
         ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip chromium:chromium postgresql:pg_ctlcluster}
+        # Two workers a core: half the suite's time is spent waiting on real processes, peers and
+        # timers (one worker a core left the CPUs half idle).
+        workers="${STATUSCORE_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 1) * 2 > 8 ? 8 : $(nproc 2>/dev/null || echo 1) * 2 ))}"
         # Tests talk only to loopback (and to namespaces they make). Where we can, run them in a
         # network namespace of their own whose only interface is loopback, so nothing can leak.
         if [ "${STATUSCORE_TEST_NETNS:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1 &&
            command -v ip >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
             say "Running the tests in a network namespace with loopback only."
             exec unshare -n -- sh -c 'ip link set lo up && exec "$@"' sh \
-                "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup --durations=30 "$@"
+                "$venv/bin/python" -m pytest -n "$workers" --dist loadgroup --durations=30 "$@"
         fi
         # loadgroup: tests marked xdist_group("heavy") (load runs, timing-sensitive checks) share one worker.
-        exec "$venv/bin/python" -m pytest -n "${STATUSCORE_TEST_WORKERS:-auto}" --dist loadgroup --durations=30 "$@"
+        exec "$venv/bin/python" -m pytest -n "$workers" --dist loadgroup --durations=30 "$@"
         ;;
     system)
         system_install "$@"
