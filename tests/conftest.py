@@ -92,6 +92,17 @@ def postgres_url(postgres_server) -> str:
     postgres_server.drop_database(url)
 
 
+@pytest.fixture
+def two_node_engines(postgres_url):
+    """Two cluster nodes' views of one fresh database: an engine each, disposed after the test."""
+    from appliance.storage.database import make_engine
+
+    engines = [make_engine(postgres_url) for _ in range(2)]
+    yield engines
+    for engine in engines:
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path) -> str:
     """Where the entity store lives, once per backend: a SQLite file path or a PostgreSQL URL."""

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from appliance.storage.database import make_engine
 from appliance.storage.probe_relay import ProbeRelayStore, RelayedResult
 from appliance.timeutil import utcnow
 
@@ -18,12 +17,9 @@ def result(monitor_id: int, at, up: bool = True, location: str = "eu-west") -> R
 
 
 @pytest.fixture
-def relays(postgres_url):
+def relays(two_node_engines):
     """Two nodes' views of one database (each with an engine of its own)."""
-    engines = [make_engine(postgres_url) for _ in range(2)]
-    yield [ProbeRelayStore(engine) for engine in engines]
-    for engine in engines:
-        engine.dispose()
+    return [ProbeRelayStore(engine) for engine in two_node_engines]
 
 
 def test_a_batch_sent_again_to_another_node_is_accepted_once(relays):

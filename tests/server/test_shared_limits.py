@@ -12,7 +12,6 @@ import pytest
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter
 
-from appliance.storage.database import make_engine
 from appliance.storage.shared_limits import SharedLimits
 from server.login_throttle import LoginThrottle, Rate, SharedMeters, Throttled
 from server.shared_limits import SCHEME, SharedStorage
@@ -30,11 +29,8 @@ class Clock:
 
 
 @pytest.fixture
-def nodes(postgres_url):
-    engines = [make_engine(postgres_url) for _ in range(2)]
-    yield [SharedLimits(engine) for engine in engines]
-    for engine in engines:
-        engine.dispose()
+def nodes(two_node_engines):
+    return [SharedLimits(engine) for engine in two_node_engines]
 
 
 def test_the_window_is_counted_for_every_node_and_starts_again_when_it_ends(nodes):
