@@ -330,10 +330,10 @@ case "$mode" in
         # browser the status page tests drive through Playwright, and PostgreSQL (tests run
         # throwaway clusters of it with initdb/pg_ctl; pg_ctlcluster comes with the server package).
         ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip chromium:chromium postgresql:pg_ctlcluster}
-        # One worker a core. Two a core finish sooner (the suite waits on real processes and timers
-        # half the time: 10 min instead of 11.5 on 2 cores) but starve the timing-bound cluster and
-        # anomaly runs; STATUSCORE_TEST_WORKERS=4 for a quicker local run.
-        workers="${STATUSCORE_TEST_WORKERS:-auto}"
+        # A worker a core and one more: the suite waits on real processes and timers half the
+        # time (9.6 min on 2 cores instead of 12.6 at a worker a core). Two a core starve the
+        # timing-bound cluster and anomaly runs.
+        workers="${STATUSCORE_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 1) + 1 ))}"
         # Tests talk only to loopback (and to namespaces they make). Where we can, run them in a
         # network namespace of their own whose only interface is loopback, so nothing can leak.
         if [ "${STATUSCORE_TEST_NETNS:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1 &&
