@@ -3,8 +3,8 @@ a temporary root, and run from there as the current user. It must do what the ve
 serve the API, the status page and the engine, log in, check a local server, run the console and
 a probe, back up a running appliance, restore into a new data dir, upgrade in place and uninstall.
 
-The build takes about a minute on two cores and is done once per test run (shared by the xdist
-workers). Set STATUSCORE_TEST_BINARY=/path/to/statuscore to test an already built binary instead;
+The build takes about a minute on two cores and is done once per test run; the tests share one
+xdist worker, so no other worker sits waiting for the build. Set STATUSCORE_TEST_BINARY=/path/to/statuscore to test an already built binary instead;
 the tests skip when PyInstaller is missing (`./install.sh test` installs it: the `build` extra).
 """
 
@@ -30,7 +30,7 @@ from tests.support.appliance import NOWHERE, ROOT, ApplianceProcess
 from tests.support.net import free_port, wait_for
 from tests.support.peers import HttpPeer
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.xdist_group("binary")]
 
 PREFIX = "opt/statuscore"
 DATA = "var/lib/statuscore"
