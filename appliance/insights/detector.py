@@ -72,8 +72,12 @@ Clipping keeps a short burst of spikes from looking like a shift. On alarm, the 
 median residual of the run since the CUSUM left zero (at most the last 16 samples), so outliers
 cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the usual
 210 ms") when it differs by `shift_ratio` and `min_delta_ms`, and is not a return to the level
-of the last reported shift within 24 hours (the same trouble recurring: said once). Reported or
-not, the baseline moves
+of the last reported shift within 24 hours (the same trouble recurring: said once), and is more
+than `wander` (3 at medium) times the usual day-to-day move of the stream's daily mean (the
+median move over the last 7 days, means of log response time minus the hour's offset; known
+from the 5th day): where the level usually moves 20 % from one day to the next (traffic, a
+shared host) a shift must be more than 1.7x (1.2^3) to be news, while a steady service's shifts
+are judged by the size bars alone. Reported or not, the baseline moves
 to the new level, so a lasting change is reported once and becomes the new normal. A move back
 towards the level that preceded a reported shift (within 24 hours) is the incident ending: the
 baseline follows silently. Shifts down are reported too (low severity: faster is rarely bad,
@@ -107,7 +111,7 @@ whatever response time they carry.
 
 *Sensitivity* scales every threshold monotonically: with s = 0.7 / 1.0 / 1.4 for low / medium /
 high (or any float > 0), spike_z = 6/s, spike_ratio = 1 + 1/s, shift_h = 10/s,
-shift_ratio = 1 + 0.25/s, min_delta_ms = 20/s, tail_margin = log(1 + 0.5/s),
+shift_ratio = 1 + 0.25/s, min_delta_ms = 20/s, tail_margin = log(1 + 0.5/s), wander = 3/s,
 flap_changes = max(3, round(6/s)).
 
 *Sparse checks* (30 minutes apart or more, the usual interval; phased in from 10 minutes, on a
@@ -188,6 +192,7 @@ _EPISODE_DAMPING = 0.5  # the score is scaled by this while a reported episode i
 _SEASON_Z = 4.0  # samples this many sigmas off do not teach the daily profile
 _INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident, not a pattern
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
+_WANDER_DAYS = 7  # the day-to-day moves of the daily mean a shift is compared with
 _FLAP_RATE_ALPHA = 0.002  # weight of the usual status-change rate
 
 
@@ -212,6 +217,7 @@ class Thresholds:
     shift_ratio: float  # ratio between new and usual level a reported shift must reach
     min_delta_ms: float  # a spike or shift must also be this many ms away from the usual
     tail_margin: float  # a spike must also exceed the usual slow tail by this (log ratio)
+    wander: float  # a shift must exceed this many usual day-to-day moves of the daily mean
     flap_changes: int  # status changes within the flapping window that make flapping
 
 
@@ -232,12 +238,14 @@ def thresholds_for(sensitivity: str | float) -> Thresholds:
         raise ValueError(f"sensitivity must be a level name or a number, not {sensitivity!r}")
     return Thresholds(spike_z=6.0 / s, spike_ratio=1.0 + 1.0 / s, shift_h=10.0 / s,
                       shift_ratio=1.0 + 0.25 / s, min_delta_ms=20.0 / s,
-                      tail_margin=math.log(1.0 + 0.5 / s), flap_changes=max(3, round(6.0 / s)))
+                      tail_margin=math.log(1.0 + 0.5 / s), wander=3.0 / s,
+                      flap_changes=max(3, round(6.0 / s)))
 
 
 class StreamState:
     """Everything the detector remembers about one stream (a monitor at a location): scalars,
-    today's 2 x 24 hourly sums, at most 3 daily profiles of 24 values and 24 offsets, at most 16
+    today's 2 x 24 hourly sums, at most 3 daily profiles of 24 values and 24 offsets, the means
+    of the last 8 days, at most 16
     recent residuals, a ring of at most `flap_changes` status changes and, during warm-up only,
     at most `warmup` samples. Its size never grows with the number of checks."""
 
@@ -249,7 +257,7 @@ class StreamState:
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
         "score", "last_t", "gap", "weekly", "jump_run", "burst", "spike_hours", "visited",
-        "spike_told",
+        "spike_told", "day_sum", "day_means",
     )
 
     def __init__(self) -> None:
@@ -293,6 +301,8 @@ class StreamState:
         # [level, epoch, level before the episode] of the last slowdown reported (or told as a spike)
         self.visited: list[float] | None = None
         self.spike_told = -(10 ** 9)  # sample count when the last spike was reported
+        self.day_sum = [0.0, 0]  # today's sum and count of log response time minus hour offset
+        self.day_means: list[float] = []  # the last days' means of that (how far a level wanders)
 
     @property
     def warm_up(self) -> bool:
@@ -558,6 +568,9 @@ class AnomalyDetector:
         if shifted or abs(z) < _SEASON_Z:
             s.hour_sum[hour] += y
             s.hour_n[hour] += 1
+        if abs(z) < _SEASON_Z and not s.weekly:
+            s.day_sum[0] += y - s.offsets[hour]
+            s.day_sum[1] += 1
         if s.prior_level is not None:
             s.episode_hours |= 1 << hour
         if not shifted and max(s.cusum_up, s.cusum_down) <= shift_h * _FREEZE:
@@ -628,6 +641,8 @@ class AnomalyDetector:
                 return None
             if s.level - s.visited[2] < math.log(th.shift_ratio):
                 return None  # back from an overshoot below where the last slowdown started
+        if abs(delta) < th.wander * _usual_wander(s):
+            return None  # no bigger than what an ordinary day brings to this service's level
         if not (big_enough and s.shift_armed):
             return None
         hold = self._bars(s)[3]
@@ -732,6 +747,11 @@ class AnomalyDetector:
             span = min(bins, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
             hours = [(last_hour - i) % bins for i in range(span)]
             s.level -= sum(usual[h] - old[h] for h in hours) / span
+        total, n = s.day_sum
+        if n and not s.weekly:
+            s.day_means.append(total / n)
+            del s.day_means[:-(_WANDER_DAYS + 1)]
+        s.day_sum = [0.0, 0]
         for seen in s.spike_hours:  # forgotten after a few cycles without one
             if day - seen[2] > _SPIKE_HOURS_CYCLES:
                 seen[:] = [0.0, 0.0, 0]
@@ -739,6 +759,14 @@ class AnomalyDetector:
         s.hour_sum = [0.0] * 24
         s.hour_n = [0] * 24
         s.episode_hours = 0
+
+
+def _usual_wander(s: StreamState) -> float:
+    """How far the level usually moves from one day to the next (log scale): the median move of
+    the deseasonalised daily mean over the last _WANDER_DAYS days; 0 until 4 days are known."""
+    means = s.day_means
+    moves = sorted(abs(b - a) for a, b in zip(means, means[1:]))
+    return _median(moves) if len(moves) >= 3 else 0.0
 
 
 def _visit(s: StreamState, old_level: float, t: float) -> None:
@@ -782,6 +810,7 @@ def _reset_profile(s: StreamState, weekly: bool) -> None:
     s.day = -1
     s.hour_sum, s.hour_n = [0.0] * 24, [0] * 24
     s.profiles, s.episode_hours = [], 0
+    s.day_sum, s.day_means = [0.0, 0], []
     s.spike_hours = [[0.0, 0.0, 0] for _ in range(24)]
     s.offsets = [0.0] * 24
 

@@ -604,3 +604,33 @@ def test_a_spike_that_recurs_every_few_hours_is_reported_once_not_each_time_it_i
     values[2990] = 8000.0
     found = feed(AnomalyDetector(), values, interval=300.0)
     assert [a.value for a in found] == [1400.0, 8000.0], [a.message for a in found]
+
+
+def wandering_days(seed: int, days: int = 21, slow_day: int | None = None) -> list[float]:
+    """5-minute checks of a service whose level moves 10-35 % from one day to the next and again
+    at noon (traffic, a shared host), over a daily cycle and a little noise; on `slow_day` the
+    afternoon from 08:20 to 15:00 is 4x slower."""
+    rng = random.Random(seed)
+    values, level = [], 200.0
+    for day in range(days):
+        level = min(max(level * math.exp(rng.choice((-1, 1)) * rng.uniform(0.1, 0.35)), 80.0), 500.0)
+        afternoon = level * math.exp(rng.uniform(-0.3, 0.3))
+        for i in range(288):
+            ms = (level if i < 144 else afternoon) * (1 + 0.3 * math.sin(2 * math.pi * i / 288))
+            ms *= math.exp(rng.gauss(0.0, 0.08))
+            values.append(ms * (4 if day == slow_day and 100 <= i < 180 else 1))
+    return values
+
+
+def test_a_level_that_wanders_from_day_to_day_is_not_reported_but_a_real_slowdown_is():
+    # NAB's traffic and temperature series, and services on shared hosts: a move no bigger than
+    # an ordinary day brings is the service's usual wander (29 shift reports over these five
+    # services' last 13 days before, 3 now)
+    shifts, caught = 0, 0
+    for seed in range(5):
+        found = feed(AnomalyDetector(), wandering_days(seed), interval=300.0)
+        shifts += sum(1 for a in found if a.kind == SHIFT and a.at >= at(8 * 288, 300.0))
+        slow = feed(AnomalyDetector(), wandering_days(seed, slow_day=15), interval=300.0)
+        caught += any(at((15 * 288) + 100, 300.0) <= a.at < at(15 * 288 + 190, 300.0) for a in slow)
+    assert shifts <= 5
+    assert caught == 5  # a 4x slowdown is bigger than any day's wander: still reported
