@@ -55,6 +55,8 @@ UNKNOWN_HOST = "???"
 _TYPES = {4: (0, 11, 3), 6: (129, 3, 1)}
 _LATE_READS = 64  # answers read once the deadline has passed, at most ...
 _LATE_WAIT = 0.005  # ... each waited for this long (what is already queued comes at once)
+_RECEIVE_BUFFER = 4 << 20  # bytes asked for the raw socket's receive buffer (capped by rmem_max)
+_DRAIN_MAX = 100_000  # packets thrown away before a round, at most
 _SEQ_STRIDE = 128  # sequence = round * stride + ttl, so a reply names its round and hop
 
 Reply = tuple[str, float, str]  # (address, rtt in ms, kind: "hop" | "end")
@@ -283,6 +285,10 @@ class Mtr:
             raise MtrPermissionError(MTR_HELP) from None
         except ICMPLibError as exc:
             raise MtrError(f"cannot open an ICMP socket: {exc}") from None
+        try:  # room for a burst of other ICMP while we read (it gets a copy of all of it)
+            sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+        except (OSError, AttributeError):
+            pass  # the default buffer: the drain before each round still keeps room
         results: list[dict[int, Reply]] = []
         ident = unique_identifier()
         limit = max_hops
@@ -357,6 +363,7 @@ def _probe_round(sock, address: str, family: int, ident: int, index: int, limit:
                  timeout: float) -> dict[int, Reply]:
     """One probe per TTL 1..limit, then the answers that come back within `timeout`."""
     echo_reply, time_exceeded, unreachable = _TYPES[family]
+    _drain(sock)
     sent: dict[int, tuple[int, float]] = {}  # sequence -> (ttl, send time)
     for ttl in range(1, limit + 1):
         sequence = index * _SEQ_STRIDE + ttl
@@ -401,6 +408,20 @@ def _probe_round(sock, address: str, family: int, ident: int, index: int, limit:
         if ttl not in answers:
             answers[ttl] = (reply.source, (reply.time - sent_at) * 1000.0, kind)
     return answers
+
+
+def _drain(sock) -> None:
+    """Throw away what queued up since the last round. A raw ICMP socket gets a copy of every
+    ICMP packet on the host: other pings, other traces, our own echo requests on loopback. Left
+    there, during the pause between rounds they can fill its buffer, and the kernel then drops
+    this round's answers for want of room: loss that is not on the path."""
+    for _ in range(_DRAIN_MAX):
+        try:
+            sock.receive(None, _LATE_WAIT / 5)
+        except TimeoutExceeded:
+            return
+        except ICMPLibError as exc:
+            raise MtrError(f"receiving ICMP answers failed: {exc}") from None
 
 
 def _complete(answers: dict[int, Reply], probes: int) -> bool:
