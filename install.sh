@@ -331,7 +331,7 @@ case "$mode" in
         # throwaway clusters of it with initdb/pg_ctl; pg_ctlcluster comes with the server package).
         ensure_system_packages ${STATUSCORE_TEST_SYSTEM_PACKAGES:-sip-tester:sipp iproute2:ip chromium:chromium postgresql:pg_ctlcluster}
         # A worker a core and one more: the suite waits on real processes and timers half the
-        # time (9.6 min on 2 cores instead of 12.6 at a worker a core). Two a core starve the
+        # time (10-11 min on 2 cores instead of 12.6 at a worker a core). Two a core starve the
         # timing-bound cluster and anomaly runs.
         workers="${STATUSCORE_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 1) + 1 ))}"
         # Tests talk only to loopback (and to namespaces they make). Where we can, run them in a
