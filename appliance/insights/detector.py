@@ -245,9 +245,9 @@ def thresholds_for(sensitivity: str | float) -> Thresholds:
 class StreamState:
     """Everything the detector remembers about one stream (a monitor at a location): scalars,
     today's 2 x 24 hourly sums, at most 3 daily profiles of 24 values and 24 offsets, the means
-    of the last 8 days, at most 16
-    recent residuals, a ring of at most `flap_changes` status changes and, during warm-up only,
-    at most `warmup` samples. Its size never grows with the number of checks."""
+    of the last 8 days, at most 16 recent residuals, a ring of at most `flap_changes` status
+    changes and, during warm-up only, at most `warmup` samples. Its size never grows with the
+    number of checks."""
 
     __slots__ = (
         "checks", "samples", "last_up", "warm", "level", "mad", "tail", "day", "hour_sum", "hour_n",

@@ -56,7 +56,7 @@ _TYPES = {4: (0, 11, 3), 6: (129, 3, 1)}
 _LATE_READS = 64  # answers read once the deadline has passed, at most ...
 _LATE_WAIT = 0.005  # ... each waited for this long (what is already queued comes at once)
 _RECEIVE_BUFFER = 4 << 20  # bytes asked for the raw socket's receive buffer (capped by rmem_max)
-_DRAIN_MAX = 100_000  # packets thrown away before a round, at most
+_DRAIN_SECONDS = 0.25  # at most this long spent throwing queued packets away before a round
 _SEQ_STRIDE = 128  # sequence = round * stride + ttl, so a reply names its round and hop
 
 Reply = tuple[str, float, str]  # (address, rtt in ms, kind: "hop" | "end")
@@ -415,7 +415,8 @@ def _drain(sock) -> None:
     ICMP packet on the host: other pings, other traces, our own echo requests on loopback. Left
     there, during the pause between rounds they can fill its buffer, and the kernel then drops
     this round's answers for want of room: loss that is not on the path."""
-    for _ in range(_DRAIN_MAX):
+    until = time.monotonic() + _DRAIN_SECONDS  # a steady flood must not hold the trace up
+    while time.monotonic() < until:
         try:
             sock.receive(None, _LATE_WAIT / 5)
         except TimeoutExceeded:
