@@ -195,9 +195,15 @@ def test_an_edit_through_one_node_reaches_the_others(tmp_path, postgres_url):
         # A heartbeat monitor's job calls whichever node the load balancer picks: pings at the node
         # that does not own it reach the owner, which sees no missed deadline.
         job = a.api.create_monitor(admin, name="Job", type="heartbeat", interval=INTERVAL, grace=0)
-        wait_for(lambda: job["id"] in leases(postgres_url), timeout=10, message="the job's monitor leased")
-        other = a if leases(postgres_url)[job["id"]] == str(b.port) else b
         token = job["heartbeat_token"] if "heartbeat_token" in job else job["heartbeat_url"].rsplit("/", 1)[1]
+        # The job runs from the start: its deadline counts from creation, and waiting for the
+        # lease without a call could outlast the interval on a loaded box (a rightful down).
+        def called_and_leased():
+            assert a.api.get(f"/api/heartbeat/{token}").status_code == 200
+            return job["id"] in leases(postgres_url)
+
+        wait_for(called_and_leased, timeout=10, interval=1, message="the job's monitor leased")
+        other = a if leases(postgres_url)[job["id"]] == str(b.port) else b
         for _ in range(int(2.5 * INTERVAL / 2)):
             assert other.api.get(f"/api/heartbeat/{token}").status_code == 200
             time.sleep(2)
