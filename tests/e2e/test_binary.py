@@ -4,8 +4,9 @@ serve the API, the status page and the engine, log in, check a local server, run
 a probe, back up a running appliance, restore into a new data dir, upgrade in place and uninstall.
 
 The build takes about a minute on two cores and is done once per test run; the tests share one
-xdist worker, so no other worker sits waiting for the build. Set STATUSCORE_TEST_BINARY=/path/to/statuscore to test an already built binary instead;
-the tests skip when PyInstaller is missing (`./install.sh test` installs it: the `build` extra).
+xdist worker, so no other worker sits waiting for the build. Set
+STATUSCORE_TEST_BINARY=/path/to/statuscore to test an already built binary instead; the tests skip
+when PyInstaller is missing (`./install.sh test` installs it: the `build` extra).
 """
 
 from __future__ import annotations
