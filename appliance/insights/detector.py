@@ -66,6 +66,16 @@ it follows the level when a shift moves it. A spike is held until the stream is 
 shift is the only report of that incident); at checks 10 minutes apart or more it is reported
 at once (the next check may be a day away), and a shift right after it is the same episode.
 
+*Dips* (also `response_time_spike`, value below the baseline, always "low"): a check far faster
+than usual, the way an error page or an empty answer is served: the mirror of a spike with
+twice its z (being faster is less often bad: 12 sigmas at medium, 8 at sparse checks), at least
+`spike_ratio` times faster and `min_delta_ms` less, beyond the usual fast tail (the 0.5th
+percentile of residuals, learnt like the slow one) and recent dips (a memory like the recent
+spikes') by the spike margin; held, muted and ended like spikes, and a speed-up confirmed right
+after one is the same episode. A check back at about the level a slowdown of the last 24 hours
+started from is that slowdown ending, never a dip. On NAB, dips are what a failing system looks
+like in the one latency series (`ec2_request_latency_system_failure`) and in traffic speed.
+
 *Shifts* (`response_time_shift`): a two-sided CUSUM (Page) on z clipped at ±3 with an allowance
 of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for a 2-sigma move).
 Clipping keeps a short burst of spikes from looking like a shift. On alarm, the new level is the
@@ -194,6 +204,7 @@ _INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
 _WANDER_DAYS = 7  # the day-to-day moves of the daily mean a shift is compared with
 _FLAP_RATE_ALPHA = 0.002  # weight of the usual status-change rate
+_DIP_Z = 2.0  # a check far faster than usual needs this many times a spike's z (faster: less often bad)
 
 
 @dataclass(frozen=True)
@@ -257,7 +268,7 @@ class StreamState:
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
         "score", "last_t", "gap", "weekly", "jump_run", "burst", "spike_hours", "visited",
-        "spike_told", "day_sum", "day_means",
+        "spike_told", "day_sum", "day_means", "fast_tail", "dips", "told_down",
     )
 
     def __init__(self) -> None:
@@ -303,6 +314,9 @@ class StreamState:
         self.spike_told = -(10 ** 9)  # sample count when the last spike was reported
         self.day_sum = [0.0, 0]  # today's sum and count of log response time minus hour offset
         self.day_means: list[float] = []  # the last days' means of that (how far a level wanders)
+        self.fast_tail = 0.0  # ... and of minus the residual: the usual fast checks
+        self.dips = 0.0  # minus the residual of recent dips, decaying like `burst`
+        self.told_down = False  # the last spike reported was a dip (a check far faster)
 
     @property
     def warm_up(self) -> bool:
@@ -480,24 +494,25 @@ class AnomalyDetector:
         usual_ms = math.exp(expected)
         events: list[Anomaly] = []
 
-        # spikes: held until the stream is back to normal (then reported) or a shift is
-        # confirmed (then the shift is the one report); muted until `quiet` normal samples
+        # spikes (and dips, far faster): held until the stream is back to normal (then
+        # reported) or a shift is confirmed (then the shift is the one report); muted until
+        # `quiet` normal samples
         ratio = rt / usual_ms
-        normal = z < spike_z / 2 or ratio < 1 + (th.spike_ratio - 1) / 2
+        half_ratio = 1 + (th.spike_ratio - 1) / 2
+        dip_z = _DIP_Z * spike_z
+        normal_up = z < spike_z / 2 or ratio < half_ratio
+        normal_down = z > -dip_z / 2 or ratio * half_ratio > 1
         pending = s.spike_pending
         if pending is not None:
-            if normal:
-                events.append(_spike(pending))
-                s.spike_pending = None
-                s.spike_told = s.samples
+            down = pending[1] < pending[2]
+            if normal_down if down else normal_up:
+                events.append(self._tell_spike(s, pending))
             else:
                 pending[3] += 1
-                if ratio > pending[1] / pending[2]:  # a higher peak
-                    pending[:3] = [t, rt, usual_ms]
+                if (ratio < pending[1] / pending[2]) if down else (ratio > pending[1] / pending[2]):
+                    pending[:3] = [t, rt, usual_ms]  # a higher peak (a deeper dip)
                 if pending[3] > hold:
-                    events.append(_spike(pending))
-                    s.spike_pending = None
-                    s.spike_told = s.samples
+                    events.append(self._tell_spike(s, pending))
         # what a spike must clear: the usual slow tail, recent spikes, an hour's recurring spikes
         bar = s.tail if s.tail > s.burst else s.burst
         if r > bar:  # only then can the hour's spikes matter (saves the look-up per check)
@@ -510,9 +525,7 @@ class AnomalyDetector:
                     s.spike_armed, s.spike_quiet = False, 0
                     s.spike_pending = [t, rt, usual_ms, 1]
                     if s.gap >= _DENSE_GAP:  # the next check is 10 min to a day away: now
-                        events.append(_spike(s.spike_pending))
-                        s.spike_pending = None
-                        s.spike_told = s.samples
+                        events.append(self._tell_spike(s, s.spike_pending))
                 # spikes this size may be what the service does (bursts, jobs): the next one is
                 # news once it is bigger, or after a calm (this memory halves every _BURST_HALF).
                 # Remembered whether reported or held under the bar: a spike that recurs every
@@ -525,8 +538,19 @@ class AnomalyDetector:
                 elif r > seen[1]:
                     seen[1] = r
                 seen[2] = day
+            elif z <= -dip_z and ratio * th.spike_ratio <= 1 and usual_ms - rt >= th.min_delta_ms:
+                # a check far faster than usual: an error page or an empty answer served fast
+                # (a spike's mirror, with twice its z: being faster is less often bad); it must
+                # clear the usual fast checks and recent dips (a cache answering some at once)
+                if -r >= max(s.fast_tail, s.dips) + margin \
+                        and not _back_from_slowdown(s, y - s.offsets[hour], t, th):
+                    s.spike_armed, s.spike_quiet = False, 0
+                    s.spike_pending = [t, rt, usual_ms, 1]
+                    if s.gap >= _DENSE_GAP:
+                        events.append(self._tell_spike(s, s.spike_pending))
+                s.dips = max(s.dips, -r)
         else:
-            s.spike_quiet = s.spike_quiet + 1 if normal else 0
+            s.spike_quiet = s.spike_quiet + 1 if normal_up and normal_down else 0
             if s.spike_quiet >= self.quiet:
                 s.spike_armed = True
 
@@ -580,8 +604,17 @@ class AnomalyDetector:
         # (steps 4x larger for the first _TAIL_YOUNG samples, so the usual jitter is learnt fast)
         step = _TAIL_STEP * sigma * (4.0 if s.samples < self.warmup + _TAIL_YOUNG else 1.0)
         s.tail += step * (_TAIL_P if r > s.tail else _TAIL_P - 1.0)
+        s.fast_tail += step * (_TAIL_P if -r > s.fast_tail else _TAIL_P - 1.0)
         s.burst *= _BURST_DECAY
+        s.dips *= _BURST_DECAY
         return events
+
+    @staticmethod
+    def _tell_spike(s: StreamState, pending: list[float]) -> Anomaly:
+        s.spike_pending = None
+        s.spike_told = s.samples
+        s.told_down = pending[1] < pending[2]
+        return _spike(pending)
 
     def _shift(self, s: StreamState, at: datetime, t: float, run: list, sigma: float,
                sign: int) -> Anomaly | None:
@@ -601,6 +634,7 @@ class AnomalyDetector:
         s.level = old_level + delta  # the new normal, reported or not
         s.recent[:] = [r - delta for r in s.recent]
         s.burst = max(0.0, s.burst - delta)  # the recent spikes' size, against the new level
+        s.dips = max(0.0, s.dips + delta)
 
         if s.prior_level is not None and t - s.prior_t > _RECOVERY_MEMORY:
             s.prior_level, s.episode_hours = None, 0
@@ -646,9 +680,10 @@ class AnomalyDetector:
         if not (big_enough and s.shift_armed):
             return None
         hold = self._bars(s)[3]
-        if delta > 0 and s.samples - s.spike_told <= 2 * hold:
-            # the slowdown whose first checks were just reported as a spike: one episode, one
-            # report (the baseline moves, and the way back is the end, as after a reported shift)
+        if (delta < 0) == s.told_down and s.samples - s.spike_told <= 2 * hold:
+            # the slowdown (speed-up) whose first checks were just reported as a spike (a dip):
+            # one episode, one report (the baseline moves, and the way back is the end, as
+            # after a reported shift)
             s.shift_armed, s.shift_quiet = False, 0
             if s.prior_level is None:
                 s.prior_level, s.prior_t, s.episode_hours = old_level, t, 0
@@ -714,6 +749,7 @@ class AnomalyDetector:
         # the usual slow tail starts at the Gaussian one or, if the warm-up already saw slower
         # checks, at its second slowest (one spike in the warm-up cannot set it)
         s.tail = max(_TAIL_INIT * sigma, values[-2] - median)
+        s.fast_tail = max(_TAIL_INIT * sigma, median - values[1])
         s.warm = None
         s.jump_run = 0
         s.weekly = s.gap >= _WEEKLY_GAP
@@ -767,6 +803,17 @@ def _usual_wander(s: StreamState) -> float:
     means = s.day_means
     moves = sorted(abs(b - a) for a, b in zip(means, means[1:]))
     return _median(moves) if len(moves) >= 3 else 0.0
+
+
+def _back_from_slowdown(s: StreamState, level: float, t: float, th: Thresholds) -> bool:
+    """Is `level` (deseasonalised) about where a slowdown of the last 24 hours started, or
+    above? Then a check far faster than the baseline is that slowdown ending, not a dip."""
+    floor = s.visited[2] if s.visited is not None and t - s.visited[1] <= _RECOVERY_MEMORY \
+        else None
+    if s.prior_level is not None and t - s.prior_t <= _RECOVERY_MEMORY \
+            and (floor is None or s.prior_level < floor):
+        floor = s.prior_level
+    return floor is not None and level >= floor - math.log(th.shift_ratio)
 
 
 def _visit(s: StreamState, old_level: float, t: float) -> None:
@@ -846,10 +893,13 @@ def _usual_offset(values: list[float]) -> float | None:
 
 def _spike(pending: list[float]) -> Anomaly:
     t, rt, usual_ms, _ = pending
-    ratio = rt / usual_ms
-    return Anomaly(SPIKE, datetime.fromtimestamp(t, timezone.utc), round(rt, 1), round(usual_ms, 1),
-                   _severity(rt, usual_ms),
-                   f"Response time {_ms(rt)} is {_times(ratio)} the usual {_ms(usual_ms)}")
+    at = datetime.fromtimestamp(t, timezone.utc)
+    if rt < usual_ms:  # a dip: "low" (faster is rarely bad), but worth a look
+        return Anomaly(SPIKE, at, round(rt, 1), round(usual_ms, 1), "low",
+                       f"Response time {_ms(rt)} is {_times(usual_ms / max(rt, _MIN_MS))} faster "
+                       f"than the usual {_ms(usual_ms)}: is it serving an error page?")
+    return Anomaly(SPIKE, at, round(rt, 1), round(usual_ms, 1), _severity(rt, usual_ms),
+                   f"Response time {_ms(rt)} is {_times(rt / usual_ms)} the usual {_ms(usual_ms)}")
 
 
 def _cusum_step(cusum: float, increment: float, run: list, y: float, expected: float) -> float:

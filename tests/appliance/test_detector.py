@@ -83,6 +83,40 @@ def test_it_reports_a_new_spike_once_the_stream_has_been_normal_again():
     assert kinds(feed(AnomalyDetector(), values)) == [SPIKE, SPIKE]
 
 
+def test_a_check_far_faster_than_usual_is_a_low_dip_and_only_then():
+    # an error page or an empty answer served at once: 20x faster than a steady 200 ms
+    found = feed(AnomalyDetector(), noise(300, sigma=0.1) + [10.0] + noise(200, sigma=0.1, seed=2))
+    assert kinds(found) == [SPIKE]
+    dip = found[0]
+    assert dip.at == at(300) and dip.value == 10.0 and 180 <= dip.baseline <= 220
+    assert dip.severity == "low"
+    assert re.fullmatch(r"Response time 10 ms is (19|2\d)x faster than the usual \d{3} ms: "
+                        r"is it serving an error page\?", dip.message)
+    # twice as fast is 7 sigmas off here, far less than a dip needs (being faster is rarely bad)
+    assert feed(AnomalyDetector(), noise(300, sigma=0.1) + [100.0] + noise(200, sigma=0.1)) == []
+
+
+def test_checks_that_are_often_far_faster_are_learnt_as_the_usual_fast_tail():
+    # a cache answering 3 % of the checks 10-20x faster: that is what the service does; it is
+    # learnt within the first day (a few dips may be told while it is), then nothing
+    early = 0
+    for seed in range(10):
+        rng = random.Random(seed)
+        values = [v / rng.uniform(10, 20) if rng.random() < 0.03 else v
+                  for v in noise(5000, sigma=0.1, seed=seed)]
+        found = feed(AnomalyDetector(), values)
+        assert [a.message for a in found if a.at >= at(1440)] == []
+        early += len(found)
+    assert early <= 20
+
+
+def test_a_speed_up_that_lasts_is_one_event():
+    found = feed(AnomalyDetector(), noise(500, usual=400.0, sigma=0.1)
+                 + noise(500, usual=15.0, sigma=0.1, seed=2))
+    assert len(found) == 1 and found[0].severity == "low"
+    assert found[0].value < 20 and found[0].baseline > 300
+
+
 def test_it_grades_severity_by_how_many_times_the_usual():
     def severity(peak):
         found = feed(AnomalyDetector(), noise(300, sigma=0.05) + [peak] + noise(50, sigma=0.05))
@@ -147,6 +181,15 @@ def test_it_does_not_report_the_end_of_an_incident():
     found = feed(AnomalyDetector(), values)
     assert kinds(found) == [SHIFT]
     assert "up from the usual" in found[0].message
+
+
+def test_the_end_of_a_big_slowdown_is_not_a_dip():
+    # 20 ms -> 400 ms for a few hours (reported), then back: the first check back is 20x
+    # faster than the level the baseline had moved to, but it is the incident ending
+    for hours in (1, 3, 12):
+        values = noise(500, usual=20.0) + noise(60 * hours, usual=400.0, seed=2) + noise(500, usual=20.0, seed=3)
+        found = feed(AnomalyDetector(), values)
+        assert kinds(found) == [SHIFT], [a.message for a in found]
 
 
 def test_it_ignores_a_small_sustained_change():
