@@ -542,8 +542,8 @@ class AnomalyDetector:
                 # a check far faster than usual: an error page or an empty answer served fast
                 # (a spike's mirror, with twice its z: being faster is less often bad); it must
                 # clear the usual fast checks and recent dips (a cache answering some at once)
-                if -r >= max(s.fast_tail, s.dips) + margin \
-                        and not _back_from_slowdown(s, y - s.offsets[hour], t, th):
+                if -r >= max(s.fast_tail, s.dips) + margin and not _back_from_slowdown(
+                        s, y - s.offsets[hour], t, max(math.log(th.spike_ratio), dip_z * sigma)):
                     s.spike_armed, s.spike_quiet = False, 0
                     s.spike_pending = [t, rt, usual_ms, 1]
                     if s.gap >= _DENSE_GAP:
@@ -805,15 +805,16 @@ def _usual_wander(s: StreamState) -> float:
     return _median(moves) if len(moves) >= 3 else 0.0
 
 
-def _back_from_slowdown(s: StreamState, level: float, t: float, th: Thresholds) -> bool:
-    """Is `level` (deseasonalised) about where a slowdown of the last 24 hours started, or
-    above? Then a check far faster than the baseline is that slowdown ending, not a dip."""
+def _back_from_slowdown(s: StreamState, level: float, t: float, dip: float) -> bool:
+    """Is `level` (deseasonalised) less than a dip (`dip`, log) below where a slowdown of the
+    last 24 hours started? Then a check far faster than the baseline is that slowdown ending
+    (perhaps overshooting a little), not a dip."""
     floor = s.visited[2] if s.visited is not None and t - s.visited[1] <= _RECOVERY_MEMORY \
         else None
     if s.prior_level is not None and t - s.prior_t <= _RECOVERY_MEMORY \
             and (floor is None or s.prior_level < floor):
         floor = s.prior_level
-    return floor is not None and level >= floor - math.log(th.shift_ratio)
+    return floor is not None and level > floor - dip
 
 
 def _visit(s: StreamState, old_level: float, t: float) -> None:
