@@ -344,6 +344,8 @@ class StreamState:
                 if isinstance(value, list):
                     value = [list(v) if isinstance(v, list) else v for v in value]
                 setattr(state, name, value)
+        if "fast_tail" not in data and state.warm is None:
+            state.fast_tail = state.tail  # saved before dips existed: the slow tail's mirror
         return state
 
     def __repr__(self) -> str:

@@ -323,6 +323,17 @@ def test_it_round_trips_its_state_through_json():
     assert found == whole and len(whole) == 2
 
 
+def test_a_state_saved_before_dips_existed_starts_its_fast_tail_at_its_slow_one():
+    # an upgrade: the usual fast checks are not known yet, so they are taken to be as far out as
+    # the usual slow ones rather than nothing (which would tell every cache hit as a dip)
+    detector = AnomalyDetector()
+    feed(detector, noise(500))
+    saved = detector.state(KEY).to_dict()
+    del saved["fast_tail"], saved["dips"], saved["told_down"]
+    restored = AnomalyDetector().restore(KEY, saved)
+    assert restored.fast_tail == restored.tail > 0
+
+
 def test_it_keeps_streams_apart_and_forgets_them():
     detector = AnomalyDetector()
     feed(detector, noise(300), key="a")
