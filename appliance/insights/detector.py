@@ -78,9 +78,15 @@ like in the one latency series (`ec2_request_latency_system_failure`) and in tra
 
 *Shifts* (`response_time_shift`): a two-sided CUSUM (Page) on z clipped at ±3 with an allowance
 of 0.5 sigma, alarming above `shift_h` (10 at medium: at least 5 checks, ~8 for a 2-sigma move).
-Clipping keeps a short burst of spikes from looking like a shift. On alarm, the new level is the
-median residual of the run since the CUSUM left zero (at most the last 16 samples), so outliers
-cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the usual
+Clipping keeps a short burst of spikes from looking like a shift. The CUSUM assumes independent
+checks; where load comes and goes over hours, neighbouring checks are alike and a slow wave
+reads as a shift, so at dense checks (under 10 minutes) z is divided by sqrt((1 + rho) / (1 -
+rho)), the variance inflation of a mean of AR(1) checks, with rho the lag-1 autocorrelation of
+z (weight 0.005, not learnt while the CUSUM is above half its threshold, less 0.1, two standard
+errors of that estimate, so independent checks keep the plain CUSUM; at most 0.5). Sparse
+checks keep theirs: their bars were chosen on hourly series already. On alarm, the new level
+is the median residual of the run since the CUSUM left zero (at most the last 16 samples), so
+outliers cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the usual
 210 ms") when it differs by `shift_ratio` and `min_delta_ms`, and is not a return to the level
 of the last reported shift within 24 hours (the same trouble recurring: said once), and is more
 than `wander` (3 at medium) times the usual day-to-day move of the stream's daily mean (the
@@ -204,7 +210,10 @@ _INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
 _WANDER_DAYS = 7  # the day-to-day moves of the daily mean a shift is compared with
 _FLAP_RATE_ALPHA = 0.002  # weight of the usual status-change rate
-_DIP_Z = 2.0  # a check far faster than usual needs this many times a spike's z (faster: less often bad)
+_AR_ALPHA = 0.005  # weight of the lag-1 autocorrelation of z (memory ~200 checks)
+_AR_NOISE = 0.1  # ... less this (2 standard errors of that estimate for independent checks)
+_AR_MAX = 0.5  # ... capped here (z divided by at most 1.73)
+_DIP_Z = 2.0  # a check far faster than usual needs this many times a spike's z (less often bad)
 
 
 @dataclass(frozen=True)
@@ -268,7 +277,7 @@ class StreamState:
         "shift_armed", "shift_quiet", "prior_level", "prior_t", "flaps", "flap_active",
         "last_change", "flap_rate", "recent",
         "score", "last_t", "gap", "weekly", "jump_run", "burst", "spike_hours", "visited",
-        "spike_told", "day_sum", "day_means", "fast_tail", "dips", "told_down",
+        "spike_told", "day_sum", "day_means", "fast_tail", "dips", "told_down", "ar",
     )
 
     def __init__(self) -> None:
@@ -317,6 +326,7 @@ class StreamState:
         self.fast_tail = 0.0  # ... and of minus the residual: the usual fast checks
         self.dips = 0.0  # minus the residual of recent dips, decaying like `burst`
         self.told_down = False  # the last spike reported was a dip (a check far faster)
+        self.ar = [0.0, 1.0, 0.0]  # the last clipped z, EW means of z^2 and of z x the last z
 
     @property
     def warm_up(self) -> bool:
@@ -558,6 +568,17 @@ class AnomalyDetector:
 
         # shifts: two-sided CUSUM on clipped z-scores
         zc = max(-_Z_CLIP, min(_Z_CLIP, z))
+        # load that comes and goes over hours makes runs of same-signed z that a CUSUM built
+        # for independent checks reads as a shift: at dense checks z is divided by the square
+        # root of the variance inflation of a mean of AR(1) checks, (1 + rho) / (1 - rho)
+        ar = s.ar
+        if s.cusum_up <= shift_h * _FREEZE and s.cusum_down <= shift_h * _FREEZE:
+            ar[1] += _AR_ALPHA * (zc * zc - ar[1])  # (not while a shift may be building up:
+            ar[2] += _AR_ALPHA * (zc * ar[0] - ar[2])  # its own run would look autocorrelated)
+        ar[0] = zc
+        if s.gap < _DENSE_GAP and ar[1] > 0 and ar[2] > _AR_NOISE * ar[1]:
+            rho = min(_AR_MAX, ar[2] / ar[1] - _AR_NOISE)
+            zc /= math.sqrt((1 + rho) / (1 - rho))
         s.cusum_up = _cusum_step(s.cusum_up, zc - _CUSUM_K, s.run_up, y, expected)
         s.cusum_down = _cusum_step(s.cusum_down, -zc - _CUSUM_K, s.run_down, y, expected)
         # the score: how far past the spike bar (or as far below the usual), or how far up the

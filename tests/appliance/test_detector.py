@@ -187,7 +187,8 @@ def test_the_end_of_a_big_slowdown_is_not_a_dip():
     # 20 ms -> 400 ms for a few hours (reported), then back: the first check back is 20x
     # faster than the level the baseline had moved to, but it is the incident ending
     for hours in (1, 3, 12):
-        values = noise(500, usual=20.0) + noise(60 * hours, usual=400.0, seed=2) + noise(500, usual=20.0, seed=3)
+        values = (noise(500, usual=20.0) + noise(60 * hours, usual=400.0, seed=2)
+                  + noise(500, usual=20.0, seed=3))
         found = feed(AnomalyDetector(), values)
         assert kinds(found) == [SHIFT], [a.message for a in found]
 
@@ -658,6 +659,30 @@ def test_a_spike_that_recurs_every_few_hours_is_reported_once_not_each_time_it_i
     values[2990] = 8000.0
     found = feed(AnomalyDetector(), values, interval=300.0)
     assert [a.value for a in found] == [1400.0, 8000.0], [a.message for a in found]
+
+
+def waves(seed: int, rho: float = 0.8, slow: tuple[int, int] | None = None) -> list[float]:
+    """Ten days of 5-minute checks of a service whose load comes and goes over hours: log
+    response time an AR(1) process (lag-1 autocorrelation `rho`, sd 0.15 around 200 ms); checks
+    slow[0] to slow[1] are 2.5x slower."""
+    rng = random.Random(seed)
+    x, out = 0.0, []
+    for i in range(2880):
+        x = rho * x + rng.gauss(0.0, 0.15 * math.sqrt(1 - rho * rho))
+        out.append(200.0 * math.exp(x) * (2.5 if slow and slow[0] <= i < slow[1] else 1))
+    return out
+
+
+def test_load_that_comes_and_goes_over_hours_is_not_a_stream_of_shifts_but_a_slowdown_is():
+    # a CUSUM built for independent checks reads every slow wave of autocorrelated checks as a
+    # shift (89 reports over these 100 days before); z scaled by the autocorrelation: 26
+    shifts, caught = 0, 0
+    for seed in range(10):
+        shifts += kinds(feed(AnomalyDetector(), waves(seed), interval=300.0)).count(SHIFT)
+        slow = feed(AnomalyDetector(), waves(seed, slow=(2000, 2036)), interval=300.0)
+        caught += any(at(2000, 300.0) <= a.at < at(2040, 300.0) for a in slow)
+    assert shifts <= 40
+    assert caught == 10  # a 2.5x slowdown of three hours is still reported, within 40 minutes
 
 
 def wandering_days(seed: int, days: int = 21, slow_day: int | None = None) -> list[float]:
