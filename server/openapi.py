@@ -301,7 +301,9 @@ RESPONSE_SCHEMAS: dict[str, dict] = {
     "Anomaly": obj({
         "id": ID, "monitor_id": ID, "monitor_name": {"type": "string"}, "location": {"type": "string"},
         "detected_at": TIMESTAMP,
-        "kind": {"type": "string", "enum": ["response_time_spike", "response_time_shift", "flapping"]},
+        "kind": {"type": "string", "enum": ["response_time_spike", "response_time_shift", "flapping"],
+                 "description": "A spike or shift with value below baseline is a check (or level) far "
+                                "faster than usual, always low severity."},
         "value": {"type": "number", "description": "ms (for flapping: status changes in the window)."},
         "baseline": {"type": "number", "description": "The usual value it is compared with."},
         "severity": {"type": "string", "enum": ["low", "medium", "high"]},
