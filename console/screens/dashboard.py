@@ -18,6 +18,9 @@ from console.widgets.status import COLUMNS, MAINTENANCE_LOOK, STATUS_LOOK
 class DashboardScreen(ConsoleScreen):
     PALETTE_GROUP = "Monitors"
     NAV_ACTION = "dashboard"  # its key in the app's bindings: not in the footer while this screen is open
+    # the table, not the first focusable widget (the filter): else the footer is first laid out
+    # for typing in the filter ("f1 Help", as "?" would type) and shows that for a frame or two
+    AUTO_FOCUS = "StatusTable"
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="Open the selected monitor's details"),
         Binding("n", "new", "New", tooltip="Create a monitor"),
