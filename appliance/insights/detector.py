@@ -1,6 +1,6 @@
 """Streaming anomaly detection on check results: response-time spikes, lasting response-time
 shifts, and flapping status. Pure: no I/O, no threads, no clock reads (every timestamp is passed
-in), and O(1) memory per stream: one `StreamState` per monitor and location, a fixed few hundred
+in), and O(1) memory per stream: one `StreamState` per monitor and location, a fixed ~1,300
 numbers whatever the number of checks seen.
 
 Usage (the engine calls `observe` once per check result):
@@ -43,6 +43,13 @@ slow services alike, and the long right tail becomes much closer to symmetric.
   count; sparser, one check makes an hour (half-hourly and hourly checks get a daily profile).
   Checks 6 hours apart or more (the usual interval, an EW mean) use the weekly cycle instead:
   7 day-of-week bins, the same rules, weeks instead of days.
+- under 6 hours apart, the week is learnt as well: 168 hour-of-the-week bins, the same rules
+  (each week's hourly means minus its mean, the median of the last three weeks, believed once
+  two agree), and for an hour where that weekly offset differs from the daily one by more than
+  chance (two standard errors of the difference of the two medians), the weekly one is used:
+  the last three days cannot tell a Monday morning of office hours from a Sunday one, and a
+  service twice as slow in office hours got ~4 false shift reports a week without it (test:
+  `test_office_hours_on_weekdays_...`); a pure daily cycle keeps its daily profile.
 - the warm-up is `warmup` checks, or 20 checks once they span 12 hours (sparse checks).
 
 *Cold start.* During warm-up there is one verdict: a jump far above everything seen so far
@@ -210,6 +217,8 @@ _INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
 _WANDER_DAYS = 7  # the day-to-day moves of the daily mean a shift is compared with
 _FLAP_RATE_ALPHA = 0.002  # weight of the usual status-change rate
+_HOURS_OF_WEEK = 168  # checks under 6 h apart: an hour-of-the-week profile once two weeks agree
+_WEEK_NOISE = 2.0  # ... used for an hour where it differs from the daily one by this many s.e.
 _AR_ALPHA = 0.005  # weight of the lag-1 autocorrelation of z (memory ~200 checks)
 _AR_NOISE = 0.1  # ... less this (2 standard errors of that estimate for independent checks)
 _AR_MAX = 0.5  # ... capped here (z divided by at most 1.73)
@@ -264,10 +273,11 @@ def thresholds_for(sensitivity: str | float) -> Thresholds:
 
 class StreamState:
     """Everything the detector remembers about one stream (a monitor at a location): scalars,
-    today's 2 x 24 hourly sums, at most 3 daily profiles of 24 values and 24 offsets, the means
-    of the last 8 days, at most 16 recent residuals, a ring of at most `flap_changes` status
-    changes and, during warm-up only, at most `warmup` samples. Its size never grows with the
-    number of checks."""
+    today's 2 x 24 hourly sums, at most 3 daily profiles of 24 values and 24 offsets, this
+    week's 2 x 168 hourly sums, at most 3 weekly profiles of 168 values and 168 offsets (~1,300
+    numbers, ~13 KB of JSON, in all), the means of the last 8 days, at most 16 recent residuals,
+    a ring of at most `flap_changes` status changes and, during warm-up only, at most `warmup`
+    samples. Its size never grows with the number of checks."""
 
     __slots__ = (
         "checks", "samples", "last_up", "warm", "level", "mad", "tail", "day", "hour_sum", "hour_n",
@@ -278,6 +288,7 @@ class StreamState:
         "last_change", "flap_rate", "recent",
         "score", "last_t", "gap", "weekly", "jump_run", "burst", "spike_hours", "visited",
         "spike_told", "day_sum", "day_means", "fast_tail", "dips", "told_down", "ar",
+        "week", "week_sum", "week_n", "week_profiles", "week_offsets", "week_noise",
     )
 
     def __init__(self) -> None:
@@ -326,6 +337,12 @@ class StreamState:
         self.fast_tail = 0.0  # ... and of minus the residual: the usual fast checks
         self.dips = 0.0  # minus the residual of recent dips, decaying like `burst`
         self.told_down = False  # the last spike reported was a dip (a check far faster)
+        self.week = -1  # the week (since the epoch, UTC) being accumulated, for checks < 6 h apart
+        self.week_sum = [0.0] * _HOURS_OF_WEEK  # that week's sum of log response times per hour
+        self.week_n = [0] * _HOURS_OF_WEEK
+        self.week_profiles: list[list[float | None]] = []  # the last weeks' hourly deviations
+        self.week_offsets: list[float] | None = None  # the usual deviation of each hour of the week
+        self.week_noise = 0.0  # how far the two profiles differ by chance (2 standard errors)
         self.ar = [0.0, 1.0, 0.0]  # the last clipped z, EW means of z^2 and of z x the last z
 
     @property
@@ -497,7 +514,14 @@ class AnomalyDetector:
         day = int(t // (bin_len * bins))
         if day != s.day:
             self._end_day(s, day)
-        expected = s.level + s.offsets[hour]
+        hour_of_week = 0
+        if not s.weekly:
+            hour_of_week = int(t // _HOUR) % _HOURS_OF_WEEK
+            week = int(t // (_HOUR * _HOURS_OF_WEEK))
+            if week != s.week:
+                _end_week(s, week, hour)
+        offset = _offset(s, hour, hour_of_week)
+        expected = s.level + offset
         sigma = max(_MAD_TO_SIGMA * s.mad, _SCALE_FLOOR)
         r = y - expected
         z = r / sigma
@@ -615,8 +639,11 @@ class AnomalyDetector:
         if shifted or abs(z) < _SEASON_Z:
             s.hour_sum[hour] += y
             s.hour_n[hour] += 1
+            if not s.weekly:
+                s.week_sum[hour_of_week] += y
+                s.week_n[hour_of_week] += 1
         if abs(z) < _SEASON_Z and not s.weekly:
-            s.day_sum[0] += y - s.offsets[hour]
+            s.day_sum[0] += y - offset
             s.day_sum[1] += 1
         if s.prior_level is not None:
             s.episode_hours |= 1 << hour
@@ -791,7 +818,9 @@ class AnomalyDetector:
             s.profiles.append([None if m is None else m - center for m in means])
             del s.profiles[:-_PROFILE_DAYS]
             last_hour = max(h for h, m in enumerate(means) if m is not None)
-            old = s.offsets
+            # (the weekly profile may stand in for some hours: the offsets in use, before and after)
+            hows = [(s.day * 24 + h) % _HOURS_OF_WEEK for h in range(bins)]
+            old = [_offset(s, h, hows[h]) for h in range(bins)]
             usual = [_usual_offset([p[h] for p in s.profiles if p[h] is not None])
                      for h in range(bins)]
             if len(s.profiles) < 2:
@@ -800,12 +829,13 @@ class AnomalyDetector:
                 if usual[h] is None:  # too few days saw that hour: as the hour before it
                     usual[h] = usual[h - 1] if usual[h - 1] is not None else 0.0
             s.offsets = usual + [0.0] * (24 - bins)
+            new = [_offset(s, h, hows[h]) for h in range(bins)]
             # keep the expected value continuous: the level had been following the last hours
             # (its memory, ~1/_A_LEVEL samples) with their old offsets
             per_hour = sum(s.hour_n) / max(1, sum(1 for n in s.hour_n if n))
             span = min(bins, max(1, round(1.0 / _A_LEVEL / max(per_hour, 1e-9))))
             hours = [(last_hour - i) % bins for i in range(span)]
-            s.level -= sum(usual[h] - old[h] for h in hours) / span
+            s.level -= sum(new[h] - old[h] for h in hours) / span
         total, n = s.day_sum
         if n and not s.weekly:
             s.day_means.append(total / n)
@@ -818,6 +848,52 @@ class AnomalyDetector:
         s.hour_sum = [0.0] * 24
         s.hour_n = [0] * 24
         s.episode_hours = 0
+
+
+def _offset(s: StreamState, hour: int, hour_of_week: int) -> float:
+    """The usual deviation of this hour: the daily profile's, or the weekly one's where that
+    differs by more than chance (a Monday morning is not a Sunday's)."""
+    daily = s.offsets[hour]
+    if s.week_offsets is None:
+        return daily
+    weekly = s.week_offsets[hour_of_week]
+    return weekly if abs(weekly - daily) > s.week_noise else daily
+
+
+def _end_week(s: StreamState, week: int, hour: int) -> None:
+    """The daily profile's rules for the week: the finished week's hourly means (UTC hours of
+    the week), minus that week's mean, make a profile; the last three are kept and an hour's
+    offset is their median, so a weekly pattern (office hours on weekdays, busy weekend nights)
+    is believed once two weeks agree and then replaces the daily profile, which cannot tell a
+    Monday morning from a Sunday one."""
+    bins = _HOURS_OF_WEEK
+    least = _HOUR_MIN_SAMPLES if 0 < s.gap < _DENSE_GAP else 1
+    means = [total / n if n >= least else None for total, n in zip(s.week_sum, s.week_n)]
+    known = [m for m in means if m is not None]
+    if s.week >= 0 and len(known) >= bins // 2:
+        center = sum(known) / len(known)
+        # (4 decimals of a log: 0.01 % of a response time, and a saved state a third the size)
+        s.week_profiles.append([None if m is None else round(m - center, 4) for m in means])
+        del s.week_profiles[:-_PROFILE_DAYS]
+        if len(s.week_profiles) >= 2:
+            usual = [_usual_offset([p[h] for p in s.week_profiles if p[h] is not None])
+                     for h in range(bins)]
+            last = max(h for h, m in enumerate(means) if m is not None)
+            for h in sorted(range(bins), key=lambda h: (h - last) % bins):
+                if usual[h] is None:
+                    usual[h] = usual[h - 1] if usual[h - 1] is not None else 0.0
+            old = _offset(s, last % 24, last)
+            checks = sorted(n for n in s.week_n if n)
+            # the standard error of the difference of two medians of hourly means (weeks, days)
+            spread = (1 / len(s.week_profiles) + 1 / _PROFILE_DAYS) / checks[len(checks) // 2]
+            s.week_noise = _WEEK_NOISE * 1.25 * max(_MAD_TO_SIGMA * s.mad, _SCALE_FLOOR) \
+                * math.sqrt(spread)
+            s.week_offsets = usual
+            # keep the expected value continuous: the level had been following the last hour
+            s.level -= _offset(s, last % 24, last) - old
+    s.week = week
+    s.week_sum = [0.0] * bins
+    s.week_n = [0] * bins
 
 
 def _usual_wander(s: StreamState) -> float:
@@ -884,6 +960,8 @@ def _reset_profile(s: StreamState, weekly: bool) -> None:
     s.day_sum, s.day_means = [0.0, 0], []
     s.spike_hours = [[0.0, 0.0, 0] for _ in range(24)]
     s.offsets = [0.0] * 24
+    s.week, s.week_profiles, s.week_offsets, s.week_noise = -1, [], None, 0.0
+    s.week_sum, s.week_n = [0.0] * _HOURS_OF_WEEK, [0] * _HOURS_OF_WEEK
 
 
 def _score(spike: float, shift: float) -> float:
