@@ -44,9 +44,11 @@ slow services alike, and the long right tail becomes much closer to symmetric.
   Checks 6 hours apart or more (the usual interval, an EW mean) use the weekly cycle instead:
   7 day-of-week bins, the same rules, weeks instead of days.
 - under 6 hours apart, the week is learnt as well: 168 hour-of-the-week bins, the same rules
-  (each week's hourly means minus its mean, the median of the last three weeks, believed once
-  two agree), and for an hour where that weekly offset differs from the daily one by more than
-  chance (two standard errors of the difference of the two medians), the weekly one is used:
+  (each week's hourly means minus its mean, the median of the last three weeks), used once
+  three weeks are known (an hour of the week is seen once a week, not once a day: with two, a
+  single odd week and a noisy one could agree), and for an hour where that weekly offset
+  differs from the daily one by more than chance (two standard errors of the difference of
+  the two medians), the weekly one is used:
   the last three days cannot tell a Monday morning of office hours from a Sunday one, and a
   service twice as slow in office hours got ~4 false shift reports a week without it (test:
   `test_office_hours_on_weekdays_...`); a pure daily cycle keeps its daily profile.
@@ -217,7 +219,8 @@ _INCIDENT_HOURS = 4  # a reported shift that recovers within this is an incident
 _RECOVERY_MEMORY = 86400.0  # a return towards the pre-shift level within this is a recovery
 _WANDER_DAYS = 7  # the day-to-day moves of the daily mean a shift is compared with
 _FLAP_RATE_ALPHA = 0.002  # weight of the usual status-change rate
-_HOURS_OF_WEEK = 168  # checks under 6 h apart: an hour-of-the-week profile once two weeks agree
+_HOURS_OF_WEEK = 168  # checks under 6 h apart: an hour-of-the-week profile as well
+_WEEKS_KNOWN = 3  # ... once this many weeks are known (one odd week in three is outvoted)
 _WEEK_NOISE = 2.0  # ... used for an hour where it differs from the daily one by this many s.e.
 _AR_ALPHA = 0.005  # weight of the lag-1 autocorrelation of z (memory ~200 checks)
 _AR_NOISE = 0.1  # ... less this (2 standard errors of that estimate for independent checks)
@@ -864,8 +867,8 @@ def _end_week(s: StreamState, week: int, hour: int) -> None:
     """The daily profile's rules for the week: the finished week's hourly means (UTC hours of
     the week), minus that week's mean, make a profile; the last three are kept and an hour's
     offset is their median, so a weekly pattern (office hours on weekdays, busy weekend nights)
-    is believed once two weeks agree and then replaces the daily profile, which cannot tell a
-    Monday morning from a Sunday one."""
+    is known after three weeks and then stands in for the daily profile, which cannot tell a
+    Monday morning from a Sunday one, at the hours where the two differ by more than chance."""
     bins = _HOURS_OF_WEEK
     least = _HOUR_MIN_SAMPLES if 0 < s.gap < _DENSE_GAP else 1
     means = [total / n if n >= least else None for total, n in zip(s.week_sum, s.week_n)]
@@ -875,7 +878,7 @@ def _end_week(s: StreamState, week: int, hour: int) -> None:
         # (4 decimals of a log: 0.01 % of a response time, and a saved state a third the size)
         s.week_profiles.append([None if m is None else round(m - center, 4) for m in means])
         del s.week_profiles[:-_PROFILE_DAYS]
-        if len(s.week_profiles) >= 2:
+        if len(s.week_profiles) >= _WEEKS_KNOWN:
             usual = [_usual_offset([p[h] for p in s.week_profiles if p[h] is not None])
                      for h in range(bins)]
             last = max(h for h, m in enumerate(means) if m is not None)

@@ -704,7 +704,7 @@ def test_office_hours_on_weekdays_are_learnt_as_the_week_not_mondays_and_saturda
         interval_minutes):
     # the daily profile (the last three days) cannot tell a Monday morning from a Sunday one:
     # 116 / 110 / 98 false shift reports in these 5 x 6 weeks at 30 / 10 / 5 minutes before;
-    # once two weeks agree the hour of the week is known
+    # once three weeks are known the hour of the week is
     interval = interval_minutes * 60.0
     per_day = int(86400 / interval)
     shifts = caught = 0
