@@ -48,10 +48,10 @@ slow services alike, and the long right tail becomes much closer to symmetric.
   three weeks are known (an hour of the week is seen once a week, not once a day: with two, a
   single odd week and a noisy one could agree), and for an hour where that weekly offset
   differs from the daily one by more than chance (two standard errors of the difference of
-  the two medians), the weekly one is used:
-  the last three days cannot tell a Monday morning of office hours from a Sunday one, and a
-  service twice as slow in office hours got ~4 false shift reports a week without it (test:
-  `test_office_hours_on_weekdays_...`); a pure daily cycle keeps its daily profile.
+  the two medians), the weekly one is used: the last three days cannot tell a Monday morning
+  of office hours from a Sunday one, and a service twice as slow in office hours got ~4 false
+  shift reports a week without it (test `test_office_hours_on_weekdays_...`); a plain daily
+  cycle keeps its daily profile.
 - the warm-up is `warmup` checks, or 20 checks once they span 12 hours (sparse checks).
 
 *Cold start.* During warm-up there is one verdict: a jump far above everything seen so far
@@ -95,8 +95,8 @@ z (weight 0.005, not learnt while the CUSUM is above half its threshold, less 0.
 errors of that estimate, so independent checks keep the plain CUSUM; at most 0.5). Sparse
 checks keep theirs: their bars were chosen on hourly series already. On alarm, the new level
 is the median residual of the run since the CUSUM left zero (at most the last 16 samples), so
-outliers cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the usual
-210 ms") when it differs by `shift_ratio` and `min_delta_ms`, and is not a return to the level
+outliers cannot fake one; it is reported ("has stayed around 640 ms for 15 checks, up from the
+usual 210 ms") when it differs by `shift_ratio` and `min_delta_ms`, and is not a return to the level
 of the last reported shift within 24 hours (the same trouble recurring: said once), and is more
 than `wander` (3 at medium) times the usual day-to-day move of the stream's daily mean (the
 median move over the last 7 days, means of log response time minus the hour's offset; known
@@ -522,7 +522,7 @@ class AnomalyDetector:
             hour_of_week = int(t // _HOUR) % _HOURS_OF_WEEK
             week = int(t // (_HOUR * _HOURS_OF_WEEK))
             if week != s.week:
-                _end_week(s, week, hour)
+                _end_week(s, week)
         offset = _offset(s, hour, hour_of_week)
         expected = s.level + offset
         sigma = max(_MAD_TO_SIGMA * s.mad, _SCALE_FLOOR)
@@ -582,7 +582,7 @@ class AnomalyDetector:
                 # (a spike's mirror, with twice its z: being faster is less often bad); it must
                 # clear the usual fast checks and recent dips (a cache answering some at once)
                 if -r >= max(s.fast_tail, s.dips) + margin and not _back_from_slowdown(
-                        s, y - s.offsets[hour], t, max(math.log(th.spike_ratio), dip_z * sigma)):
+                        s, y - offset, t, max(math.log(th.spike_ratio), dip_z * sigma)):
                     s.spike_armed, s.spike_quiet = False, 0
                     s.spike_pending = [t, rt, usual_ms, 1]
                     if s.gap >= _DENSE_GAP:
@@ -863,7 +863,7 @@ def _offset(s: StreamState, hour: int, hour_of_week: int) -> float:
     return weekly if abs(weekly - daily) > s.week_noise else daily
 
 
-def _end_week(s: StreamState, week: int, hour: int) -> None:
+def _end_week(s: StreamState, week: int) -> None:
     """The daily profile's rules for the week: the finished week's hourly means (UTC hours of
     the week), minus that week's mean, make a profile; the last three are kept and an hour's
     offset is their median, so a weekly pattern (office hours on weekdays, busy weekend nights)
