@@ -687,7 +687,7 @@ class AnomalyDetector:
         s.level = old_level + delta  # the new normal, reported or not
         s.recent[:] = [r - delta for r in s.recent]
         s.burst = max(0.0, s.burst - delta)  # the recent spikes' size, against the new level
-        s.dips = max(0.0, s.dips + delta)
+        s.dips = max(0.0, s.dips + delta)  # ... and the recent dips' depth
 
         if s.prior_level is not None and t - s.prior_t > _RECOVERY_MEMORY:
             s.prior_level, s.episode_hours = None, 0

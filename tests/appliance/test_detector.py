@@ -711,7 +711,7 @@ def test_office_hours_on_weekdays_are_learnt_as_the_week_not_mondays_and_saturda
     for seed in range(5):
         found = feed(AnomalyDetector(), business_weeks(seed, interval), interval=interval)
         shifts += sum(1 for a in found if a.kind == SHIFT and a.at >= at(28 * per_day, interval))
-        start = 60 * per_day + per_day // 2  # a Saturday noon, 3 hours 3x slower
+        start = 61 * per_day + per_day // 2  # a Saturday noon (day 61), 3 hours 3x slower
         end = start + per_day // 8
         slow = feed(AnomalyDetector(), business_weeks(seed, interval, slow=(start, end)), interval=interval)
         caught += any(at(start, interval) <= a.at < at(end, interval) for a in slow)
